@@ -1,0 +1,201 @@
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigError, loadEnvironments, parseEnvironment } from "../lib/config/load";
+import { environmentJsonSchema } from "../lib/config/schema";
+import { DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, shippedEnvironment } from "./helpers";
+
+function configError(yaml: string, name = "test"): string {
+  try {
+    environmentFromYaml(yaml, name);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("shipped environments", () => {
+  it("dev is a self-managed cluster whose issuer is its S3 bucket", () => {
+    const dev = shippedEnvironment("dev");
+    expect(dev.aws.region).toBe("ap-northeast-1");
+    expect(dev.cluster.type).toBe("self-managed");
+    expect(dev.cluster.issuerUrl).toBe("https://cluster-identity-dev-oidc-issuer.s3.ap-northeast-1.amazonaws.com");
+    expect(dev.cluster.issuerHostPath).toBe("cluster-identity-dev-oidc-issuer.s3.ap-northeast-1.amazonaws.com");
+    expect(dev.cluster.audiences).toEqual(["sts.amazonaws.com"]);
+    expect(dev.backend).toEqual({ type: "local" });
+  });
+
+  it("prod is an EKS cluster with EKS's issuer", () => {
+    const prod = shippedEnvironment("prod");
+    expect(prod.cluster).toMatchObject({
+      type: "eks",
+      name: "gitlab-cluster",
+      issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E",
+      issuerHostPath: "oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E",
+    });
+  });
+
+  it("config/schema.json is the JSON Schema of the zod schema (run `npm run schema` after changing it)", () => {
+    const written = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "config", "schema.json"), "utf8"));
+    expect(written).toEqual(JSON.parse(JSON.stringify(environmentJsonSchema())));
+  });
+
+  it("every shipped config references the schema for editor completion", () => {
+    for (const name of ["dev", "prod"])
+      expect(readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8")).toMatch(
+        /^# yaml-language-server: \$schema=\.\/schema\.json$/m,
+      );
+  });
+});
+
+describe("defaults", () => {
+  it("resolves optional fields once", () => {
+    const environment = environmentFromYaml(DEV_SELF_MANAGED_YAML);
+    expect(environment.name).toBe("test");
+    expect(environment.tags).toEqual({});
+    expect(environment.aws.partition).toBe("aws");
+    expect(environment.cluster.type === "self-managed" && environment.cluster.legacyEmptyKeyId).toBe(false);
+    expect(environment.cluster.type === "self-managed" && environment.cluster.apiServerKeyDirectory).toBe("/srv/kubernetes/assets");
+  });
+});
+
+describe("validation errors name the file, the field, the value and the rule", () => {
+  it("a dotted issuer bucket", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("test-oidc-issuer", "test.oidc.issuer"))).toBe(
+      'config/test.yaml: cluster.issuer.bucketName = "test.oidc.issuer": the issuer bucket name must not contain dots: the issuer URL is served by S3 virtual-hosted-style HTTPS, whose wildcard certificate does not cover dotted names',
+    );
+  });
+
+  it("an account id that is not 12 digits, and a bad region, both reported at once", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace('"111111111111"', "11111").replace("ap-northeast-1", "tokyo"))).toBe(
+      [
+        'config/test.yaml: aws.accountId = 11111: Invalid input: expected string, received number',
+        'config/test.yaml: aws.region = "tokyo": an AWS region must look like "ap-northeast-1" (<area>-<direction>-<number>)',
+      ].join("\n"),
+    );
+  });
+
+  it("an EKS issuer URL with a trailing slash", () => {
+    const yaml = `
+aws: { accountId: "222222222222", region: us-east-1 }
+cluster:
+  type: eks
+  name: prod
+  issuerUrl: https://oidc.eks.us-east-1.amazonaws.com/id/ABC/
+`;
+    expect(configError(yaml)).toBe(
+      'config/test.yaml: cluster.issuerUrl = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
+    );
+  });
+
+  it("an unknown field (a typo must not be silently ignored)", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML + "backnd: { type: local }\n")).toBe(
+      'config/test.yaml: backnd = {"type":"local"}: unknown field; see config/schema.json for the fields this level accepts',
+    );
+  });
+
+  it("a missing field", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("  name: test-kops\n", ""))).toBe(
+      "config/test.yaml: cluster.name = (missing): Invalid input: expected string, received undefined",
+    );
+  });
+
+  it("an unknown cluster type", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("type: self-managed", "type: gke"))).toBe(
+      'config/test.yaml: cluster.type = "gke": unknown type; expected one of the documented types',
+    );
+  });
+
+  it("a key file that does not exist", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("sa-signer-pkcs8.pub", "missing.pub"))).toBe(
+      'config/test.yaml: cluster.serviceAccountKeyFiles[0] = "keys/dev/missing.pub": the key file cannot be read (ENOENT); paths are relative to the config file',
+    );
+  });
+
+  it("a private key configured as the public key", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", "../__tests__/fixtures/dev-sa-signer.key"))).toBe(
+      'config/test.yaml: cluster.serviceAccountKeyFiles[0] = "../__tests__/fixtures/dev-sa-signer.key": the key file is a private key; configure only the public key (the private signing key stays on the control plane)',
+    );
+  });
+
+  it("an EC key", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", "../__tests__/fixtures/ec-p256.pub"))).toBe(
+      'config/test.yaml: cluster.serviceAccountKeyFiles[0] = "../__tests__/fixtures/ec-p256.pub": the key file must be an RSA key (RS256), not ec',
+    );
+  });
+
+  it("the same key twice", () => {
+    const yaml = DEV_SELF_MANAGED_YAML.replace(
+      "    - keys/dev/sa-signer-pkcs8.pub\n",
+      "    - keys/dev/sa-signer-pkcs8.pub\n    - ./keys/dev/sa-signer-pkcs8.pub\n",
+    );
+    expect(configError(yaml)).toMatch(
+      /^config\/test\.yaml: cluster\.serviceAccountKeyFiles = \["keys\/dev\/sa-signer-pkcs8\.pub","\.\/keys\/dev\/sa-signer-pkcs8\.pub"\]: the key list lists the same key twice \(kid [A-Za-z0-9_-]{43}\)$/,
+    );
+  });
+
+  it("more than 10 audiences", () => {
+    const audiences = Array.from({ length: 11 }, (_, i) => `aud-${i}`);
+    expect(configError(`${DEV_SELF_MANAGED_YAML}  audiences: ${JSON.stringify(audiences)}\n`)).toBe(
+      `config/test.yaml: cluster.audiences = ${JSON.stringify(audiences)}: Too big: expected array to have <=10 items`,
+    );
+  });
+
+  it("an s3 backend without a valid bucket", () => {
+    expect(configError(`${DEV_SELF_MANAGED_YAML}backend: { type: s3, bucket: Bad_Bucket, region: ap-northeast-1 }\n`)).toBe(
+      'config/test.yaml: backend.bucket = "Bad_Bucket": an S3 bucket name may contain only lowercase letters, digits, dots and hyphens',
+    );
+  });
+
+  it("an environment name that cannot be a stack suffix", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML, "Prod_EU")).toBe(
+      'config/Prod_EU.yaml = "Prod_EU": the environment name (the file name without .yaml) must be 1 to 16 characters of [a-z0-9-], starting with a letter: it ends every stack id',
+    );
+  });
+
+  it("YAML that does not parse", () => {
+    expect(configError("aws: [")).toMatch(/^config\/test\.yaml = \(missing\): invalid YAML: /);
+  });
+
+  it("duplicate keys in the YAML", () => {
+    expect(configError(`${DEV_SELF_MANAGED_YAML}aws: {}\n`)).toMatch(/^config\/test\.yaml = \(missing\): invalid YAML: Map keys must be unique/);
+  });
+});
+
+describe("loadEnvironments", () => {
+  it("loads every config/*.yaml by default, sorted", () => {
+    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(["dev", "prod"]);
+  });
+
+  it("loads only the selected ones", () => {
+    expect(loadEnvironments(PROJECT_ROOT, "prod").map((environment) => environment.name)).toEqual(["prod"]);
+  });
+
+  it("names an unknown environment and the ones that exist", () => {
+    expect(() => loadEnvironments(PROJECT_ROOT, "dev,staging")).toThrow(
+      'CLUSTER_IDENTITY_ENVIRONMENTS = "staging": no config/staging.yaml; available environments: dev, prod',
+    );
+  });
+
+  it("reports the problems of every file in one run", () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-config-"));
+    mkdirSync(path.join(root, "config"));
+    writeFileSync(path.join(root, "config", "a.yaml"), "aws: { accountId: '1', region: ap-northeast-1 }\ncluster: { type: eks, name: a, issuerUrl: 'https://x.example' }\n");
+    writeFileSync(path.join(root, "config", "b.yaml"), "aws: { accountId: '2', region: ap-northeast-1 }\ncluster: { type: eks, name: b, issuerUrl: 'https://x.example' }\n");
+    expect(() => loadEnvironments(root)).toThrow(
+      [
+        'config/a.yaml: aws.accountId = "1": an AWS account id must be exactly 12 digits',
+        'config/b.yaml: aws.accountId = "2": an AWS account id must be exactly 12 digits',
+      ].join("\n"),
+    );
+  });
+
+  it("parses without a project file system for EKS clusters", () => {
+    const environment = parseEnvironment(
+      "aws: { accountId: '123456789012', region: eu-west-1 }\ncluster: { type: eks, name: c, issuerUrl: 'https://oidc.eks.eu-west-1.amazonaws.com/id/X' }\n",
+      { file: "config/x.yaml", projectRoot: "/nonexistent" },
+    );
+    expect(environment.cluster.issuerHostPath).toBe("oidc.eks.eu-west-1.amazonaws.com/id/X");
+  });
+});

@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Testing } from "cdktf";
+import { loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
+import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const FIXTURES = path.join(__dirname, "fixtures");
+
+export function fixture(name: string): string {
+  return readFileSync(path.join(FIXTURES, name), "utf8");
+}
+
+export function shippedEnvironment(name: string): Environment {
+  return loadEnvironment(`config/${name}.yaml`, PROJECT_ROOT);
+}
+
+/** Parses YAML as if it were config/<name>.yaml (key file paths resolve against config/). */
+export function environmentFromYaml(yaml: string, name = "test"): Environment {
+  return parseEnvironment(yaml, { file: `config/${name}.yaml`, projectRoot: PROJECT_ROOT });
+}
+
+export function stacksOf(environment: Environment): EnvironmentStacks {
+  return createEnvironmentStacks(Testing.app(), environment);
+}
+
+/** A synthesized stack, parsed. */
+export type SynthesizedStack = {
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value: unknown }>;
+  data?: Record<string, Record<string, Record<string, unknown>>>;
+  provider?: Record<string, Record<string, unknown>[]>;
+  terraform?: Record<string, unknown>;
+};
+
+export function resourcesOfType(synthesized: SynthesizedStack, type: string): Record<string, unknown>[] {
+  return Object.values(synthesized.resource?.[type] ?? {});
+}
+
+export function onlyResource(synthesized: SynthesizedStack, type: string): Record<string, unknown> {
+  const all = resourcesOfType(synthesized, type);
+  if (all.length !== 1) throw new Error(`expected exactly one ${type}, found ${all.length}`);
+  return all[0];
+}
+
+export const DEV_SELF_MANAGED_YAML = `
+aws:
+  accountId: "111111111111"
+  region: ap-northeast-1
+cluster:
+  type: self-managed
+  name: test-kops
+  issuer:
+    bucketName: test-oidc-issuer
+  serviceAccountKeyFiles:
+    - keys/dev/sa-signer-pkcs8.pub
+`;

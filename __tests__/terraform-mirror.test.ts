@@ -1,0 +1,40 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { cliConfig, findMirror, mirrorHas, providerAddress, requiredProviders } from "../lib/terraform/mirror";
+
+describe("offline provider mirror", () => {
+  it("expands cdktf's short provider sources to registry addresses", () => {
+    expect(providerAddress("aws")).toBe("registry.terraform.io/hashicorp/aws");
+    expect(providerAddress("hashicorp/google")).toBe("registry.terraform.io/hashicorp/google");
+    expect(providerAddress("example.com/acme/thing")).toBe("example.com/acme/thing");
+  });
+
+  it("reads a stack's required providers", () => {
+    expect(
+      requiredProviders({ terraform: { required_providers: { kubernetes: { source: "kubernetes", version: "2.36.0" }, aws: { source: "aws", version: "5.100.0" } } } }),
+    ).toEqual([
+      { address: "registry.terraform.io/hashicorp/aws", version: "5.100.0" },
+      { address: "registry.terraform.io/hashicorp/kubernetes", version: "2.36.0" },
+    ]);
+  });
+
+  it("finds a mirror and tells which provider versions it holds", () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), "mirror-empty-"));
+    const mirror = mkdtempSync(path.join(os.tmpdir(), "mirror-"));
+    mkdirSync(path.join(mirror, "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"), { recursive: true });
+    writeFileSync(path.join(mirror, "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5"), "");
+    expect(findMirror([path.join(empty, "missing"), empty, mirror])).toBe(mirror);
+    expect(findMirror([empty])).toBeUndefined();
+    const aws = { address: "registry.terraform.io/hashicorp/aws", version: "5.100.0" };
+    expect(mirrorHas(mirror, aws, "linux_amd64")).toBe(true);
+    expect(mirrorHas(mirror, { ...aws, version: "5.99.0" }, "linux_amd64")).toBe(false);
+    expect(mirrorHas(mirror, { address: "registry.terraform.io/hashicorp/google", version: "6.0.0" }, "linux_amd64")).toBe(false);
+  });
+
+  it("writes a CLI config that installs only from the mirror and caches plugins", () => {
+    expect(cliConfig("/m", "/c")).toBe(
+      'provider_installation {\n  filesystem_mirror {\n    path    = "/m"\n    include = ["*/*/*"]\n  }\n}\nplugin_cache_dir = "/c"\n',
+    );
+  });
+});

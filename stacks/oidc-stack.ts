@@ -1,0 +1,83 @@
+import { Construct } from "constructs";
+import { TerraformOutput } from "cdktf";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
+import { S3OidcIssuer } from "../constructs/s3-oidc-issuer";
+import type { Environment } from "../lib/config/load";
+import { apiServerFlags } from "../lib/oidc/issuer";
+import { EnvironmentStack } from "./environment-stack";
+
+/**
+ * `oidc-<env>`: the cluster's service-account token issuer as AWS knows it.
+ *
+ * - self-managed clusters: the S3-hosted issuer (discovery document + JWKS) and the IAM OIDC provider;
+ * - EKS: only the IAM OIDC provider for the issuer EKS already hosts.
+ *
+ * Its public readonly properties are what the other stacks of the environment consume.
+ */
+export class OidcStack extends EnvironmentStack {
+  /** `https://host[/path]`, exactly the tokens' `iss`. */
+  readonly issuerUrl: string;
+  /** The issuer without `https://`: prefix of the trust-policy condition keys `<hostPath>:aud` / `:sub`. */
+  readonly issuerHostPath: string;
+  /** ARN of the IAM OIDC provider; IRSA trust policies name it as their Federated principal. */
+  readonly providerArn: string;
+  /** Client ids of the provider; the first is the default audience of IRSA tokens. */
+  readonly audiences: readonly string[];
+  /** The S3-hosted issuer, for self-managed clusters only. */
+  readonly issuer?: S3OidcIssuer;
+
+  constructor(scope: Construct, environment: Environment) {
+    super(scope, "oidc", environment);
+    new EnvironmentAwsProvider(this, "aws", environment);
+    const cluster = environment.cluster;
+    this.issuerUrl = cluster.issuerUrl;
+    this.issuerHostPath = cluster.issuerHostPath;
+    this.audiences = cluster.audiences;
+
+    if (cluster.type === "self-managed") {
+      this.issuer = new S3OidcIssuer(this, "issuer", {
+        bucketName: cluster.issuerBucketName,
+        issuerUrl: cluster.issuerUrl,
+        jwks: cluster.jwks,
+      });
+    }
+
+    const provider = new IamOpenidConnectProvider(this, "provider", {
+      url: this.issuerUrl,
+      clientIdList: [...this.audiences],
+      tags: { Name: `${cluster.name}-service-accounts` },
+      // STS only trusts the issuer once its documents are readable.
+      ...(this.issuer ? { dependsOn: this.issuer.servingResources } : {}),
+    });
+    this.providerArn = provider.arn;
+
+    new TerraformOutput(this, "issuer_url", {
+      value: this.issuerUrl,
+      description: "OIDC issuer of the cluster's service-account tokens (their iss claim)",
+    });
+    new TerraformOutput(this, "oidc_provider_arn", {
+      value: this.providerArn,
+      description: "IAM OIDC provider that IRSA roles trust",
+    });
+    new TerraformOutput(this, "audiences", {
+      value: this.audiences,
+      description: "Audiences (client ids) the IAM OIDC provider accepts",
+    });
+    if (cluster.type === "self-managed" && this.issuer) {
+      new TerraformOutput(this, "issuer_bucket", {
+        value: this.issuer.bucket.bucket,
+        description: "Bucket hosting the discovery document and JWKS",
+      });
+      new TerraformOutput(this, "api_server_flags", {
+        value: apiServerFlags({
+          issuerUrl: cluster.issuerUrl,
+          publicKeyFileNames: cluster.serviceAccountKeys.map((key) => key.file.split("/").pop() ?? key.file),
+          keyDirectory: cluster.apiServerKeyDirectory,
+        }),
+        description:
+          "kube-apiserver flags for this issuer; copy every public key file and the private signing key to the key directory",
+      });
+    }
+  }
+}
