@@ -5,13 +5,21 @@
  */
 import { z } from "zod";
 import {
+  arnRule,
   audienceRule,
   awsAccountIdRule,
   awsRegionRule,
   bucketNameRule,
+  gcpProjectIdRule,
+  gcpProjectNumberRule,
+  gcpServiceAccountIdRule,
   iamRoleArnRule,
+  iamRoleNameRule,
   issuerUrlRule,
+  namespaceRule,
+  objectNameRule,
   Rule,
+  workloadIdentityIdRule,
 } from "./rules";
 
 /** A string checked by a rule from ./rules; the rule's sentence becomes the issue message. */
@@ -123,6 +131,131 @@ const gcsBackend = z
   })
   .strict();
 
+const bucketName = checked((v) => bucketNameRule(v), "S3 bucket name");
+
+const dataBucket = z
+  .object({
+    name: bucketName,
+    noncurrentVersionExpirationDays: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Days before noncurrent object versions are deleted. @default 90"),
+  })
+  .strict()
+  .describe("A data bucket this environment owns: created in aws-workloads-<env> with the security baseline");
+
+const s3Grant = z
+  .object({
+    bucket: bucketName.describe("A bucket of `buckets:` (owned) or an existing bucket (external)"),
+    access: z
+      .enum(["list", "read", "read-write"])
+      .describe("list: ListBucket; read: + GetObject; read-write: + PutObject, DeleteObject, multipart"),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9!_.'()/-]+\/$/, "must be an object key prefix ending in /, without wildcards")
+      .optional()
+      .describe("Restrict object access (and listing) to keys under this prefix. @default the whole bucket"),
+    kmsKeyArn: checked(arnRule, "For an external bucket encrypted with a customer-managed key: that key").optional(),
+  })
+  .strict();
+
+const awsAccess = z
+  .object({
+    mode: z
+      .enum(["irsa", "pod-identity"])
+      .describe("irsa: IAM roles for service accounts (any cluster); pod-identity: EKS Pod Identity (EKS only)"),
+    roleName: checked(iamRoleNameRule).optional().describe("IAM role name. @default \"<cluster>-<namespace>-<serviceAccount>\""),
+    s3: z.array(s3Grant).optional().describe("Least-privilege S3 grants. @default []"),
+    managedPolicyArns: z
+      .array(checked(arnRule))
+      .optional()
+      .describe("Managed policies to attach as well, when a user insists (AdministratorAccess and the like are refused). @default []"),
+    tokenExpirationSeconds: z
+      .number()
+      .int()
+      .min(600)
+      .max(86400)
+      .optional()
+      .describe("IRSA only: eks.amazonaws.com/token-expiration on the ServiceAccount. @default the webhook's (86400)"),
+  })
+  .strict();
+
+const gcpDatasetGrant = z
+  .object({
+    dataset: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, "must be a BigQuery dataset id ([A-Za-z0-9_])"),
+    role: z.string().regex(/^roles\/[A-Za-z0-9_.]+$/, "must be a predefined role such as roles/bigquery.dataViewer"),
+  })
+  .strict();
+
+const gcpAccess = z
+  .object({
+    serviceAccountId: checked(gcpServiceAccountIdRule, "Google service account id (before @)"),
+    displayName: z.string().max(100).optional().describe("@default \"<namespace>/<serviceAccount> on <cluster>\""),
+    projectRoles: z
+      .array(z.string().regex(/^roles\/[A-Za-z0-9_.]+$/, "must be a predefined role such as roles/bigquery.jobUser"))
+      .optional()
+      .describe("Project-level roles (additive members). Basic roles are refused; *Admin roles only with allowAdminRoles. @default []"),
+    datasetRoles: z.array(gcpDatasetGrant).optional().describe("BigQuery dataset-level roles. @default []"),
+    allowAdminRoles: z
+      .boolean()
+      .optional()
+      .describe("Make an *Admin project role an explicit, visible choice. @default false"),
+    token: z
+      .enum(["irsa-token", "projected-token"])
+      .describe(
+        "irsa-token: reuse the IRSA token (audience sts.amazonaws.com; needs aws.mode irsa); projected-token: a token whose audience is the workload identity provider",
+      ),
+    tokenPath: z
+      .string()
+      .regex(/^\/[^\s]+$/, "must be an absolute file path")
+      .optional()
+      .describe("projected-token only: where the pod mounts it. @default \"/var/run/secrets/tokens/gcp-ksa/token\""),
+  })
+  .strict();
+
+const workload = z
+  .object({
+    namespace: checked(namespaceRule),
+    serviceAccount: checked(objectNameRule, "Kubernetes ServiceAccount name"),
+    aws: awsAccess.optional(),
+    gcp: gcpAccess.optional(),
+  })
+  .strict();
+
+const gcpEnvironment = z
+  .object({
+    projectId: checked(gcpProjectIdRule),
+    projectNumber: checked(gcpProjectNumberRule),
+    region: z.string().regex(/^[a-z]+-[a-z]+\d$/, 'must be a Google region such as "asia-northeast1"').optional().describe("@default \"us-central1\""),
+    poolId: checked(workloadIdentityIdRule).optional().describe("@default \"<cluster>-pool\" (lowercased, trimmed to 32)"),
+    providerId: checked(workloadIdentityIdRule).optional().describe("@default \"<cluster>-oidc\""),
+    enableApis: z.boolean().optional().describe("Enable iam, iamcredentials and sts with google_project_service. @default false"),
+  })
+  .strict();
+
+const gitlabBucketPurpose = z.enum(["registry", "lfs", "artifacts", "uploads", "packages", "backups", "tmp"]);
+
+const gitlabStorage = z
+  .object({
+    bucketPrefix: bucketName.describe("Buckets are named <bucketPrefix>-<purpose>"),
+    buckets: z.array(gitlabBucketPurpose).min(1).optional().describe("@default all seven: registry, lfs, artifacts, uploads, packages, backups, tmp"),
+    namespace: checked(namespaceRule).optional().describe("@default \"gitlab\""),
+    serviceAccount: checked(objectNameRule).optional().describe("@default \"gitlab-global\""),
+    roleName: checked(iamRoleNameRule).optional().describe("@default \"<bucketPrefix>-eks-global\""),
+    mode: z.enum(["irsa", "pod-identity"]).optional().describe("@default pod-identity on EKS, irsa on self-managed clusters"),
+    kmsKey: z
+      .enum(["customer-managed", "aws-managed"])
+      .optional()
+      .describe("customer-managed: a key with rotation and alias; aws-managed: alias/aws/s3 as in the seed. @default customer-managed"),
+    tmpExpirationDays: z.number().int().min(1).optional().describe("Objects in the tmp bucket expire after this many days. @default 7"),
+    noncurrentVersionExpirationDays: z.number().int().min(1).optional().describe("@default 90"),
+    connectionSecretName: checked(objectNameRule).optional().describe("@default \"gitlab-object-storage\""),
+    registrySecretName: checked(objectNameRule).optional().describe("@default \"gitlab-registry-storage\""),
+  })
+  .strict();
+
 export const environmentSchema = z
   .object({
     aws: z
@@ -137,6 +270,10 @@ export const environmentSchema = z
       .discriminatedUnion("type", [localBackend, s3Backend, gcsBackend])
       .optional()
       .describe("Where every stack of this environment keeps its state. @default {type: local}"),
+    gcp: gcpEnvironment.optional().describe("Google project for workload identity federation; required when a workload has gcp access"),
+    buckets: z.array(dataBucket).optional().describe("Data buckets this environment owns. @default []"),
+    workloads: z.array(workload).optional().describe("The workload catalog: one entry per Kubernetes ServiceAccount. @default []"),
+    gitlab: gitlabStorage.optional().describe("GitLab object storage (gitlab-storage-<env>). @default none"),
     tags: z
       .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256))
       .optional()
@@ -147,6 +284,15 @@ export const environmentSchema = z
 export type EnvironmentFile = z.output<typeof environmentSchema>;
 export type EksCluster = z.output<typeof eksCluster>;
 export type SelfManagedCluster = z.output<typeof selfManagedCluster>;
+export type WorkloadConfig = z.output<typeof workload>;
+export type AwsAccessConfig = z.output<typeof awsAccess>;
+export type GcpAccessConfig = z.output<typeof gcpAccess>;
+export type S3GrantConfig = z.output<typeof s3Grant>;
+export type GcpEnvironmentConfig = z.output<typeof gcpEnvironment>;
+export type GitlabStorageConfig = z.output<typeof gitlabStorage>;
+export type GitlabBucketPurpose = z.output<typeof gitlabBucketPurpose>;
+export const GITLAB_BUCKET_PURPOSES = gitlabBucketPurpose.options;
+export type DataBucketConfig = z.output<typeof dataBucket>;
 export type BackendConfig = NonNullable<EnvironmentFile["backend"]>;
 
 /** JSON Schema for editors; `config/*.yaml` reference it through a yaml-language-server comment. */
