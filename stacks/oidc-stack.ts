@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { TerraformOutput } from "cdktf";
+import { TerraformLocal, TerraformOutput } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { S3OidcIssuer } from "../constructs/s3-oidc-issuer";
@@ -24,6 +24,11 @@ export class OidcStack extends EnvironmentStack {
   readonly providerArn: string;
   /** Client ids of the provider; the first is the default audience of IRSA tokens. */
   readonly audiences: readonly string[];
+  /**
+   * The issuer URL for other stacks' configuration: for a self-hosted issuer a cross-stack reference (this
+   * stack, which publishes the documents, is the source of truth); for EKS the configured cluster issuer.
+   */
+  readonly publishedIssuerUrl: string;
   /** The S3-hosted issuer, for self-managed clusters only. */
   readonly issuer?: S3OidcIssuer;
 
@@ -42,6 +47,8 @@ export class OidcStack extends EnvironmentStack {
         jwks: cluster.jwks,
       });
     }
+
+    this.publishedIssuerUrl = this.issuer ? new TerraformLocal(this, "published_issuer_url", this.issuerUrl).asString : this.issuerUrl;
 
     const provider = new IamOpenidConnectProvider(this, "provider", {
       url: this.issuerUrl,

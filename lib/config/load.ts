@@ -9,6 +9,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { awsPartition, issuerHostPath, s3IssuerUrl } from "../oidc/issuer";
 import { buildJwks, Jwks, parseRsaPublicKey, PublicKeyError } from "../oidc/jwks";
+import { Catalog, resolveCatalog } from "./catalog";
 import { BackendConfig, DEFAULT_AUDIENCE, environmentSchema, EnvironmentFile } from "./schema";
 
 export interface ConfigIssue {
@@ -77,6 +78,8 @@ export interface Environment {
   readonly cluster: ResolvedCluster;
   readonly backend: BackendConfig;
   readonly tags: Readonly<Record<string, string>>;
+  /** Owned data buckets, the workload catalog, GCP and GitLab settings, resolved. */
+  readonly catalog: Catalog;
 }
 
 export const DEFAULT_API_SERVER_KEY_DIRECTORY = "/srv/kubernetes/assets";
@@ -141,6 +144,8 @@ export function parseEnvironment(text: string, options: { readonly file: string;
   }
   const config = parsed.data;
   const cluster = resolveCluster(config, file, options.projectRoot, issues);
+  const resolved = resolveCatalog(config, config.cluster.type, config.cluster.name);
+  issues.push(...resolved.issues.map((issue) => ({ file, ...issue })));
   if (issues.length > 0 || !cluster) throw new ConfigError(issues);
   return {
     name,
@@ -154,6 +159,7 @@ export function parseEnvironment(text: string, options: { readonly file: string;
     cluster,
     backend: config.backend ?? { type: "local" },
     tags: config.tags ?? {},
+    catalog: resolved.catalog,
   };
 }
 

@@ -1,0 +1,266 @@
+/**
+ * The workload catalog, GCP and GitLab settings of an environment, resolved: defaults applied once and the
+ * rules that span several fields checked (duplicates, a mode the cluster cannot run, a token that does not
+ * exist, names that only break once defaults are filled in).
+ */
+import { serviceAccountSubject } from "../oidc/issuer";
+import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
+import type {
+  DataBucketConfig,
+  EnvironmentFile,
+  GcpAccessConfig,
+  GitlabBucketPurpose,
+  S3GrantConfig,
+} from "./schema";
+import { GITLAB_BUCKET_PURPOSES } from "./schema";
+
+/** Reported by the loader with the file name prepended. */
+export interface CatalogIssue {
+  readonly field: string;
+  readonly value: unknown;
+  readonly rule: string;
+}
+
+export type AwsAccessMode = "irsa" | "pod-identity";
+
+export interface S3Grant {
+  readonly bucket: string;
+  readonly access: S3GrantConfig["access"];
+  /** Object key prefix ending in `/`, or undefined for the whole bucket. */
+  readonly prefix?: string;
+  /** True when the bucket is one of the environment's `buckets:` (created and encrypted here). */
+  readonly owned: boolean;
+  /** Customer-managed key of an external bucket. */
+  readonly kmsKeyArn?: string;
+}
+
+export interface WorkloadAwsAccess {
+  readonly mode: AwsAccessMode;
+  readonly roleName: string;
+  readonly s3: readonly S3Grant[];
+  readonly managedPolicyArns: readonly string[];
+  readonly tokenExpirationSeconds?: number;
+}
+
+/** Where the IRSA webhook mounts the token (and where seed 001 points Google at it). */
+export const IRSA_TOKEN_PATH = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+export const DEFAULT_PROJECTED_TOKEN_PATH = "/var/run/secrets/tokens/gcp-ksa/token";
+
+export interface WorkloadGcpAccess {
+  readonly serviceAccountId: string;
+  readonly displayName: string;
+  readonly projectRoles: readonly string[];
+  readonly datasetRoles: readonly { readonly dataset: string; readonly role: string }[];
+  readonly token: GcpAccessConfig["token"];
+  /** File the Google client libraries read the subject token from. */
+  readonly tokenPath: string;
+}
+
+export interface Workload {
+  /** `<namespace>/<serviceAccount>`: unique in the catalog, stable construct ids derive from it. */
+  readonly id: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** `system:serviceaccount:<namespace>:<serviceAccount>` */
+  readonly subject: string;
+  readonly aws?: WorkloadAwsAccess;
+  readonly gcp?: WorkloadGcpAccess;
+}
+
+export interface DataBucket {
+  readonly name: string;
+  readonly noncurrentVersionExpirationDays: number;
+}
+
+export interface GcpEnvironment {
+  readonly projectId: string;
+  readonly projectNumber: string;
+  readonly region: string;
+  readonly poolId: string;
+  readonly providerId: string;
+  readonly enableApis: boolean;
+}
+
+export interface GitlabStorage {
+  readonly bucketPrefix: string;
+  /** Purpose → bucket name, in the order of GITLAB_BUCKET_PURPOSES. */
+  readonly buckets: readonly { readonly purpose: GitlabBucketPurpose; readonly name: string }[];
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly roleName: string;
+  readonly mode: AwsAccessMode;
+  readonly kmsKey: "customer-managed" | "aws-managed";
+  readonly tmpExpirationDays: number;
+  readonly noncurrentVersionExpirationDays: number;
+  readonly connectionSecretName: string;
+  readonly registrySecretName: string;
+}
+
+export interface Catalog {
+  readonly buckets: readonly DataBucket[];
+  readonly workloads: readonly Workload[];
+  readonly gcp?: GcpEnvironment;
+  readonly gitlab?: GitlabStorage;
+}
+
+/** AWS managed policies no workload may hold, whatever the config says. */
+export const REFUSED_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonS3FullAccess", "PowerUserAccess"];
+const BASIC_GCP_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
+export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
+
+function workloadIdentityDefault(clusterName: string, suffix: string): string {
+  const base = clusterName.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^gcp-/, "k8s-");
+  return `${base.slice(0, 32 - suffix.length - 1).replace(/-+$/, "")}-${suffix}`;
+}
+
+export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "self-managed", clusterName: string): { catalog: Catalog; issues: CatalogIssue[] } {
+  const issues: CatalogIssue[] = [];
+  const buckets: DataBucket[] = (config.buckets ?? []).map((bucket: DataBucketConfig) => ({
+    name: bucket.name,
+    noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+  }));
+  const ownedBuckets = new Map<string, number>();
+  buckets.forEach((bucket, index) => {
+    const first = ownedBuckets.get(bucket.name);
+    if (first !== undefined)
+      issues.push({ field: `buckets[${index}].name`, value: bucket.name, rule: `duplicate bucket: buckets[${first}] already declares it` });
+    else ownedBuckets.set(bucket.name, index);
+  });
+
+  const gcp: GcpEnvironment | undefined = config.gcp && {
+    projectId: config.gcp.projectId,
+    projectNumber: config.gcp.projectNumber,
+    region: config.gcp.region ?? "us-central1",
+    poolId: config.gcp.poolId ?? workloadIdentityDefault(clusterName, "pool"),
+    providerId: config.gcp.providerId ?? workloadIdentityDefault(clusterName, "oidc"),
+    enableApis: config.gcp.enableApis ?? false,
+  };
+  if (gcp && !config.gcp?.poolId) {
+    const broken = workloadIdentityIdRule(gcp.poolId);
+    if (broken) issues.push({ field: "gcp.poolId", value: gcp.poolId, rule: `the default pool id derived from the cluster name is invalid (${broken}); set gcp.poolId` });
+  }
+
+  const seenWorkloads = new Map<string, number>();
+  const seenRoles = new Map<string, string>();
+  const seenGcpAccounts = new Map<string, string>();
+  const workloads: Workload[] = (config.workloads ?? []).map((entry, index) => {
+    const at = `workloads[${index}]`;
+    const id = `${entry.namespace}/${entry.serviceAccount}`;
+    const first = seenWorkloads.get(id);
+    if (first !== undefined)
+      issues.push({ field: at, value: id, rule: `duplicate workload: workloads[${first}] already declares this namespace/ServiceAccount` });
+    else seenWorkloads.set(id, index);
+    const subjectTooLong = serviceAccountSubjectRule(entry.namespace, entry.serviceAccount);
+    if (subjectTooLong) issues.push({ field: `${at}.serviceAccount`, value: entry.serviceAccount, rule: subjectTooLong });
+
+    let aws: WorkloadAwsAccess | undefined;
+    if (entry.aws) {
+      const roleName = entry.aws.roleName ?? `${clusterName}-${entry.namespace}-${entry.serviceAccount}`;
+      if (!entry.aws.roleName) {
+        const broken = iamRoleNameRule(roleName);
+        if (broken) issues.push({ field: `${at}.aws.roleName`, value: roleName, rule: `the default role name <cluster>-<namespace>-<serviceAccount> is invalid (${broken}); set aws.roleName` });
+      }
+      const roleOwner = seenRoles.get(roleName);
+      if (roleOwner) issues.push({ field: `${at}.aws.roleName`, value: roleName, rule: `role name already used by ${roleOwner}` });
+      else seenRoles.set(roleName, id);
+      if (entry.aws.mode === "pod-identity" && clusterType !== "eks")
+        issues.push({ field: `${at}.aws.mode`, value: "pod-identity", rule: "EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster" });
+      if (entry.aws.tokenExpirationSeconds !== undefined && entry.aws.mode !== "irsa")
+        issues.push({ field: `${at}.aws.tokenExpirationSeconds`, value: entry.aws.tokenExpirationSeconds, rule: "token expiration applies to IRSA tokens only" });
+      const s3 = (entry.aws.s3 ?? []).map((grant, grantIndex): S3Grant => {
+        const owned = ownedBuckets.has(grant.bucket);
+        if (owned && grant.kmsKeyArn)
+          issues.push({ field: `${at}.aws.s3[${grantIndex}].kmsKeyArn`, value: grant.kmsKeyArn, rule: "an owned bucket uses the environment's data key; kmsKeyArn is for external buckets only" });
+        return { bucket: grant.bucket, access: grant.access, owned, ...(grant.prefix ? { prefix: grant.prefix } : {}), ...(grant.kmsKeyArn ? { kmsKeyArn: grant.kmsKeyArn } : {}) };
+      });
+      const managedPolicyArns = entry.aws.managedPolicyArns ?? [];
+      managedPolicyArns.forEach((arn, policyIndex) => {
+        const refused = REFUSED_MANAGED_POLICIES.find((name) => arn.endsWith(`:policy/${name}`));
+        if (refused)
+          issues.push({ field: `${at}.aws.managedPolicyArns[${policyIndex}]`, value: arn, rule: `${refused} is never attached to a workload role; grant least-privilege access with aws.s3 instead` });
+      });
+      aws = { mode: entry.aws.mode, roleName, s3, managedPolicyArns, ...(entry.aws.tokenExpirationSeconds ? { tokenExpirationSeconds: entry.aws.tokenExpirationSeconds } : {}) };
+    }
+
+    let gcpAccess: WorkloadGcpAccess | undefined;
+    if (entry.gcp) {
+      if (!config.gcp)
+        issues.push({ field: `${at}.gcp`, value: entry.gcp.serviceAccountId, rule: "a workload with gcp access needs the environment's gcp section (project id and number)" });
+      if (entry.gcp.token === "irsa-token" && entry.aws?.mode !== "irsa")
+        issues.push({ field: `${at}.gcp.token`, value: "irsa-token", rule: "irsa-token reuses the workload's IRSA token, but the workload has no aws.mode irsa; use projected-token" });
+      if (entry.gcp.token === "irsa-token" && entry.gcp.tokenPath)
+        issues.push({ field: `${at}.gcp.tokenPath`, value: entry.gcp.tokenPath, rule: `irsa-token is always read from ${IRSA_TOKEN_PATH}` });
+      const accountOwner = seenGcpAccounts.get(entry.gcp.serviceAccountId);
+      if (accountOwner)
+        issues.push({ field: `${at}.gcp.serviceAccountId`, value: entry.gcp.serviceAccountId, rule: `service account already used by ${accountOwner}; give each workload its own` });
+      else seenGcpAccounts.set(entry.gcp.serviceAccountId, id);
+      const roles = [...(entry.gcp.projectRoles ?? []), ...(entry.gcp.datasetRoles ?? []).map((grant) => grant.role)];
+      (entry.gcp.projectRoles ?? []).forEach((role, roleIndex) => {
+        if (BASIC_GCP_ROLES.includes(role))
+          issues.push({ field: `${at}.gcp.projectRoles[${roleIndex}]`, value: role, rule: "basic roles (owner, editor, viewer) are never granted; choose predefined roles" });
+      });
+      if (!entry.gcp.allowAdminRoles)
+        roles.forEach((role) => {
+          if (/Admin$|\.admin$/.test(role))
+            issues.push({ field: `${at}.gcp`, value: role, rule: "admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role" });
+        });
+      gcpAccess = {
+        serviceAccountId: entry.gcp.serviceAccountId,
+        displayName: entry.gcp.displayName ?? `${id} on ${clusterName}`,
+        projectRoles: entry.gcp.projectRoles ?? [],
+        datasetRoles: entry.gcp.datasetRoles ?? [],
+        token: entry.gcp.token,
+        tokenPath: entry.gcp.token === "irsa-token" ? IRSA_TOKEN_PATH : entry.gcp.tokenPath ?? DEFAULT_PROJECTED_TOKEN_PATH,
+      };
+    }
+    return {
+      id,
+      namespace: entry.namespace,
+      serviceAccount: entry.serviceAccount,
+      subject: serviceAccountSubject(entry.namespace, entry.serviceAccount),
+      ...(aws ? { aws } : {}),
+      ...(gcpAccess ? { gcp: gcpAccess } : {}),
+    };
+  });
+
+  let gitlab: GitlabStorage | undefined;
+  if (config.gitlab) {
+    const settings = config.gitlab;
+    const purposes = settings.buckets ?? [...GITLAB_BUCKET_PURPOSES];
+    const gitlabBuckets = GITLAB_BUCKET_PURPOSES.filter((purpose) => purposes.includes(purpose)).map((purpose) => ({
+      purpose,
+      name: `${settings.bucketPrefix}-${purpose}`,
+    }));
+    for (const bucket of gitlabBuckets) {
+      const broken = bucketNameRule(bucket.name);
+      if (broken) issues.push({ field: "gitlab.bucketPrefix", value: settings.bucketPrefix, rule: `the ${bucket.purpose} bucket "${bucket.name}" is invalid: ${broken}` });
+      if (ownedBuckets.has(bucket.name)) issues.push({ field: "gitlab.bucketPrefix", value: settings.bucketPrefix, rule: `the ${bucket.purpose} bucket "${bucket.name}" is also declared in buckets:` });
+    }
+    const mode = settings.mode ?? (clusterType === "eks" ? "pod-identity" : "irsa");
+    if (mode === "pod-identity" && clusterType !== "eks")
+      issues.push({ field: "gitlab.mode", value: mode, rule: "EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster" });
+    const roleName = settings.roleName ?? `${settings.bucketPrefix}-eks-global`;
+    const brokenRole = iamRoleNameRule(roleName);
+    if (!settings.roleName && brokenRole) issues.push({ field: "gitlab.roleName", value: roleName, rule: `the default role name is invalid (${brokenRole}); set gitlab.roleName` });
+    if (seenRoles.has(roleName)) issues.push({ field: "gitlab.roleName", value: roleName, rule: `role name already used by ${seenRoles.get(roleName)}` });
+    const namespace = settings.namespace ?? "gitlab";
+    const serviceAccount = settings.serviceAccount ?? "gitlab-global";
+    if (seenWorkloads.has(`${namespace}/${serviceAccount}`))
+      issues.push({ field: "gitlab.serviceAccount", value: `${namespace}/${serviceAccount}`, rule: `also declared as workloads[${seenWorkloads.get(`${namespace}/${serviceAccount}`)}]; GitLab's ServiceAccount is managed by the gitlab section` });
+    gitlab = {
+      bucketPrefix: settings.bucketPrefix,
+      buckets: gitlabBuckets,
+      namespace,
+      serviceAccount,
+      roleName,
+      mode,
+      kmsKey: settings.kmsKey ?? "customer-managed",
+      tmpExpirationDays: settings.tmpExpirationDays ?? 7,
+      noncurrentVersionExpirationDays: settings.noncurrentVersionExpirationDays ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+      connectionSecretName: settings.connectionSecretName ?? "gitlab-object-storage",
+      registrySecretName: settings.registrySecretName ?? "gitlab-registry-storage",
+    };
+  }
+
+  return { catalog: { buckets, workloads, ...(gcp ? { gcp } : {}), ...(gitlab ? { gitlab } : {}) }, issues };
+}
