@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
 import { loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
 import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
+import { synthesizeApp } from "../lib/synthesize";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const FIXTURES = path.join(__dirname, "fixtures");
@@ -55,3 +57,21 @@ cluster:
   serviceAccountKeyFiles:
     - keys/dev/sa-signer-pkcs8.pub
 `;
+
+/**
+ * The stacks of environments exactly as `cdktf synth` writes them (cross-stack references resolved into
+ * terraform_remote_state), parsed, by stack id. `Testing.synth` of a single stack does not resolve them.
+ */
+export function synthesizedStacks(...environments: Environment[]): Record<string, SynthesizedStack> {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-synth-test-"));
+  try {
+    const manifest = synthesizeApp((app) => {
+      for (const environment of environments) createEnvironmentStacks(app, environment);
+    }, outdir);
+    return Object.fromEntries(
+      Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]),
+    );
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

@@ -44,7 +44,12 @@ describe("synthesis of the shipped environments", () => {
 
   it("writes every stack of every environment", () => {
     expect(firstRun).toEqual({ exitCode: 0, stderr: "" });
-    expect(Object.keys(files)).toEqual(["manifest.json", "stacks/oidc-dev/cdk.tf.json", "stacks/oidc-prod/cdk.tf.json"]);
+    expect(Object.keys(files)).toEqual([
+      "manifest.json",
+      ...["aws-workloads-dev", "aws-workloads-prod", "gitlab-storage-dev", "gitlab-storage-prod", "oidc-dev", "oidc-prod"].map(
+        (stack) => `stacks/${stack}/cdk.tf.json`,
+      ),
+    ]);
   });
 
   it("is byte-identical whatever the output path and working directory", () => {
@@ -59,13 +64,18 @@ describe("synthesis of the shipped environments", () => {
     }
   });
 
-  it.each(["oidc-dev", "oidc-prod"])("%s matches its reviewed snapshot", (stack) => {
+  it.each(["oidc-dev", "oidc-prod", "aws-workloads-dev", "aws-workloads-prod", "gitlab-storage-dev", "gitlab-storage-prod"])("%s matches its reviewed snapshot", (stack) => {
     expect(JSON.parse(files[`stacks/${stack}/cdk.tf.json`])).toMatchSnapshot();
   });
 
   it("synthesizes only the selected environments and removes stacks no longer synthesized", () => {
     expect(synthInto(first, { selection: "prod" }).exitCode).toBe(0);
-    expect(Object.keys(filesUnder(first))).toEqual(["manifest.json", "stacks/oidc-prod/cdk.tf.json"]);
+    expect(Object.keys(filesUnder(first))).toEqual([
+      "manifest.json",
+      "stacks/aws-workloads-prod/cdk.tf.json",
+      "stacks/gitlab-storage-prod/cdk.tf.json",
+      "stacks/oidc-prod/cdk.tf.json",
+    ]);
   });
 });
 

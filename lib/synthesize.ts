@@ -15,7 +15,7 @@ interface ManifestAnnotation {
   readonly message: string;
 }
 
-interface Manifest {
+export interface Manifest {
   readonly stacks: Record<string, { readonly workingDirectory: string; readonly annotations: readonly ManifestAnnotation[] }>;
 }
 

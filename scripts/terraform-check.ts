@@ -1,21 +1,33 @@
 /**
- * `npm run validate`: `terraform init` (from a filesystem provider mirror, never the network) and
- * `terraform validate` for every synthesized stack whose providers the mirror holds. Prints one line per
- * stack, SKIPPED with the reason where it cannot check; exits non-zero if any check fails.
+ * `npm run validate`: offline Terraform checks of the synthesized stacks (run `npm run synth` first).
  *
- * Run `npm run synth` first. The mirror is TERRAFORM_PROVIDER_MIRROR or found in the usual places.
+ * For every stack whose providers the filesystem mirror holds: `terraform init` from the mirror (a CLI config
+ * written here; providers linked from a plugin cache, not copied per stack) and `terraform validate`; for the
+ * AWS stacks also `terraform plan` with fake credentials, throw-away local state and stand-in states for
+ * their cross-stack inputs. Each check runs in a copy of the stack under cdktf.out/.terraform-check/, never
+ * in the stack directory `cdktf deploy` uses. One line per stack; SKIPPED with the reason where it cannot
+ * check; exit code 1 if any check failed.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { cliConfig, findMirror, candidateMirrorDirectories, mirrorHas, requiredProviders } from "../lib/terraform/mirror";
+import { candidateMirrorDirectories, cliConfig, findMirror, mirrorHas, requiredProviders } from "../lib/terraform/mirror";
+import { offlineOverride, placeholderValue, producerOfRemoteState, referencedOutputs, standInState } from "../lib/terraform/offline";
 
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
-  const result = spawnSync(command, args, { cwd, env, encoding: "utf8" });
+interface Manifest {
+  readonly stacks: Record<string, { readonly workingDirectory: string; readonly synthesizedStackPath: string }>;
+}
+
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
+  const result = spawnSync("terraform", args, { cwd, env, encoding: "utf8" });
   return { ok: result.status === 0, output: `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}` };
+}
+
+function accountIdOf(stackJson: { provider?: { aws?: { allowed_account_ids?: string[] }[] } }): string {
+  return stackJson.provider?.aws?.[0]?.allowed_account_ids?.[0] ?? "123456789012";
 }
 
 function main(): number {
@@ -24,17 +36,18 @@ function main(): number {
     log(`no ${manifestPath}: run \`npm run synth\` first`);
     return 1;
   }
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { stacks: Record<string, { workingDirectory: string; synthesizedStackPath: string }> };
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
   const stacks = Object.entries(manifest.stacks).sort(([a], [b]) => a.localeCompare(b));
 
-  const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
-  if (terraform.error || terraform.status !== 0) {
+  const version = spawnSync("terraform", ["version"], { encoding: "utf8" });
+  if (version.error || version.status !== 0) {
     for (const [name] of stacks) log(`SKIPPED ${name}: no terraform CLI on PATH`);
     return 0;
   }
   const mirror = findMirror();
   if (!mirror) {
-    for (const [name] of stacks) log(`SKIPPED ${name}: no provider mirror (looked in ${candidateMirrorDirectories().join(", ")}; set TERRAFORM_PROVIDER_MIRROR)`);
+    const looked = candidateMirrorDirectories().join(", ");
+    for (const [name] of stacks) log(`SKIPPED ${name}: no provider mirror (looked in ${looked}; set TERRAFORM_PROVIDER_MIRROR)`);
     return 0;
   }
 
@@ -48,19 +61,50 @@ function main(): number {
 
   let failures = 0;
   for (const [name, stack] of stacks) {
-    const stackJson = JSON.parse(readFileSync(path.join(outdir, stack.synthesizedStackPath), "utf8"));
+    const stackFile = path.join(outdir, stack.synthesizedStackPath);
+    const stackText = readFileSync(stackFile, "utf8");
+    const stackJson = JSON.parse(stackText);
     const missing = requiredProviders(stackJson).filter((requirement) => !mirrorHas(mirror, requirement));
     if (missing.length > 0) {
       log(`SKIPPED ${name}: the mirror lacks ${missing.map((m) => `${m.address} ${m.version}`).join(", ")}`);
       continue;
     }
-    const cwd = path.join(outdir, stack.workingDirectory);
-    const init = run("terraform", ["init", "-backend=false", "-input=false", "-no-color"], cwd, env);
-    const validate = init.ok ? run("terraform", ["validate", "-no-color"], cwd, env) : init;
-    if (init.ok && validate.ok) log(`ok      ${name}: terraform init + validate`);
-    else {
+
+    const cwd = path.join(work, "stacks", name);
+    rmSync(path.join(cwd, "offline.tfstate"), { force: true });
+    mkdirSync(cwd, { recursive: true });
+    copyFileSync(stackFile, path.join(cwd, "cdk.tf.json"));
+    const standIns: Record<string, string> = {};
+    for (const dataSource of Object.keys(stackJson.data?.terraform_remote_state ?? {})) {
+      const producer = producerOfRemoteState(dataSource) ?? dataSource;
+      const outputs = Object.fromEntries(referencedOutputs(stackText, dataSource).map((output) => [output, placeholderValue(output, accountIdOf(stackJson))]));
+      const file = `stand-in.${producer}.tfstate`;
+      writeFileSync(path.join(cwd, file), `${JSON.stringify(standInState(outputs), null, 2)}\n`);
+      standIns[dataSource] = file;
+    }
+    writeFileSync(path.join(cwd, "zz_offline_override.tf.json"), `${JSON.stringify(offlineOverride({ stack: stackJson, standIns }), null, 2)}\n`);
+
+    const steps: [string, string[]][] = [
+      ["init", ["init", "-input=false", "-no-color", "-reconfigure"]],
+      ["validate", ["validate", "-no-color"]],
+    ];
+    const plans = stackJson.provider && Object.keys(stackJson.provider).every((provider) => provider === "aws");
+    if (plans) steps.push(["plan", ["plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", "-out=offline.tfplan"]]);
+    let failed: { step: string; output: string } | undefined;
+    let summary = "";
+    for (const [step, args] of steps) {
+      const result = run(args, cwd, env);
+      if (!result.ok) {
+        failed = { step, output: result.output };
+        break;
+      }
+      if (step === "plan") summary = /Plan: .*/.exec(result.output)?.[0] ?? "no changes";
+    }
+    if (failed) {
       failures++;
-      log(`FAILED  ${name}: terraform ${init.ok ? "validate" : "init"}\n${validate.output.trim().replace(/^/gm, "    ")}`);
+      log(`FAILED  ${name}: terraform ${failed.step}\n${failed.output.trim().replace(/^/gm, "    ")}`);
+    } else {
+      log(`ok      ${name}: init + validate${plans ? ` + plan (${summary})` : ""}`);
     }
   }
   return failures > 0 ? 1 : 0;

@@ -1,0 +1,161 @@
+/** Config errors of the workload catalog, GCP and GitLab sections: exact messages. */
+import { ConfigError } from "../lib/config/load";
+import { DEV_SELF_MANAGED_YAML, environmentFromYaml } from "./helpers";
+
+const EKS_YAML = `
+aws: { accountId: "222222222222", region: ap-northeast-1 }
+cluster: { type: eks, name: prod, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/ABC" }
+`;
+
+function errorOf(yaml: string): string {
+  try {
+    environmentFromYaml(yaml);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const workload = (body: string) => `workloads:\n${body}`;
+
+describe("workload catalog", () => {
+  it("resolves defaults: role name, owned buckets, token path", () => {
+    const environment = environmentFromYaml(
+      `${DEV_SELF_MANAGED_YAML}buckets: [{ name: data-bucket }]\n${workload(
+        "  - { namespace: default, serviceAccount: app, aws: { mode: irsa, s3: [{ bucket: data-bucket, access: read }, { bucket: external-bucket, access: list }] } }\n",
+      )}`,
+    );
+    expect(environment.catalog.workloads[0]).toEqual({
+      id: "default/app",
+      namespace: "default",
+      serviceAccount: "app",
+      subject: "system:serviceaccount:default:app",
+      aws: {
+        mode: "irsa",
+        roleName: "test-kops-default-app",
+        s3: [
+          { bucket: "data-bucket", access: "read", owned: true },
+          { bucket: "external-bucket", access: "list", owned: false },
+        ],
+        managedPolicyArns: [],
+      },
+    });
+    expect(environment.catalog.buckets).toEqual([{ name: "data-bucket", noncurrentVersionExpirationDays: 90 }]);
+  });
+
+  it("refuses EKS Pod Identity on a self-managed cluster", () => {
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app, aws: { mode: pod-identity } }\n")}`)).toBe(
+      'config/test.yaml: workloads[0].aws.mode = "pod-identity": EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster',
+    );
+  });
+
+  it("refuses GitLab through Pod Identity on a self-managed cluster", () => {
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}gitlab: { bucketPrefix: acme-gitlab, mode: pod-identity }\n`)).toBe(
+      'config/test.yaml: gitlab.mode = "pod-identity": EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster',
+    );
+  });
+
+  it("refuses an invalid bucket name in a grant", () => {
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app, aws: { mode: irsa, s3: [{ bucket: Data_Bucket, access: read }] } }\n")}`)).toBe(
+      'config/test.yaml: workloads[0].aws.s3[0].bucket = "Data_Bucket": an S3 bucket name may contain only lowercase letters, digits, dots and hyphens',
+    );
+  });
+
+  it("refuses GitLab bucket names that the prefix makes too long", () => {
+    const prefix = "a".repeat(58);
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}gitlab: { bucketPrefix: ${prefix}, buckets: [registry], roleName: gitlab }\n`)).toBe(
+      `config/test.yaml: gitlab.bucketPrefix = "${prefix}": the registry bucket "${prefix}-registry" is invalid: an S3 bucket name must be 3 to 63 characters long`,
+    );
+  });
+
+  it("refuses duplicate workloads", () => {
+    expect(
+      errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app }\n  - { namespace: default, serviceAccount: app }\n")}`),
+    ).toBe('config/test.yaml: workloads[1] = "default/app": duplicate workload: workloads[0] already declares this namespace/ServiceAccount');
+  });
+
+  it("refuses a role name over 64 characters, given or defaulted", () => {
+    const long = "r".repeat(65);
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload(`  - { namespace: default, serviceAccount: app, aws: { mode: irsa, roleName: ${long} } }\n`)}`)).toBe(
+      `config/test.yaml: workloads[0].aws.roleName = "${long}": an IAM role name must be at most 64 characters (this one is 65)`,
+    );
+    const serviceAccount = "s".repeat(50);
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload(`  - { namespace: default, serviceAccount: ${serviceAccount}, aws: { mode: irsa } }\n`)}`)).toBe(
+      `config/test.yaml: workloads[0].aws.roleName = "test-kops-default-${serviceAccount}": the default role name <cluster>-<namespace>-<serviceAccount> is invalid (an IAM role name must be at most 64 characters (this one is 68)); set aws.roleName`,
+    );
+  });
+
+  it("refuses two workloads with the same role name", () => {
+    expect(
+      errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: a, serviceAccount: app, aws: { mode: irsa, roleName: r } }\n  - { namespace: b, serviceAccount: app, aws: { mode: irsa, roleName: r } }\n")}`),
+    ).toBe('config/test.yaml: workloads[1].aws.roleName = "r": role name already used by a/app');
+  });
+
+  it("refuses over-broad managed policies", () => {
+    expect(
+      errorOf(`${EKS_YAML}${workload("  - { namespace: default, serviceAccount: s3cmd, aws: { mode: irsa, managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3FullAccess'] } }\n")}`),
+    ).toBe(
+      'config/test.yaml: workloads[0].aws.managedPolicyArns[0] = "arn:aws:iam::aws:policy/AmazonS3FullAccess": AmazonS3FullAccess is never attached to a workload role; grant least-privilege access with aws.s3 instead',
+    );
+  });
+
+  it("refuses a namespace that is not a DNS label and a subject over Google's limit", () => {
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: Default, serviceAccount: app }\n")}`)).toBe(
+      'config/test.yaml: workloads[0].namespace = "Default": a Kubernetes namespace must be a DNS-1123 label: at most 63 characters of [a-z0-9-], starting and ending with [a-z0-9]',
+    );
+    const name = "n".repeat(100);
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload(`  - { namespace: default, serviceAccount: ${name} }\n`)}`)).toBe(
+      `config/test.yaml: workloads[0].serviceAccount = "${name}": the token subject "system:serviceaccount:default:${name}" is 130 characters; Google Workload Identity Federation accepts at most 127`,
+    );
+  });
+});
+
+describe("GCP access", () => {
+  const gcp = "gcp: { projectId: my-project, projectNumber: '123456789012' }\n";
+
+  it("refuses irsa-token for a workload without an IRSA role", () => {
+    expect(errorOf(`${EKS_YAML}${gcp}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: irsa-token } }\n")}`)).toBe(
+      'config/test.yaml: workloads[0].gcp.token = "irsa-token": irsa-token reuses the workload\'s IRSA token, but the workload has no aws.mode irsa; use projected-token',
+    );
+  });
+
+  it("refuses gcp access without the environment's gcp section", () => {
+    expect(errorOf(`${EKS_YAML}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token } }\n")}`)).toBe(
+      'config/test.yaml: workloads[0].gcp = "bq-reader": a workload with gcp access needs the environment\'s gcp section (project id and number)',
+    );
+  });
+
+  it("refuses basic roles, and admin roles unless explicitly allowed", () => {
+    expect(
+      errorOf(`${EKS_YAML}${gcp}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token, projectRoles: [roles/editor] } }\n")}`),
+    ).toBe('config/test.yaml: workloads[0].gcp.projectRoles[0] = "roles/editor": basic roles (owner, editor, viewer) are never granted; choose predefined roles');
+    expect(
+      errorOf(`${EKS_YAML}${gcp}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token, projectRoles: [roles/bigquery.admin] } }\n")}`),
+    ).toBe(
+      'config/test.yaml: workloads[0].gcp = "roles/bigquery.admin": admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role',
+    );
+  });
+
+  it("checks Google ids", () => {
+    expect(errorOf(`${EKS_YAML}gcp: { projectId: my-project, projectNumber: my-project, poolId: gcp-pool }\n`)).toBe(
+      [
+        'config/test.yaml: gcp.projectNumber = "my-project": a Google project number must be digits only',
+        'config/test.yaml: gcp.poolId = "gcp-pool": a workload identity pool or provider id must not start with "gcp-" (reserved by Google)',
+      ].join("\n"),
+    );
+  });
+
+  it("resolves token paths and defaults", () => {
+    const environment = environmentFromYaml(
+      `${EKS_YAML}${gcp}${workload(
+        "  - { namespace: default, serviceAccount: a, aws: { mode: irsa }, gcp: { serviceAccountId: sa-aaaaaa, token: irsa-token } }\n  - { namespace: default, serviceAccount: b, gcp: { serviceAccountId: sa-bbbbbb, token: projected-token } }\n",
+      )}`,
+    );
+    expect(environment.catalog.gcp).toEqual({ projectId: "my-project", projectNumber: "123456789012", region: "us-central1", poolId: "prod-pool", providerId: "prod-oidc", enableApis: false });
+    expect(environment.catalog.workloads.map((w) => w.gcp?.tokenPath)).toEqual([
+      "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+      "/var/run/secrets/tokens/gcp-ksa/token",
+    ]);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Evaluates synthesized IAM policies with a real policy engine (@cloud-copilot/iam-simulate; AGPL, so a
+ * devDependency used by tests only). References that only exist at apply time are replaced by concrete ARNs
+ * derived from the synthesized resources.
+ */
+import { runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
+import type { PolicyDocument } from "../lib/iam/policy-document";
+import type { SynthesizedStack } from "./helpers";
+
+export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
+
+export interface ApplyTimeValues {
+  readonly accountId: string;
+  readonly region: string;
+  /** ARN of the IAM OIDC provider that a remote-state reference stands for. */
+  readonly oidcProviderArn?: string;
+}
+
+/** Replaces `${aws_s3_bucket.x.arn}`, `${aws_kms_key.x.arn}`, remote-state and data-source ARNs with concrete ones. */
+export function resolveApplyTimeValues(stack: SynthesizedStack, text: string, values: ApplyTimeValues): string {
+  return text.replace(/\$\{([^}]+)\}/g, (reference, expression: string) => {
+    let match = /^aws_s3_bucket\.([^.]+)\.arn$/.exec(expression);
+    if (match) return `arn:aws:s3:::${stack.resource?.aws_s3_bucket?.[match[1]]?.bucket as string}`;
+    match = /^aws_kms_key\.([^.]+)\.arn$/.exec(expression);
+    if (match) return `arn:aws:kms:${values.region}:${values.accountId}:key/${match[1]}`;
+    match = /^data\.aws_kms_key\.([^.]+)\.arn$/.exec(expression);
+    if (match) return `arn:aws:kms:${values.region}:${values.accountId}:key/aws-s3-${match[1]}`;
+    if (/^data\.terraform_remote_state\..*openid_connect_provider.*arn$/.test(expression) && values.oidcProviderArn) return values.oidcProviderArn;
+    throw new Error(`no apply-time value for ${reference}`);
+  });
+}
+
+export function policyOf(stack: SynthesizedStack, text: string, values: ApplyTimeValues): PolicyDocument {
+  return JSON.parse(resolveApplyTimeValues(stack, text, values)) as PolicyDocument;
+}
+
+export interface IdentityRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly accountId: string;
+  readonly context?: Record<string, string | string[]>;
+  /** The resource's own policy, e.g. a KMS key policy (KMS denies without one that admits the account). */
+  readonly resourcePolicy?: PolicyDocument;
+}
+
+/**
+ * What identity policies (and the resource's policy, if given) allow a role in the same account.
+ *
+ * Uses the engine without its context-key catalogue check: the catalogue does not match variable keys whose
+ * variable part contains colons (`kms:EncryptionContext:aws:s3:arn`) or OIDC keys of issuers with a path, and
+ * silently drops such keys from the request, which would make every conditioned Allow fail.
+ */
+export function identityDecision(policies: readonly PolicyDocument[], request: IdentityRequest): Decision {
+  return runUnsafeSimulation(
+    {
+      identityPolicies: policies.map((policy, index) => ({ name: `policy-${index}`, policy: policy as never })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: request.resourcePolicy ? validated(request.resourcePolicy, "resource-policy") : undefined,
+      request: {
+        action: request.action,
+        principal: `arn:aws:iam::${request.accountId}:role/workload`,
+        resource: { accountId: request.accountId, resource: request.resource },
+        contextVariables: request.context ?? {},
+      },
+    },
+    {},
+  ) as Decision;
+}
+
+/** The pre-validated form the engine takes for a resource policy; it carries the name the engine reports by. */
+function validated(policy: PolicyDocument, name: string): never {
+  return { __validated: true, policyDocument: policy, metadata: { name }, errors: [] } as never;
+}
+
+export interface TrustRequest {
+  readonly action: string;
+  /** The OIDC provider ARN (web identity) or the service principal. */
+  readonly principal: string;
+  readonly roleArn: string;
+  readonly accountId: string;
+  readonly context: Record<string, string>;
+}
+
+/** Whether a role's trust policy lets the principal assume it. */
+export function trustDecision(trustPolicy: PolicyDocument, request: TrustRequest): Decision {
+  const result = runUnsafeSimulation(
+    {
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: validated(trustPolicy, "trust-policy"),
+      request: {
+        action: request.action,
+        principal: request.principal,
+        resource: { accountId: request.accountId, resource: request.roleArn },
+        contextVariables: request.context,
+      },
+    },
+    {},
+  );
+  return result as Decision;
+}

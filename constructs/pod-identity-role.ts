@@ -1,0 +1,37 @@
+import { Construct } from "constructs";
+import { EksPodIdentityAssociation } from "@cdktf/provider-aws/lib/eks-pod-identity-association";
+import { podIdentityTrustPolicy } from "../lib/iam/trust-policies";
+import { WorkloadRole } from "./workload-role";
+
+export interface PodIdentityRoleProps {
+  readonly roleName: string;
+  readonly accountId: string;
+  readonly clusterName: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** @default [] */
+  readonly managedPolicyArns?: readonly string[];
+}
+
+/**
+ * EKS Pod Identity: a role trusted by `pods.eks.amazonaws.com` for exactly one ServiceAccount, and the
+ * association that binds them (no ServiceAccount annotation needed).
+ */
+export class PodIdentityRole extends WorkloadRole {
+  readonly association: EksPodIdentityAssociation;
+
+  constructor(scope: Construct, id: string, props: PodIdentityRoleProps) {
+    super(scope, id, {
+      roleName: props.roleName,
+      description: `EKS Pod Identity role of ${props.namespace}/${props.serviceAccount}`,
+      trustPolicy: podIdentityTrustPolicy(props),
+      ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+    });
+    this.association = new EksPodIdentityAssociation(this, "association", {
+      clusterName: props.clusterName,
+      namespace: props.namespace,
+      serviceAccount: props.serviceAccount,
+      roleArn: this.roleArn,
+    });
+  }
+}

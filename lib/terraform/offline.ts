@@ -1,0 +1,79 @@
+/**
+ * Planning a synthesized stack without a cloud account: an override file that gives the AWS provider fake
+ * credentials and skips the calls that need real ones, keeps state local and throw-away, and points every
+ * cross-stack `terraform_remote_state` at a stand-in state holding placeholder outputs, so a consumer stack
+ * plans before its producer was ever applied.
+ */
+
+type Json = Record<string, unknown>;
+
+export interface SynthesizedStackJson {
+  readonly provider?: Record<string, unknown>;
+  readonly data?: { readonly terraform_remote_state?: Record<string, unknown> };
+  readonly output?: Record<string, unknown>;
+}
+
+/** `cross-stack-reference-input-oidc-dev` → `oidc-dev` */
+export function producerOfRemoteState(dataSourceName: string): string | undefined {
+  return /^cross-stack-reference-input-(.+)$/.exec(dataSourceName)?.[1];
+}
+
+/** Outputs of `producer` that a consumer reads: `…outputs.<name>` in the consumer's JSON. */
+export function referencedOutputs(consumerJson: string, dataSourceName: string): string[] {
+  const pattern = new RegExp(`data\\.terraform_remote_state\\.${dataSourceName.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}\\.outputs\\.([A-Za-z0-9_-]+)`, "g");
+  return [...new Set([...consumerJson.matchAll(pattern)].map((match) => match[1]))].sort();
+}
+
+/** A placeholder shaped like what the output holds, so policies and ARNs still parse. */
+export function placeholderValue(outputName: string, accountId: string): string {
+  if (/openid_connect_provider/.test(outputName)) return `arn:aws:iam::${accountId}:oidc-provider/offline.example/placeholder`;
+  if (/arn/i.test(outputName)) return `arn:aws:iam::${accountId}:role/offline-placeholder`;
+  if (/url/i.test(outputName)) return "https://offline.example/placeholder";
+  return "offline-placeholder";
+}
+
+/** A Terraform state (format 4) holding only outputs. */
+export function standInState(outputs: Readonly<Record<string, string>>): Json {
+  return {
+    version: 4,
+    terraform_version: "1.11.4",
+    serial: 1,
+    lineage: "cluster-identity-offline-stand-in",
+    outputs: Object.fromEntries(Object.entries(outputs).map(([name, value]) => [name, { value, type: "string", sensitive: true }])),
+    resources: [],
+    check_results: null,
+  };
+}
+
+export interface OfflineOverrideInput {
+  /** The synthesized stack. */
+  readonly stack: SynthesizedStackJson;
+  /** Remote-state data source name → stand-in state file path. */
+  readonly standIns: Readonly<Record<string, string>>;
+}
+
+/** Contents of `zz_offline_override.tf.json`. */
+export function offlineOverride(input: OfflineOverrideInput): Json {
+  const override: Json = { terraform: { backend: { local: { path: "offline.tfstate" } } } };
+  if (input.stack.provider && "aws" in input.stack.provider)
+    override.provider = {
+      aws: {
+        access_key: "AKIAOFFLINEPLAN00000",
+        secret_key: "offline-plan-not-a-secret",
+        skip_credentials_validation: true,
+        skip_requesting_account_id: true,
+        skip_metadata_api_check: true,
+        skip_region_validation: true,
+        // The account cannot be checked without calling STS.
+        allowed_account_ids: null,
+      },
+    };
+  const remoteStates = Object.keys(input.stack.data?.terraform_remote_state ?? {});
+  if (remoteStates.length > 0)
+    override.data = {
+      terraform_remote_state: Object.fromEntries(
+        remoteStates.map((name) => [name, { backend: "local", config: { path: input.standIns[name] ?? "missing-stand-in.tfstate" } }]),
+      ),
+    };
+  return override;
+}

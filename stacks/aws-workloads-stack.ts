@@ -1,0 +1,108 @@
+import { Construct } from "constructs";
+import { TerraformOutput } from "cdktf";
+import { DataBucket } from "../constructs/data-bucket";
+import { DataKey } from "../constructs/data-key";
+import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
+import { IrsaRole } from "../constructs/irsa-role";
+import { PodIdentityRole } from "../constructs/pod-identity-role";
+import { WorkloadRole } from "../constructs/workload-role";
+import type { Workload } from "../lib/config/catalog";
+import type { Environment } from "../lib/config/load";
+import { kmsViaS3Statement, s3GrantStatements, sidOf } from "../lib/iam/s3-grants";
+import { EnvironmentStack } from "./environment-stack";
+import type { OidcStack } from "./oidc-stack";
+
+/** Construct id of a workload: `default/s3-echoer` → `default-s3-echoer` (stable: logical ids derive from it). */
+export function workloadConstructId(workloadId: string): string {
+  return workloadId.replace("/", "-");
+}
+
+/**
+ * `aws-workloads-<env>`: the AWS side of the workload catalog. The environment's data buckets and their key,
+ * one role per workload with AWS access (IRSA trusting `oidc-<env>`'s provider, or EKS Pod Identity with its
+ * association) and the least-privilege grants the catalog asks for.
+ */
+export class AwsWorkloadsStack extends EnvironmentStack {
+  /** Data buckets by name. */
+  readonly buckets: ReadonlyMap<string, DataBucket>;
+  /** Roles by workload id (`<namespace>/<serviceAccount>`). */
+  readonly roles: ReadonlyMap<string, WorkloadRole>;
+  /** Key of the data buckets; undefined when the environment owns none. */
+  readonly dataKey?: DataKey;
+
+  constructor(scope: Construct, environment: Environment, oidc: OidcStack) {
+    super(scope, "aws-workloads", environment);
+    new EnvironmentAwsProvider(this, "aws", environment);
+    const { catalog, aws } = environment;
+
+    const buckets = new Map<string, DataBucket>();
+    if (catalog.buckets.length > 0) {
+      this.dataKey = new DataKey(this, "data-key", {
+        alias: `cluster-identity-${environment.name}-workloads`,
+        description: `Data buckets of the ${environment.name} workloads (cluster-identity)`,
+        accountId: aws.accountId,
+        partition: aws.partition,
+      });
+      for (const bucket of catalog.buckets)
+        buckets.set(
+          bucket.name,
+          new DataBucket(this, `bucket-${bucket.name}`, {
+            bucketName: bucket.name,
+            kmsKeyArn: this.dataKey.keyArn,
+            region: aws.region,
+            noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays,
+          }),
+        );
+    }
+    this.buckets = buckets;
+
+    const roles = new Map<string, WorkloadRole>();
+    for (const workload of catalog.workloads) {
+      if (!workload.aws) continue;
+      const role = this.createRole(workload, oidc);
+      for (const grant of workload.aws.s3) {
+        const owned = buckets.get(grant.bucket);
+        if (owned) {
+          owned.grant(role, grant.access, grant.prefix);
+          continue;
+        }
+        // An existing bucket outside this app: its ARN follows from its name.
+        const bucketArn = `arn:${aws.partition}:s3:::${grant.bucket}`;
+        const sid = sidOf(grant.bucket);
+        for (const statement of s3GrantStatements({ bucketArn, access: grant.access, sid, ...(grant.prefix ? { prefix: grant.prefix } : {}) }))
+          role.addToPolicy(statement);
+        if (grant.kmsKeyArn && grant.access !== "list")
+          // Whether that bucket uses Bucket Keys is unknown here: admit both encryption contexts.
+          role.addToPolicy(
+            kmsViaS3Statement({ keyArn: grant.kmsKeyArn, region: aws.region, bucketArns: [bucketArn], write: grant.access === "read-write", bucketKeys: false, sid: `${sid}Kms` }),
+          );
+      }
+      roles.set(workload.id, role);
+    }
+    this.roles = roles;
+
+    if (roles.size > 0)
+      new TerraformOutput(this, "role_arns", {
+        value: Object.fromEntries([...roles].map(([id, role]) => [id, role.roleArn])),
+        description: "IAM role of each workload (<namespace>/<serviceAccount>)",
+      });
+    if (buckets.size > 0)
+      new TerraformOutput(this, "buckets", { value: [...buckets.keys()], description: "Data buckets of this environment" });
+  }
+
+  /** The role ARN of a workload; throws for a workload without AWS access (a wiring bug). */
+  roleArnOf(workloadId: string): string {
+    const role = this.roles.get(workloadId);
+    if (!role) throw new Error(`${this.node.id}: workload ${workloadId} has no AWS role`);
+    return role.roleArn;
+  }
+
+  private createRole(workload: Workload, oidc: OidcStack): WorkloadRole {
+    const access = workload.aws!;
+    const id = `role-${workloadConstructId(workload.id)}`;
+    const common = { roleName: access.roleName, namespace: workload.namespace, serviceAccount: workload.serviceAccount, managedPolicyArns: access.managedPolicyArns };
+    if (access.mode === "irsa")
+      return new IrsaRole(this, id, { ...common, providerArn: oidc.providerArn, issuerHostPath: oidc.issuerHostPath, audience: oidc.audiences[0] });
+    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusterName: this.environment.cluster.name });
+  }
+}
