@@ -30,6 +30,8 @@ describe("workload catalog", () => {
       id: "default/app",
       namespace: "default",
       serviceAccount: "app",
+      createNamespace: false,
+      automountServiceAccountToken: false,
       subject: "system:serviceaccount:default:app",
       aws: {
         mode: "irsa",
@@ -73,6 +75,12 @@ describe("workload catalog", () => {
     expect(
       errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app }\n  - { namespace: default, serviceAccount: app }\n")}`),
     ).toBe('config/test.yaml: workloads[1] = "default/app": duplicate workload: workloads[0] already declares this namespace/ServiceAccount');
+  });
+
+  it("refuses two workloads whose resources would share logical ids", () => {
+    expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: team-a, serviceAccount: app }\n  - { namespace: team, serviceAccount: a-app }\n")}`)).toBe(
+      'config/test.yaml: workloads[1] = "team/a-app": team-a/app and team/a-app both name their resources "team-a-app"; rename one namespace or ServiceAccount',
+    );
   });
 
   it("refuses a role name over 64 characters, given or defaulted", () => {

@@ -1,6 +1,8 @@
 import { Construct } from "constructs";
 import { AwsWorkloadsStack } from "../stacks/aws-workloads-stack";
+import { GcpWifStack } from "../stacks/gcp-wif-stack";
 import { GitlabStorageStack } from "../stacks/gitlab-storage-stack";
+import { K8sIdentitiesStack } from "../stacks/k8s-identities-stack";
 import { OidcStack } from "../stacks/oidc-stack";
 import type { Environment } from "./config/load";
 
@@ -10,11 +12,20 @@ export interface EnvironmentStacks {
   readonly awsWorkloads: AwsWorkloadsStack;
   /** Only when the environment configures GitLab storage. */
   readonly gitlabStorage?: GitlabStorageStack;
+  /** Only when the environment configures a Google project. */
+  readonly gcpWif?: GcpWifStack;
+  readonly k8sIdentities: K8sIdentitiesStack;
 }
 
 export function createEnvironmentStacks(app: Construct, environment: Environment): EnvironmentStacks {
   const oidc = new OidcStack(app, environment);
   const awsWorkloads = new AwsWorkloadsStack(app, environment, oidc);
   const gitlabStorage = environment.catalog.gitlab ? new GitlabStorageStack(app, environment, oidc) : undefined;
-  return { oidc, awsWorkloads, ...(gitlabStorage ? { gitlabStorage } : {}) };
+  const gcpWif = environment.catalog.gcp ? new GcpWifStack(app, environment, oidc) : undefined;
+  const k8sIdentities = new K8sIdentitiesStack(app, environment, {
+    awsWorkloads,
+    ...(gitlabStorage ? { gitlabStorage } : {}),
+    ...(gcpWif ? { gcpWif } : {}),
+  });
+  return { oidc, awsWorkloads, ...(gitlabStorage ? { gitlabStorage } : {}), ...(gcpWif ? { gcpWif } : {}), k8sIdentities };
 }

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
+import { ClusterAccessEntries } from "../constructs/cluster-access-entries";
 import { DataBucket } from "../constructs/data-bucket";
 import { DataKey } from "../constructs/data-key";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
@@ -20,7 +21,7 @@ export function workloadConstructId(workloadId: string): string {
 /**
  * `aws-workloads-<env>`: the AWS side of the workload catalog. The environment's data buckets and their key,
  * one role per workload with AWS access (IRSA trusting `oidc-<env>`'s provider, or EKS Pod Identity with its
- * association) and the least-privilege grants the catalog asks for.
+ * association) and the least-privilege grants the catalog asks for; and on EKS, cluster access entries.
  */
 export class AwsWorkloadsStack extends EnvironmentStack {
   /** Data buckets by name. */
@@ -80,6 +81,10 @@ export class AwsWorkloadsStack extends EnvironmentStack {
       roles.set(workload.id, role);
     }
     this.roles = roles;
+
+    const access = catalog.clusterAccess;
+    if (access?.method === "access-entries" && environment.cluster.type === "eks")
+      new ClusterAccessEntries(this, "cluster-access", { clusterName: environment.cluster.name, partition: aws.partition, mappings: access.mappings });
 
     if (roles.size > 0)
       new TerraformOutput(this, "role_arns", {

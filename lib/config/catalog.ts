@@ -54,6 +54,8 @@ export interface WorkloadGcpAccess {
   readonly token: GcpAccessConfig["token"];
   /** File the Google client libraries read the subject token from. */
   readonly tokenPath: string;
+  /** Secret (key `key.json`) holding the credential configuration. */
+  readonly credentialsSecretName: string;
 }
 
 export interface Workload {
@@ -61,6 +63,8 @@ export interface Workload {
   readonly id: string;
   readonly namespace: string;
   readonly serviceAccount: string;
+  readonly createNamespace: boolean;
+  readonly automountServiceAccountToken: boolean;
   /** `system:serviceaccount:<namespace>:<serviceAccount>` */
   readonly subject: string;
   readonly aws?: WorkloadAwsAccess;
@@ -94,6 +98,28 @@ export interface GitlabStorage {
   readonly noncurrentVersionExpirationDays: number;
   readonly connectionSecretName: string;
   readonly registrySecretName: string;
+  readonly createNamespace: boolean;
+  readonly automountServiceAccountToken: boolean;
+}
+
+export interface KubernetesAccess {
+  /** Self-managed clusters only; EKS clusters authenticate with `aws eks get-token`. */
+  readonly kubeconfigPath: string;
+  readonly context: string;
+}
+
+export interface AccessMapping {
+  readonly arn: string;
+  readonly kind: "role" | "user";
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly accessPolicies: readonly { readonly policy: string; readonly namespaces?: readonly string[] }[];
+}
+
+export interface ClusterAccess {
+  readonly method: "access-entries" | "aws-auth";
+  readonly nodeRoleArns: readonly string[];
+  readonly mappings: readonly AccessMapping[];
 }
 
 export interface Catalog {
@@ -101,6 +127,8 @@ export interface Catalog {
   readonly workloads: readonly Workload[];
   readonly gcp?: GcpEnvironment;
   readonly gitlab?: GitlabStorage;
+  readonly kubernetes: KubernetesAccess;
+  readonly clusterAccess?: ClusterAccess;
 }
 
 /** AWS managed policies no workload may hold, whatever the config says. */
@@ -141,6 +169,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
   }
 
   const seenWorkloads = new Map<string, number>();
+  const seenConstructIds = new Map<string, string>();
   const seenRoles = new Map<string, string>();
   const seenGcpAccounts = new Map<string, string>();
   const workloads: Workload[] = (config.workloads ?? []).map((entry, index) => {
@@ -150,6 +179,12 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
     if (first !== undefined)
       issues.push({ field: at, value: id, rule: `duplicate workload: workloads[${first}] already declares this namespace/ServiceAccount` });
     else seenWorkloads.set(id, index);
+    // Resource logical ids derive from "<namespace>-<serviceAccount>"; two workloads must not share one.
+    const constructId = `${entry.namespace}-${entry.serviceAccount}`;
+    const sameConstructId = seenConstructIds.get(constructId);
+    if (sameConstructId !== undefined && sameConstructId !== id)
+      issues.push({ field: at, value: id, rule: `${sameConstructId} and ${id} both name their resources "${constructId}"; rename one namespace or ServiceAccount` });
+    else seenConstructIds.set(constructId, id);
     const subjectTooLong = serviceAccountSubjectRule(entry.namespace, entry.serviceAccount);
     if (subjectTooLong) issues.push({ field: `${at}.serviceAccount`, value: entry.serviceAccount, rule: subjectTooLong });
 
@@ -211,12 +246,15 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
         datasetRoles: entry.gcp.datasetRoles ?? [],
         token: entry.gcp.token,
         tokenPath: entry.gcp.token === "irsa-token" ? IRSA_TOKEN_PATH : entry.gcp.tokenPath ?? DEFAULT_PROJECTED_TOKEN_PATH,
+        credentialsSecretName: entry.gcp.credentialsSecretName ?? `${entry.serviceAccount}-gcp-credentials`,
       };
     }
     return {
       id,
       namespace: entry.namespace,
       serviceAccount: entry.serviceAccount,
+      createNamespace: entry.createNamespace ?? false,
+      automountServiceAccountToken: entry.automountServiceAccountToken ?? false,
       subject: serviceAccountSubject(entry.namespace, entry.serviceAccount),
       ...(aws ? { aws } : {}),
       ...(gcpAccess ? { gcp: gcpAccess } : {}),
@@ -259,8 +297,85 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       noncurrentVersionExpirationDays: settings.noncurrentVersionExpirationDays ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
       connectionSecretName: settings.connectionSecretName ?? "gitlab-object-storage",
       registrySecretName: settings.registrySecretName ?? "gitlab-registry-storage",
+      createNamespace: settings.createNamespace ?? true,
+      automountServiceAccountToken: settings.automountServiceAccountToken ?? false,
     };
   }
 
-  return { catalog: { buckets, workloads, ...(gcp ? { gcp } : {}), ...(gitlab ? { gitlab } : {}) }, issues };
+  const secretOwners = new Map<string, string>();
+  const claimSecret = (namespace: string, name: string, owner: string, field: string) => {
+    const key = `${namespace}/${name}`;
+    const first = secretOwners.get(key);
+    if (first) issues.push({ field, value: name, rule: `Secret ${key} is already used by ${first}` });
+    else secretOwners.set(key, owner);
+  };
+  workloads.forEach((workload, index) => {
+    if (workload.gcp) claimSecret(workload.namespace, workload.gcp.credentialsSecretName, workload.id, `workloads[${index}].gcp.credentialsSecretName`);
+  });
+  if (gitlab) {
+    claimSecret(gitlab.namespace, gitlab.connectionSecretName, "gitlab.connectionSecretName", "gitlab.connectionSecretName");
+    if (gitlab.buckets.some((bucket) => bucket.purpose === "registry"))
+      claimSecret(gitlab.namespace, gitlab.registrySecretName, "gitlab.registrySecretName", "gitlab.registrySecretName");
+  }
+
+  const kubernetes: KubernetesAccess = {
+    kubeconfigPath: config.kubernetes?.kubeconfigPath ?? "~/.kube/config",
+    context: config.kubernetes?.context ?? clusterName,
+  };
+  if (config.kubernetes && clusterType === "eks")
+    issues.push({ field: "kubernetes", value: config.kubernetes, rule: "EKS clusters are reached with `aws eks get-token`; kubeconfig settings apply to self-managed clusters only" });
+
+  const managedRoleNames = new Set([...seenRoles.keys(), ...(gitlab ? [gitlab.roleName] : [])]);
+  const clusterAccess = config.clusterAccess ? resolveClusterAccess(config.clusterAccess, clusterType, managedRoleNames, issues) : undefined;
+
+  return {
+    catalog: { buckets, workloads, ...(gcp ? { gcp } : {}), ...(gitlab ? { gitlab } : {}), kubernetes, ...(clusterAccess ? { clusterAccess } : {}) },
+    issues,
+  };
+}
+
+function resolveClusterAccess(
+  config: NonNullable<EnvironmentFile["clusterAccess"]>,
+  clusterType: "eks" | "self-managed",
+  managedRoleNames: ReadonlySet<string>,
+  issues: CatalogIssue[],
+): ClusterAccess {
+  const method = config.method ?? "access-entries";
+  if (clusterType !== "eks")
+    issues.push({ field: "clusterAccess", value: method, rule: "cluster access entries and the aws-auth ConfigMap are EKS mechanisms; a self-managed cluster maps IAM identities with its own authenticator" });
+  const nodeRoleArns = config.nodeRoleArns ?? [];
+  if (method === "aws-auth" && nodeRoleArns.length === 0)
+    issues.push({
+      field: "clusterAccess.nodeRoleArns",
+      value: undefined,
+      rule: "aws-auth mode rewrites mapRoles, which would drop the node role mapping and stop nodes from joining; list the node instance role ARN(s)",
+    });
+  if (method === "access-entries" && nodeRoleArns.length > 0)
+    issues.push({ field: "clusterAccess.nodeRoleArns", value: nodeRoleArns, rule: "node roles get their access entries from EKS (managed node groups); list them only with method aws-auth" });
+  const seen = new Map<string, number>();
+  const mappings = config.mappings.map((mapping, index): AccessMapping => {
+    const at = `clusterAccess.mappings[${index}]`;
+    const first = seen.get(mapping.arn);
+    if (first !== undefined) issues.push({ field: `${at}.arn`, value: mapping.arn, rule: `duplicate mapping: clusterAccess.mappings[${first}] already maps this ARN` });
+    else seen.set(mapping.arn, index);
+    if (nodeRoleArns.includes(mapping.arn)) issues.push({ field: `${at}.arn`, value: mapping.arn, rule: "a node role is mapped through nodeRoleArns, not as a mapping" });
+    const [, kind, name] = /:(role|user)\/(?:.*\/)?([^/]+)$/.exec(mapping.arn) ?? ["", "role", mapping.arn];
+    const groups = mapping.groups ?? [];
+    groups.forEach((group, groupIndex) => {
+      if (group === "system:masters" && kind === "role" && managedRoleNames.has(name))
+        issues.push({ field: `${at}.groups[${groupIndex}]`, value: group, rule: `role ${name} is a workload role of this app; workload roles never get system:masters` });
+      else if (method === "access-entries" && group.startsWith("system:"))
+        issues.push({ field: `${at}.groups[${groupIndex}]`, value: group, rule: "EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead" });
+    });
+    if (method === "aws-auth" && (mapping.accessPolicies ?? []).length > 0)
+      issues.push({ field: `${at}.accessPolicies`, value: mapping.accessPolicies, rule: "access policies exist only with method access-entries; aws-auth maps groups" });
+    return {
+      arn: mapping.arn,
+      kind: kind as "role" | "user",
+      username: mapping.username ?? name,
+      groups,
+      accessPolicies: (mapping.accessPolicies ?? []).map((policy) => ({ policy: policy.policy, ...(policy.namespaces ? { namespaces: policy.namespaces } : {}) })),
+    };
+  });
+  return { method, nodeRoleArns, mappings };
 }

@@ -207,6 +207,9 @@ const gcpAccess = z
       .describe(
         "irsa-token: reuse the IRSA token (audience sts.amazonaws.com; needs aws.mode irsa); projected-token: a token whose audience is the workload identity provider",
       ),
+    credentialsSecretName: checked(objectNameRule)
+      .optional()
+      .describe("Secret holding the credential configuration (key key.json); seed 001 calls it gc-conf. @default \"<serviceAccount>-gcp-credentials\""),
     tokenPath: z
       .string()
       .regex(/^\/[^\s]+$/, "must be an absolute file path")
@@ -219,6 +222,11 @@ const workload = z
   .object({
     namespace: checked(namespaceRule),
     serviceAccount: checked(objectNameRule, "Kubernetes ServiceAccount name"),
+    createNamespace: z.boolean().optional().describe("Create (and protect) the namespace in k8s-identities-<env>. @default false"),
+    automountServiceAccountToken: z
+      .boolean()
+      .optional()
+      .describe("Mount the Kubernetes API token into pods (IRSA, Pod Identity and GCP tokens do not need it). @default false"),
     aws: awsAccess.optional(),
     gcp: gcpAccess.optional(),
   })
@@ -252,9 +260,55 @@ const gitlabStorage = z
     tmpExpirationDays: z.number().int().min(1).optional().describe("Objects in the tmp bucket expire after this many days. @default 7"),
     noncurrentVersionExpirationDays: z.number().int().min(1).optional().describe("@default 90"),
     connectionSecretName: checked(objectNameRule).optional().describe("@default \"gitlab-object-storage\""),
+    createNamespace: z.boolean().optional().describe("@default true"),
+    automountServiceAccountToken: z.boolean().optional().describe("@default false"),
     registrySecretName: checked(objectNameRule).optional().describe("@default \"gitlab-registry-storage\""),
   })
   .strict();
+
+const kubernetesSettings = z
+  .object({
+    kubeconfigPath: z.string().min(1).optional().describe("Self-managed clusters: kubeconfig file. @default \"~/.kube/config\""),
+    context: z.string().min(1).optional().describe("Self-managed clusters: kubeconfig context. @default the cluster name"),
+  })
+  .strict()
+  .describe("How k8s-identities-<env> reaches the cluster; EKS clusters use `aws eks get-token` and need nothing here");
+
+const eksAccessPolicy = z
+  .object({
+    policy: z
+      .enum(["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"])
+      .describe("EKS access policy"),
+    namespaces: z.array(checked(namespaceRule)).min(1).optional().describe("@default cluster-wide"),
+  })
+  .strict();
+
+const accessMapping = z
+  .object({
+    arn: z
+      .string()
+      .regex(/^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, "must be an IAM role or user ARN")
+      .describe("IAM role or user given access to the cluster"),
+    username: z.string().min(1).optional().describe("Kubernetes user name. @default the role/user name"),
+    groups: z.array(z.string().min(1)).optional().describe("Kubernetes groups (RBAC subjects). @default []"),
+    accessPolicies: z.array(eksAccessPolicy).optional().describe("access-entries only: EKS access policies. @default []"),
+  })
+  .strict();
+
+const clusterAccess = z
+  .object({
+    method: z
+      .enum(["access-entries", "aws-auth"])
+      .optional()
+      .describe("access-entries (EKS API, preferred) or the aws-auth ConfigMap for clusters still on it. @default access-entries"),
+    nodeRoleArns: z
+      .array(checked(iamRoleArnRule))
+      .optional()
+      .describe("aws-auth only: node instance roles; the ConfigMap is rewritten, so they must be listed. @default []"),
+    mappings: z.array(accessMapping).describe("Who gets which access"),
+  })
+  .strict()
+  .describe("Cluster access as code (seed 004); EKS clusters only");
 
 export const environmentSchema = z
   .object({
@@ -274,6 +328,8 @@ export const environmentSchema = z
     buckets: z.array(dataBucket).optional().describe("Data buckets this environment owns. @default []"),
     workloads: z.array(workload).optional().describe("The workload catalog: one entry per Kubernetes ServiceAccount. @default []"),
     gitlab: gitlabStorage.optional().describe("GitLab object storage (gitlab-storage-<env>). @default none"),
+    kubernetes: kubernetesSettings.optional(),
+    clusterAccess: clusterAccess.optional(),
     tags: z
       .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256))
       .optional()

@@ -1,0 +1,217 @@
+import { Construct } from "constructs";
+import { Annotations, TerraformOutput } from "cdktf";
+import { BigqueryDatasetIamMember } from "@cdktf/provider-google/lib/bigquery-dataset-iam-member";
+import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
+import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ProjectService } from "@cdktf/provider-google/lib/project-service";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { EnvironmentGoogleProvider } from "../constructs/environment-google-provider";
+import type { GcpEnvironment, Workload, WorkloadGcpAccess } from "../lib/config/catalog";
+import type { Environment } from "../lib/config/load";
+import { allowedAudiences, attributeCondition, attributeMapping, GcpTokenChoice, tokenAudience } from "../lib/gcp/attributes";
+import {
+  providerAudience,
+  providerResourceName,
+  roleConstructId,
+  serviceAccountPrincipalSet,
+  workloadConstructId,
+  WORKLOAD_IDENTITY_USER_ROLE,
+} from "../lib/gcp/resource-names";
+import { assertGrantableRole, requiredApis } from "../lib/gcp/roles";
+import { EnvironmentStack } from "./environment-stack";
+import type { OidcStack } from "./oidc-stack";
+
+/** What `k8s-identities-<env>` needs to write a workload's credential configuration and token projection. */
+export interface GcpWorkloadIdentity {
+  /** `<namespace>/<serviceAccount>` */
+  readonly workloadId: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** The Google service account the workload impersonates (a reference to the resource's `email`). */
+  readonly serviceAccountEmail: string;
+  readonly token: GcpTokenChoice;
+  /** File the Google client libraries read the subject token from (credential_source.file). */
+  readonly tokenPath: string;
+  /** `aud` of that token: the IRSA audience for irsa-token, the provider audience for projected-token. */
+  readonly tokenAudience: string;
+  /** The principal set holding roles/iam.workloadIdentityUser on the service account. */
+  readonly principalSet: string;
+}
+
+/**
+ * `gcp-wif-<env>`: Google Workload Identity Federation for the cluster's service-account tokens (seed 001).
+ *
+ * One pool with one OIDC provider trusting the cluster issuer published by `oidc-<env>` (OIDC, not the `aws`
+ * provider type: that one needs the EC2 metadata server, which Fargate pods do not have), an attribute
+ * condition admitting only the catalog's ServiceAccounts, and per workload a Google service account with its
+ * roles and `roles/iam.workloadIdentityUser` for exactly that ServiceAccount's principal set.
+ */
+export class GcpWifStack extends EnvironmentStack {
+  readonly gcp: GcpEnvironment;
+  /** `//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>` */
+  readonly providerAudience: string;
+  /** `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>` */
+  readonly providerName: string;
+  /**
+   * The provider audience for other stacks: built from the deployed provider's `name`, so consumers (the
+   * credential configurations in k8s-identities) follow this stack by remote state instead of a copy. Equal to
+   * `providerAudience`, which this stack itself must use (the provider cannot reference its own attribute).
+   */
+  readonly publishedProviderAudience: string;
+  /** Reference to the pool's `name` (`projects/<number>/locations/global/workloadIdentityPools/<pool>`). */
+  readonly poolName: string;
+  /** By workload id (`<namespace>/<serviceAccount>`), only workloads with GCP access. */
+  readonly workloadIdentities: ReadonlyMap<string, GcpWorkloadIdentity>;
+
+  constructor(scope: Construct, environment: Environment, oidc: OidcStack) {
+    super(scope, "gcp-wif", environment);
+    const gcp = environment.catalog.gcp;
+    if (!gcp) throw new Error(`${environment.file}: gcp-wif-${environment.name} needs a gcp: section`);
+    this.gcp = gcp;
+    new EnvironmentGoogleProvider(this, "google", environment);
+
+    // Sorted by id: the synthesized JSON, like the logical ids, does not change when the catalog is reordered.
+    const workloads = environment.catalog.workloads
+      .filter((workload): workload is Workload & { gcp: WorkloadGcpAccess } => !!workload.gcp)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const ref = { projectNumber: gcp.projectNumber, poolId: gcp.poolId, providerId: gcp.providerId };
+    this.providerName = providerResourceName(ref);
+    this.providerAudience = providerAudience(ref);
+    const audiences = { irsa: oidc.audiences[0], provider: this.providerAudience };
+
+    const apis = new Map<string, ProjectService>();
+    if (gcp.enableApis)
+      for (const service of requiredApis({ datasetGrants: workloads.some((workload) => workload.gcp.datasetRoles.length > 0) }))
+        apis.set(
+          service,
+          new ProjectService(this, `api-${service.split(".")[0]}`, {
+            project: gcp.projectId,
+            service,
+            // Other things in the project may use these APIs: destroying this stack must not turn them off.
+            disableOnDestroy: false,
+          }),
+        );
+    // Resources wait for the APIs they need when this stack enables them (no empty depends_on otherwise).
+    const after = (...services: string[]) => {
+      const dependsOn = services.flatMap((service) => (apis.has(service) ? [apis.get(service)!] : []));
+      return dependsOn.length > 0 ? { dependsOn } : {};
+    };
+
+    const displayName = `${environment.cluster.name} k8s`.slice(0, 32);
+    const pool = new IamWorkloadIdentityPool(this, "pool", {
+      project: gcp.projectId,
+      workloadIdentityPoolId: gcp.poolId,
+      displayName,
+      description: `Kubernetes service accounts of ${environment.cluster.name} (${environment.name}), managed by cluster-identity`,
+      ...after(...apis.keys()),
+    });
+    this.poolName = pool.name;
+
+    const condition = attributeCondition(workloads);
+    if (condition.scope === "namespaces")
+      Annotations.of(this).addWarning(
+        `the attribute condition lists namespaces, not ServiceAccounts: ${workloads.length} subjects exceed Google's 4096-character limit (the workloadIdentityUser bindings still name single ServiceAccounts)`,
+      );
+    const provider = new IamWorkloadIdentityPoolProvider(this, "oidc-provider", {
+      project: gcp.projectId,
+      // The pool's attribute, not the configured id: the provider is created after the pool.
+      workloadIdentityPoolId: pool.workloadIdentityPoolId,
+      workloadIdentityPoolProviderId: gcp.providerId,
+      displayName,
+      description: `Service-account token issuer of ${environment.cluster.name}`,
+      // A reference to oidc-<env> for a self-hosted issuer (terraform_remote_state), EKS's issuer otherwise.
+      oidc: {
+        issuerUri: oidc.publishedIssuerUrl,
+        allowedAudiences: allowedAudiences(
+          workloads.map((workload) => workload.gcp.token),
+          audiences,
+        ),
+      },
+      attributeMapping: attributeMapping(),
+      attributeCondition: condition.expression,
+    });
+    this.publishedProviderAudience = `//iam.googleapis.com/${provider.name}`;
+
+    const constructIds = new Map<string, string>();
+    const identities = new Map<string, GcpWorkloadIdentity>();
+    for (const workload of workloads) {
+      const id = workloadConstructId(workload.id);
+      const clash = constructIds.get(id);
+      if (clash) throw new Error(`${environment.file}: workloads ${clash} and ${workload.id} map to the same construct id ${id}; rename one ServiceAccount`);
+      constructIds.set(id, workload.id);
+      // One scope per workload: its resources' logical ids derive from the workload id alone.
+      const scopeOfWorkload = new Construct(this, id);
+      const access = workload.gcp;
+
+      const serviceAccount = new ServiceAccount(scopeOfWorkload, "service-account", {
+        project: gcp.projectId,
+        accountId: access.serviceAccountId,
+        displayName: access.displayName,
+        description: `Kubernetes ServiceAccount ${workload.id} of ${environment.cluster.name} through workload identity federation (cluster-identity)`,
+        ...after("iam.googleapis.com"),
+      });
+
+      for (const role of [...new Set(access.projectRoles)].sort()) {
+        assertGrantableRole(role, `${workload.id} project role`);
+        // Additive member: never takes the role away from anyone else in the project.
+        new ProjectIamMember(scopeOfWorkload, `project-role-${roleConstructId(role)}`, {
+          project: gcp.projectId,
+          role,
+          member: serviceAccount.member,
+        });
+      }
+
+      const datasetGrants = new Map(access.datasetRoles.map((grant) => [`${grant.dataset}-${roleConstructId(grant.role)}`, grant]));
+      for (const [grantId, grant] of [...datasetGrants].sort(([a], [b]) => a.localeCompare(b))) {
+        assertGrantableRole(grant.role, `${workload.id} dataset role on ${grant.dataset}`);
+        new BigqueryDatasetIamMember(scopeOfWorkload, `dataset-role-${grantId}`, {
+          project: gcp.projectId,
+          datasetId: grant.dataset,
+          role: grant.role,
+          member: serviceAccount.member,
+          ...after("bigquery.googleapis.com"),
+        });
+      }
+
+      const principalSet = serviceAccountPrincipalSet(ref, workload.namespace, workload.serviceAccount);
+      new ServiceAccountIamMember(scopeOfWorkload, "workload-identity-user", {
+        serviceAccountId: serviceAccount.name,
+        role: WORKLOAD_IDENTITY_USER_ROLE,
+        member: principalSet,
+        // The principal set names the pool by id: grant it once the pool exists.
+        dependsOn: [pool],
+      });
+
+      identities.set(workload.id, {
+        workloadId: workload.id,
+        namespace: workload.namespace,
+        serviceAccount: workload.serviceAccount,
+        serviceAccountEmail: serviceAccount.email,
+        token: access.token,
+        tokenPath: access.tokenPath,
+        tokenAudience: tokenAudience(access.token, audiences),
+        principalSet,
+      });
+    }
+    this.workloadIdentities = identities;
+
+    new TerraformOutput(this, "provider_audience", {
+      value: this.providerAudience,
+      description: "Full resource name of the workload identity provider: the audience of credential configurations and of projected tokens for Google",
+    });
+    new TerraformOutput(this, "pool_name", { value: this.poolName, description: "Workload identity pool" });
+    new TerraformOutput(this, "service_account_emails", {
+      value: Object.fromEntries([...identities].map(([id, identity]) => [id, identity.serviceAccountEmail])),
+      description: "Google service account of each workload (<namespace>/<serviceAccount>)",
+    });
+  }
+
+  /** The GCP identity of a workload; throws for a workload without GCP access (a wiring bug). */
+  forWorkload(workloadId: string): GcpWorkloadIdentity {
+    const identity = this.workloadIdentities.get(workloadId);
+    if (!identity) throw new Error(`${this.node.id}: workload ${workloadId} has no GCP access`);
+    return identity;
+  }
+}
