@@ -1,21 +1,12 @@
 /** Config errors of the workload catalog, GCP and GitLab sections: exact messages. */
-import { ConfigError } from "../lib/config/load";
-import { DEV_SELF_MANAGED_YAML, environmentFromYaml } from "./helpers";
+import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml } from "./helpers";
 
 const EKS_YAML = `
 aws: { accountId: "222222222222", region: ap-northeast-1 }
 cluster: { type: eks, name: prod, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/ABC" }
 `;
 
-function errorOf(yaml: string): string {
-  try {
-    environmentFromYaml(yaml);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const errorOf = (yaml: string) => configErrorOf(yaml);
 
 const workload = (body: string) => `workloads:\n${body}`;
 

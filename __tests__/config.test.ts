@@ -1,19 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, loadEnvironments, parseEnvironment } from "../lib/config/load";
+import { loadEnvironments, parseEnvironment } from "../lib/config/load";
 import { environmentJsonSchema } from "../lib/config/schema";
-import { DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, shippedEnvironment } from "./helpers";
+import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, shippedEnvironment } from "./helpers";
 
-function configError(yaml: string, name = "test"): string {
-  try {
-    environmentFromYaml(yaml, name);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = configErrorOf;
 
 describe("shipped environments", () => {
   it("dev is a self-managed cluster whose issuer is its S3 bucket", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
-import { loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
+import { ConfigError, loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
 import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
 import { synthesizeApp } from "../lib/synthesize";
 
@@ -74,4 +74,15 @@ export function synthesizedStacks(...environments: Environment[]): Record<string
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** The message of the ConfigError that loading `yaml` as config/test.yaml raises; fails if it loads. */
+export function configErrorOf(yaml: string, name = "test"): string {
+  try {
+    environmentFromYaml(yaml, name);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
 }

@@ -1,10 +1,9 @@
 /** k8s-identities-<env>: ServiceAccounts, credential Secrets, GitLab Secrets, cluster access. */
-import { ConfigError } from "../lib/config/load";
 import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth";
 import { externalAccountCredentials } from "../lib/kubernetes/credential-config";
 import { podSpecSnippet } from "../lib/kubernetes/pod-spec";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
-import { environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack } from "./helpers";
+import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack } from "./helpers";
 
 const stacks = synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"));
 
@@ -138,15 +137,7 @@ describe("cluster access", () => {
 aws: { accountId: "222222222222", region: ap-northeast-1 }
 cluster: { type: eks, name: prod, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/ABC" }
 `;
-  const errorOf = (yaml: string) => {
-    try {
-      environmentFromYaml(yaml);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.message;
-      throw error;
-    }
-    throw new Error("expected a ConfigError");
-  };
+  const errorOf = (yaml: string) => configErrorOf(yaml);
 
   it("creates EKS access entries and policy associations in aws-workloads-prod", () => {
     const stack = stacks["aws-workloads-prod"];
