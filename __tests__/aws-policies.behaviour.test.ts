@@ -4,10 +4,10 @@
  */
 import type { PolicyDocument } from "../lib/iam/policy-document";
 import { ApplyTimeValues, identityDecision, policyOf, trustDecision } from "./iam-engine";
-import { resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack } from "./helpers";
+import { resourcesOfType, shippedEnvironment, SynthesizedStack, shippedStacks } from "./helpers";
 
 const environments = { dev: shippedEnvironment("dev"), prod: shippedEnvironment("prod") };
-const stacks = synthesizedStacks(environments.dev, environments.prod);
+const stacks = shippedStacks();
 
 function synthesized(environmentName: "dev" | "prod") {
   return {

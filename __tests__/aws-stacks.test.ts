@@ -1,8 +1,8 @@
 /** Security baseline (SPEC §4) of aws-workloads-<env> and gitlab-storage-<env>, asserted on the synthesized JSON. */
 import type { PolicyDocument, PolicyStatement } from "../lib/iam/policy-document";
-import { environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack } from "./helpers";
+import { environmentFromYaml, resourcesOfType, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
 
-const stacks = synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"));
+const stacks = shippedStacks();
 const awsStackIds = ["aws-workloads-dev", "aws-workloads-prod", "gitlab-storage-dev", "gitlab-storage-prod"];
 
 /** Resources of `type` attached to the bucket resource `bucketId` (by its `${aws_s3_bucket.<id>.id}` reference). */
@@ -108,10 +108,10 @@ describe("aws-workloads-prod", () => {
     expect(resourcesOfType(stack, "aws_eks_pod_identity_association")).toHaveLength(0);
   });
 
-  it("reads the provider ARN from oidc-prod's state, never from a copied value", () => {
+  it("reads the provider ARN from oidc-prod's state (prod's S3 backend), never from a copied value", () => {
     expect(stack.data?.terraform_remote_state?.["cross-stack-reference-input-oidc-prod"]).toEqual({
-      backend: "local",
-      config: { path: "../../../terraform.oidc-prod.tfstate" },
+      backend: "s3",
+      config: { bucket: "cluster-identity-prod-tfstate", key: "cluster-identity/prod/oidc-prod.tfstate", region: "ap-northeast-1", encrypt: true },
       workspace: "${terraform.workspace}",
     });
   });

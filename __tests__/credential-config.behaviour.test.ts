@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { resourcesOfType, shippedEnvironment, synthesizedStacks } from "./helpers";
+import { resourcesOfType, shippedStacks } from "./helpers";
 
 interface Recorded {
   readonly method: string;
@@ -43,7 +43,7 @@ function startFakeGoogle(): Promise<{ server: Server; base: string; requests: Re
   );
 }
 
-const stacks = synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"));
+const stacks = shippedStacks();
 
 /** The key.json of a workload's credential Secret, as synthesized (with its cross-stack references). */
 function synthesizedCredentials(environment: string, secretName: string): string {

@@ -59,6 +59,19 @@ cluster:
 `;
 
 /**
+ * The shipped dev and prod stacks as `cdktf synth` writes them: read from the run's global synthesis
+ * (global-setup.ts) when there is one, synthesized here otherwise.
+ */
+export function shippedStacks(): Record<string, SynthesizedStack> {
+  const outdir = process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR;
+  if (!outdir) return synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"));
+  const manifest = JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]),
+  );
+}
+
+/**
  * The stacks of environments exactly as `cdktf synth` writes them (cross-stack references resolved into
  * terraform_remote_state), parsed, by stack id. `Testing.synth` of a single stack does not resolve them.
  */

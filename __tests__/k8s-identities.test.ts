@@ -3,9 +3,9 @@ import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth
 import { externalAccountCredentials } from "../lib/kubernetes/credential-config";
 import { podSpecSnippet } from "../lib/kubernetes/pod-spec";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
-import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack } from "./helpers";
+import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
 
-const stacks = synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"));
+const stacks = shippedStacks();
 
 type Metadata = { name: string; namespace: string; annotations?: Record<string, string>; labels?: Record<string, string> };
 const serviceAccounts = (stack: SynthesizedStack) => resourcesOfType(stack, "kubernetes_service_account_v1");

@@ -29,7 +29,16 @@ export function synthesizeApp(build: (app: App) => void, outdir?: string): Manif
     // No stack traces: they would put absolute paths into manifest.json.
     const app = new App({ outdir: staging, stackTraces: false });
     build(app);
-    app.synth();
+    try {
+      app.synth();
+    } catch (error) {
+      // Without CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS (the cdktf CLI sets it; `npm run synth` does not),
+      // cdktf throws at the first stack with error annotations, e.g. a security rule violation: report it
+      // like the manifest check below, one `[construct path] message` line per error, no stack trace.
+      if (error instanceof Error && error.message.startsWith('Encountered Annotations with level "ERROR"'))
+        throw new SynthesisError(error.message.split("\n").filter((line) => line.startsWith("[")).join("\n"));
+      throw error;
+    }
     const manifest = JSON.parse(readFileSync(path.join(staging, "manifest.json"), "utf8")) as Manifest;
     const errors = Object.values(manifest.stacks)
       .flatMap((stack) => stack.annotations)

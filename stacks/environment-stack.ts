@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
-import { GcsBackend, LocalBackend, S3Backend, TerraformStack } from "cdktf";
+import { Aspects, GcsBackend, LocalBackend, S3Backend, TerraformStack } from "cdktf";
+import { SecurityRulesAspect } from "../constructs/security-rules-aspect";
 import type { Environment } from "../lib/config/load";
 
 /** Default key prefix of the s3/gcs backends: one folder per environment, one state per stack. */
@@ -13,11 +14,31 @@ export function defaultStatePrefix(environmentName: string): string {
  */
 export abstract class EnvironmentStack extends TerraformStack {
   readonly environment: Environment;
+  /** The JSON the security rules checked, handed to the synthesizer's write that follows (see toTerraform). */
+  private checkedTerraform?: ReturnType<TerraformStack["toTerraform"]>;
 
   protected constructor(scope: Construct, component: string, environment: Environment) {
     super(scope, `${component}-${environment.name}`);
     this.environment = environment;
     configureBackend(this, environment);
+    // SPEC §4 on every stack while it synthesizes: a violation becomes an error annotation, so nothing is published.
+    Aspects.of(this).add(new SecurityRulesAspect());
+  }
+
+  /**
+   * Resolves the stack for SecurityRulesAspect and keeps the result for the synthesizer, which calls
+   * toTerraform() right after the aspects (only validations run in between, and they change nothing).
+   * Resolving a stack is the most expensive step of synthesis; this way the checks do not repeat it.
+   */
+  resolveForChecks(): ReturnType<TerraformStack["toTerraform"]> {
+    this.checkedTerraform = super.toTerraform();
+    return this.checkedTerraform;
+  }
+
+  override toTerraform(): ReturnType<TerraformStack["toTerraform"]> {
+    const checked = this.checkedTerraform;
+    this.checkedTerraform = undefined;
+    return checked ?? super.toTerraform();
   }
 }
 

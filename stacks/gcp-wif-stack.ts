@@ -8,6 +8,8 @@ import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { EnvironmentGoogleProvider } from "../constructs/environment-google-provider";
+import { suppressRules } from "../constructs/security-rules-aspect";
+import { isAdminRole } from "../lib/rules/google";
 import type { GcpEnvironment, Workload, WorkloadGcpAccess } from "../lib/config/catalog";
 import type { Environment } from "../lib/config/load";
 import { allowedAudiences, attributeCondition, attributeMapping, GcpTokenChoice, tokenAudience } from "../lib/gcp/attributes";
@@ -153,26 +155,34 @@ export class GcpWifStack extends EnvironmentStack {
         ...after("iam.googleapis.com"),
       });
 
+      // An *Admin role gets here only when the config allows it (gcp.allowAdminRoles): record that choice on the
+      // grant, so the security rules (CI-GCP-8) accept it and the synthesized JSON says why.
+      const explicitAdmin = (grant: ProjectIamMember | BigqueryDatasetIamMember, role: string) => {
+        if (access.allowAdminRoles && isAdminRole(role))
+          suppressRules(grant, { ruleId: "CI-GCP-8", reason: `${environment.file}: ${workload.id} sets gcp.allowAdminRoles: true for ${role}` });
+      };
       for (const role of [...new Set(access.projectRoles)].sort()) {
         assertGrantableRole(role, `${workload.id} project role`);
         // Additive member: never takes the role away from anyone else in the project.
-        new ProjectIamMember(scopeOfWorkload, `project-role-${roleConstructId(role)}`, {
+        const grant = new ProjectIamMember(scopeOfWorkload, `project-role-${roleConstructId(role)}`, {
           project: gcp.projectId,
           role,
           member: serviceAccount.member,
         });
+        explicitAdmin(grant, role);
       }
 
       const datasetGrants = new Map(access.datasetRoles.map((grant) => [`${grant.dataset}-${roleConstructId(grant.role)}`, grant]));
       for (const [grantId, grant] of [...datasetGrants].sort(([a], [b]) => a.localeCompare(b))) {
         assertGrantableRole(grant.role, `${workload.id} dataset role on ${grant.dataset}`);
-        new BigqueryDatasetIamMember(scopeOfWorkload, `dataset-role-${grantId}`, {
+        const member = new BigqueryDatasetIamMember(scopeOfWorkload, `dataset-role-${grantId}`, {
           project: gcp.projectId,
           datasetId: grant.dataset,
           role: grant.role,
           member: serviceAccount.member,
           ...after("bigquery.googleapis.com"),
         });
+        explicitAdmin(member, grant.role);
       }
 
       const principalSet = serviceAccountPrincipalSet(ref, workload.namespace, workload.serviceAccount);

@@ -6,6 +6,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { DataBucket } from "../constructs/data-bucket";
 import { DataKey } from "../constructs/data-key";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
+import { suppressRules } from "../constructs/security-rules-aspect";
 import { IrsaRole } from "../constructs/irsa-role";
 import { PodIdentityRole } from "../constructs/pod-identity-role";
 import { WorkloadRole } from "../constructs/workload-role";
@@ -53,17 +54,19 @@ export class GitlabStorageStack extends EnvironmentStack {
     }
 
     const buckets = new Map<GitlabBucketPurpose, DataBucket>();
-    for (const { purpose, name } of settings.buckets)
-      buckets.set(
-        purpose,
-        new DataBucket(this, `bucket-${purpose}`, {
-          bucketName: name,
-          kmsKeyArn: this.kmsKeyArn,
-          region: this.region,
-          noncurrentVersionExpirationDays: settings.noncurrentVersionExpirationDays,
-          ...(purpose === "tmp" ? { expirationDays: settings.tmpExpirationDays } : {}),
-        }),
-      );
+    for (const { purpose, name } of settings.buckets) {
+      const bucket = new DataBucket(this, `bucket-${purpose}`, {
+        bucketName: name,
+        kmsKeyArn: this.kmsKeyArn,
+        region: this.region,
+        noncurrentVersionExpirationDays: settings.noncurrentVersionExpirationDays,
+        ...(purpose === "tmp" ? { expirationDays: settings.tmpExpirationDays } : {}),
+      });
+      // The AWS-managed key is the config's explicit choice (gitlab.kmsKey): accept CI-S3-3 for it, visibly.
+      if (settings.kmsKey === "aws-managed")
+        suppressRules(bucket.bucket, { ruleId: "CI-S3-3", reason: `${environment.file}: gitlab.kmsKey is aws-managed (alias/aws/s3, as in seed 003)` });
+      buckets.set(purpose, bucket);
+    }
     this.buckets = buckets;
 
     const common = { roleName: settings.roleName, namespace: settings.namespace, serviceAccount: settings.serviceAccount };

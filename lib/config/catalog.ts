@@ -56,6 +56,8 @@ export interface WorkloadGcpAccess {
   readonly tokenPath: string;
   /** Secret (key `key.json`) holding the credential configuration. */
   readonly credentialsSecretName: string;
+  /** The config made *Admin roles an explicit choice (gcp.allowAdminRoles). */
+  readonly allowAdminRoles: boolean;
 }
 
 export interface Workload {
@@ -247,6 +249,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
         token: entry.gcp.token,
         tokenPath: entry.gcp.token === "irsa-token" ? IRSA_TOKEN_PATH : entry.gcp.tokenPath ?? DEFAULT_PROJECTED_TOKEN_PATH,
         credentialsSecretName: entry.gcp.credentialsSecretName ?? `${entry.serviceAccount}-gcp-credentials`,
+        allowAdminRoles: entry.gcp.allowAdminRoles ?? false,
       };
     }
     return {

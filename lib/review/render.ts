@@ -1,0 +1,139 @@
+/**
+ * The identity review of one environment as Markdown (`cdktf.out/review/<env>.md`): who may do what, how
+ * the stacks are wired, what is public, and — when a plan is at hand — what the deploy would change, with
+ * destroys of stateful resources first. Deterministic: same stacks and plans, same bytes.
+ */
+import { awsRegionOf } from "./stacks";
+import { publicObjectsOf } from "../rules/aws-s3";
+import type { StackJson } from "../rules/types";
+import type { PlanSummary } from "./plan";
+import { mermaidWiring, stackEdges } from "./wiring";
+import { AwsAccess, awsRoles, GcpAccess, workloadAccess, WorkloadAccess } from "./workloads";
+
+export interface StackPlan {
+  readonly summary: PlanSummary;
+  /** Where it came from, as the reader should find it (relative path), e.g. `plans/oidc-dev.json`. */
+  readonly source: string;
+}
+
+export interface ReviewInput {
+  readonly environment: string;
+  /** The environment's stacks in deploy order. */
+  readonly stacks: ReadonlyMap<string, StackJson>;
+  /** Plans by stack id; stacks without one are listed as not planned. */
+  readonly plans?: ReadonlyMap<string, StackPlan>;
+  /** Shown when no stack has a plan: where plans would be looked for. */
+  readonly planHint?: string;
+}
+
+/** Text for a Markdown table cell: no pipes, no HTML, no emphasis. */
+export function md(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\*/g, "\\*").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r?\n/g, " ");
+}
+
+const lines = (items: readonly string[]) => (items.length === 0 ? "—" : items.map(md).join("<br>"));
+
+function awsCells(roles: readonly AwsAccess[]): [string, string, string] {
+  if (roles.length === 0) return ["—", "—", "—"];
+  const several = roles.length > 1;
+  const tag = (role: AwsAccess, items: readonly string[]) => (several ? items.map((item) => `${role.roleName}: ${item}`) : items);
+  return [
+    roles.map((role) => `${md(role.roleName)} (${md(role.mode)}, ${md(role.stackId)})`).join("<br>"),
+    lines(roles.flatMap((role) => tag(role, role.trust))),
+    lines(roles.flatMap((role) => tag(role, role.permissions))),
+  ];
+}
+
+function gcpCells(accounts: readonly GcpAccess[]): [string, string] {
+  if (accounts.length === 0) return ["—", "—"];
+  return [accounts.map((account) => `${md(account.serviceAccount)} (${md(account.stackId)})`).join("<br>"), lines(accounts.flatMap((account) => account.roles))];
+}
+
+function serviceAccountCell(workload: WorkloadAccess): string {
+  const account = workload.serviceAccount;
+  if (!account) return "not managed here";
+  const automount = account.automountToken === undefined ? "automount unset" : account.automountToken ? "automount on" : "automount off";
+  return md(`${account.stackId} (${automount}${account.roleAnnotation ? ", role-arn annotation" : ""})`);
+}
+
+function workloadTable(workloads: readonly WorkloadAccess[]): string {
+  const header = [
+    "| workload | Kubernetes ServiceAccount | AWS role | AWS trust | AWS permissions | GCP service account | GCP roles |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  const rows = workloads.map((workload) => `| ${md(workload.id)} | ${serviceAccountCell(workload)} | ${awsCells(workload.aws).join(" | ")} | ${gcpCells(workload.gcp).join(" | ")} |`);
+  return [...header, ...rows].join("\n");
+}
+
+function publicSurface(stacks: ReadonlyMap<string, StackJson>): string[] {
+  const rows: string[] = [];
+  for (const [stackId, stack] of stacks) {
+    const region = awsRegionOf(stack);
+    for (const bucket of publicObjectsOf(stack))
+      for (const object of [...bucket.objects].sort()) {
+        const url = region && !object.includes("${") ? `https://${bucket.bucket}.s3.${region}.amazonaws.com/${object}` : "—";
+        rows.push(`| ${md(stackId)} | ${md(bucket.bucket)} | ${md(object)} | ${md(bucket.actions.join(", "))} | ${md(url)} |`);
+      }
+  }
+  if (rows.length === 0) return ["Nothing in this environment grants anonymous access (no bucket policy allows Principal \"*\")."];
+  return [
+    "Anonymous access granted by bucket policies (Principal \"*\"); nothing else in this environment is public.",
+    "",
+    "| stack | bucket | object | actions | URL |",
+    "|---|---|---|---|---|",
+    ...rows,
+  ];
+}
+
+function planSection(input: ReviewInput): string[] {
+  const plans = [...input.stacks.keys()].flatMap((id) => (input.plans?.has(id) ? [[id, input.plans.get(id)!] as const] : []));
+  if (plans.length === 0) return [`No plan found${input.planHint ? ` (${md(input.planHint)})` : ""}: only the synthesized configuration is reviewed above.`];
+  const out: string[] = [];
+  const destroys = plans.flatMap(([id, plan]) => plan.summary.statefulDestroys.map((change) => ({ id, change })));
+  if (destroys.length > 0) {
+    out.push("**Destroys of stateful resources — data or every workload's access is lost; confirm each one:**", "");
+    for (const { id, change } of destroys) out.push(`- ${md(id)}: \`${change.address}\` (${change.kind})`);
+    out.push("");
+  } else out.push("No bucket, key, role, OIDC provider, pool, namespace or service account is destroyed or replaced.", "");
+  out.push("| stack | create | update | replace | destroy | plan |", "|---|---|---|---|---|---|");
+  for (const id of input.stacks.keys()) {
+    const plan = input.plans?.get(id);
+    if (!plan) out.push(`| ${md(id)} | | | | | not planned |`);
+    else {
+      const { create, update, replace, destroy } = plan.summary.counts;
+      out.push(`| ${md(id)} | ${create} | ${update} | ${replace} | ${destroy} | ${md(plan.source)} |`);
+    }
+  }
+  for (const [id, plan] of plans) {
+    const changes = plan.summary.changes.filter((change) => change.kind !== "create");
+    if (changes.length === 0) continue;
+    out.push("", `### Changes other than creates: ${md(id)}`, "");
+    for (const change of changes) out.push(`- ${change.kind}: \`${change.address}\``);
+  }
+  return out;
+}
+
+export function renderReview(input: ReviewInput): string {
+  const stackIds = [...input.stacks.keys()];
+  const workloads = workloadAccess(input.stacks);
+  const unbound = awsRoles(input.stacks).filter((role) => role.workloads.length === 0);
+  const out: string[] = [
+    `# Identity review: ${md(input.environment)}`,
+    "",
+    "Generated by `npm run review` from the synthesized stacks; review it together with the plan before deploying.",
+    "",
+    `Stacks, in deploy order: ${stackIds.map((id) => `\`${id}\``).join(", ")}.`,
+    "",
+    "## Workloads",
+    "",
+    workloads.length > 0 ? workloadTable(workloads) : "No workload identities.",
+  ];
+  if (unbound.length > 0) {
+    out.push("", "Roles that trust no Kubernetes ServiceAccount:", "");
+    for (const role of unbound) out.push(`- ${md(role.access.roleName)} (${md(role.access.stackId)}): ${lines(role.access.trust)}`);
+  }
+  out.push("", "## Cross-stack wiring", "", mermaidWiring(stackIds, stackEdges(input.stacks)));
+  out.push("", "## Public surface", "", ...publicSurface(input.stacks));
+  out.push("", "## Plan", "", ...planSection(input));
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,64 @@
+/**
+ * The synthesized stacks of one environment, as the review reads them: which component each stack is,
+ * and how `${…}` references and cross-stack remote states translate into names people recognise.
+ */
+import { isObject } from "../rules/json";
+import type { ResourceConfig, StackJson } from "../rules/types";
+
+/** Stack components in deploy order (SPEC §3); a stack id is `<component>-<env>`. */
+export const COMPONENTS = ["oidc", "aws-workloads", "gitlab-storage", "gcp-wif", "k8s-identities"] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export function splitStackId(stackId: string): { readonly component: Component; readonly environment: string } | undefined {
+  for (const component of COMPONENTS)
+    if (stackId.startsWith(`${component}-`) && stackId.length > component.length + 1) return { component, environment: stackId.slice(component.length + 1) };
+  return undefined;
+}
+
+/** Stacks by environment name, each environment's stacks in component order. */
+export function groupByEnvironment(stacks: Readonly<Record<string, StackJson>>): Map<string, Map<string, StackJson>> {
+  const environments = new Map<string, Map<string, StackJson>>();
+  const ordered = Object.keys(stacks)
+    .map((id) => ({ id, split: splitStackId(id) }))
+    .filter((entry): entry is { id: string; split: NonNullable<ReturnType<typeof splitStackId>> } => !!entry.split)
+    .sort((a, b) => a.split.environment.localeCompare(b.split.environment) || COMPONENTS.indexOf(a.split.component) - COMPONENTS.indexOf(b.split.component));
+  for (const { id, split } of ordered) {
+    if (!environments.has(split.environment)) environments.set(split.environment, new Map());
+    environments.get(split.environment)!.set(id, stacks[id]);
+  }
+  return environments;
+}
+
+/** `${aws_s3_bucket.x.arn}` → { type, name, attribute, rest } for a whole-string or leading reference. */
+export function parseReference(value: string): { readonly type: string; readonly name: string; readonly attribute: string; readonly rest: string } | undefined {
+  const match = /^\$\{(?!data\.)([a-z0-9_]+)\.([^.}]+)\.([^}]+)\}(.*)$/.exec(value);
+  return match ? { type: match[1], name: match[2], attribute: match[3], rest: match[4] } : undefined;
+}
+
+/** `${data.terraform_remote_state.cross-stack-reference-input-<producer>.outputs.<output>}` → producer, output. */
+export function parseRemoteStateReference(value: string): { readonly producer: string; readonly output: string } | undefined {
+  const match = /\$\{data\.terraform_remote_state\.cross-stack-reference-input-([^.]+)\.outputs\.([^}]+)\}/.exec(value);
+  return match ? { producer: match[1], output: match[2] } : undefined;
+}
+
+export function resource(stack: StackJson, type: string, name: string): ResourceConfig | undefined {
+  return stack.resource?.[type]?.[name];
+}
+
+/**
+ * What a producer's cross-stack output holds, as `<type>.<name>.<attribute>`: cdktf records the mapping in
+ * the producer's `//.outputs` (e.g. `cross-stack-output-aws_iam_openid_connect_provider.provider.arn`).
+ */
+export function crossStackOutputSource(producer: StackJson | undefined, producerId: string, output: string): string {
+  const comment = producer?.["//"];
+  const outputs = isObject(comment) && isObject(comment.outputs) && isObject(comment.outputs[producerId]) ? comment.outputs[producerId] : {};
+  const source = Object.entries(outputs).find(([, id]) => id === output)?.[0];
+  return (source ?? output).replace(/^cross-stack-output-/, "");
+}
+
+/** The AWS region of a stack's provider, if it has one. */
+export function awsRegionOf(stack: StackJson): string | undefined {
+  const providers = stack.provider?.aws;
+  const first = Array.isArray(providers) && isObject(providers[0]) ? providers[0] : undefined;
+  return typeof first?.region === "string" ? first.region : undefined;
+}

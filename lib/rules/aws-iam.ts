@@ -1,0 +1,370 @@
+/**
+ * IAM and KMS rules (SPEC §4 "AWS"): least-privilege identity policies, the two trust shapes workloads may
+ * use (IRSA, EKS Pod Identity), no forbidden managed policies, no IAM users, rotated and protected keys.
+ */
+import { asStrings, blocks, preventsDestroy } from "./json";
+import { conditionValues, isPublicPrincipal, isServiceAction, operatorsOfKey, parsePolicy, Statement, WILDCARD_ACTIONS } from "./policy";
+import type { ResourceUnderTest, Rule } from "./types";
+
+/** Resource types that carry an identity policy in `policy`. */
+const IDENTITY_POLICY_TYPES = ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy"];
+/** Resource types whose `policy` is a resource policy. */
+const RESOURCE_POLICY_TYPES = ["aws_s3_bucket_policy", "aws_kms_key"];
+
+interface LabelledPolicy {
+  readonly label: string;
+  readonly value: unknown;
+}
+
+/** Identity policies a resource carries: `policy`, or a role's `inline_policy` blocks. */
+export function identityPoliciesOf(resource: ResourceUnderTest): LabelledPolicy[] {
+  if (IDENTITY_POLICY_TYPES.includes(resource.type)) return [{ label: "policy", value: resource.config.policy }];
+  if (resource.type === "aws_iam_role")
+    return blocks(resource.config.inline_policy)
+      .filter((inline) => inline.policy !== undefined)
+      .map((inline) => ({ label: `inline_policy ${String(inline.name ?? "")}`.trim(), value: inline.policy }));
+  return [];
+}
+
+function allPoliciesOf(resource: ResourceUnderTest): LabelledPolicy[] {
+  const policies = identityPoliciesOf(resource);
+  if (RESOURCE_POLICY_TYPES.includes(resource.type) && resource.config.policy !== undefined) policies.push({ label: "policy", value: resource.config.policy });
+  if (resource.type === "aws_iam_role") policies.push({ label: "assume_role_policy", value: resource.config.assume_role_policy });
+  return policies;
+}
+
+/** Statements of the given policies; unparsable ones are CI-IAM-6's business, skipped here. */
+function statementsOf(policies: readonly LabelledPolicy[]): Statement[] {
+  return policies.flatMap((policy) => {
+    const parsed = parsePolicy(policy.value);
+    return parsed.ok ? [...parsed.statements] : [];
+  });
+}
+
+const describe = (statement: Statement) => `statement ${statement.sid ?? "(no Sid)"}`;
+const hasWildcard = (value: string) => /[*?]/.test(value);
+
+const carriesPolicy = (type: string) =>
+  IDENTITY_POLICY_TYPES.includes(type) || RESOURCE_POLICY_TYPES.includes(type) || type === "aws_iam_role";
+
+export const iamNoWildcardActions: Rule = {
+  id: "CI-IAM-1",
+  message: "No Allow of *, s3:*, iam:* or kms:* (and no Allow with NotAction)",
+  remedy: "List the actions the workload needs (the s3-grants helpers write read/read-write/list sets); never a service wildcard",
+  checkov: "CKV_AWS_63",
+  appliesTo: carriesPolicy,
+  check: (resource) => {
+    const statements = statementsOf(
+      allPoliciesOf(resource).filter((policy) => policy.label !== "assume_role_policy"),
+    ).filter((statement) => statement.effect === "Allow");
+    return statements.flatMap((statement) => {
+      const wildcards = statement.actions.filter((action) => WILDCARD_ACTIONS.includes(action.toLowerCase()));
+      const problems = wildcards.length > 0 ? [`${describe(statement)} allows ${wildcards.join(", ")}`] : [];
+      if (statement.notActions.length > 0) problems.push(`${describe(statement)} allows everything but ${statement.notActions.join(", ")} (NotAction)`);
+      return problems;
+    });
+  },
+};
+
+/** A resource that names no particular bucket or key. */
+function isWildcardResource(resource: string): boolean {
+  if (resource === "*") return true;
+  if (/^arn:[^:]*:s3:::\*/.test(resource)) return true;
+  return /^arn:[^:]*:kms:/.test(resource) && resource.includes("*");
+}
+
+export const iamExplicitResources: Rule = {
+  id: "CI-IAM-2",
+  message: "S3 and KMS actions are granted on explicit bucket/object/key ARNs",
+  remedy: "Name the bucket ARN, <bucket ARN>/<prefix>* and the key ARN; never *, arn:aws:s3:::* or a key wildcard, never NotResource",
+  appliesTo: (type) => IDENTITY_POLICY_TYPES.includes(type) || type === "aws_iam_role",
+  check: (resource) =>
+    statementsOf(identityPoliciesOf(resource))
+      .filter((statement) => statement.effect === "Allow")
+      .filter((statement) => [...statement.actions, ...statement.notActions].some((action) => isServiceAction(action, "s3") || isServiceAction(action, "kms") || action === "*"))
+      .flatMap((statement) => {
+        if (statement.notResources.length > 0) return [`${describe(statement)} uses NotResource`];
+        if (statement.resources.length === 0) return [`${describe(statement)} has no Resource`];
+        const wildcards = statement.resources.filter(isWildcardResource);
+        return wildcards.length > 0 ? [`${describe(statement)} grants on ${wildcards.join(", ")}`] : [];
+      }),
+};
+
+const VIA_S3 = /^s3\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+const CONTEXT_KEY = "kms:EncryptionContext:aws:s3:arn";
+
+export const iamKmsViaS3: Rule = {
+  id: "CI-IAM-3",
+  message: "KMS use is conditioned on kms:ViaService = s3.<region>.amazonaws.com and the buckets' encryption context",
+  remedy: `Add Condition StringEquals { "kms:ViaService": "s3.<region>.amazonaws.com", "${CONTEXT_KEY}": [<bucket ARNs>] } (kmsViaS3Statement)`,
+  appliesTo: (type) => IDENTITY_POLICY_TYPES.includes(type) || type === "aws_iam_role",
+  check: (resource) =>
+    statementsOf(identityPoliciesOf(resource))
+      .filter((statement) => statement.effect === "Allow" && statement.actions.some((action) => isServiceAction(action, "kms")))
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        const via = conditionValues(statement, "StringEquals", "kms:ViaService");
+        if (!via || via.length === 0) problems.push(`${describe(statement)} has no StringEquals kms:ViaService`);
+        else if (!via.every((value) => VIA_S3.test(value))) problems.push(`${describe(statement)} kms:ViaService ${via.join(", ")} is not s3.<region>.amazonaws.com`);
+        const context = [...(conditionValues(statement, "StringEquals", CONTEXT_KEY) ?? []), ...(conditionValues(statement, "StringLike", CONTEXT_KEY) ?? [])];
+        if (context.length === 0) problems.push(`${describe(statement)} has no ${CONTEXT_KEY} condition`);
+        else {
+          const broad = context.filter((value) => value === "*" || /^arn:[^:]*:s3:::\*/.test(value));
+          if (broad.length > 0) problems.push(`${describe(statement)} encryption context ${broad.join(", ")} names no bucket`);
+        }
+        return problems;
+      }),
+};
+
+/** AWS managed policies the spec refuses (README adds PowerUserAccess). */
+export const FORBIDDEN_MANAGED_POLICIES: readonly string[] = ["AdministratorAccess", "IAMFullAccess", "AmazonS3FullAccess", "PowerUserAccess"];
+
+function attachedPolicyArns(resource: ResourceUnderTest): string[] {
+  switch (resource.type) {
+    case "aws_iam_role_policy_attachment":
+    case "aws_iam_policy_attachment":
+    case "aws_iam_user_policy_attachment":
+    case "aws_iam_group_policy_attachment":
+      return asStrings(resource.config.policy_arn);
+    case "aws_iam_role":
+      return asStrings(resource.config.managed_policy_arns);
+    case "aws_iam_role_policy_attachments_exclusive":
+      return asStrings(resource.config.policy_arns);
+    default:
+      return [];
+  }
+}
+
+export const iamNoForbiddenManagedPolicies: Rule = {
+  id: "CI-IAM-4",
+  message: "No AdministratorAccess, IAMFullAccess, AmazonS3FullAccess or PowerUserAccess attachments",
+  remedy: "Grant access intents (s3 grants in the catalog) instead of broad AWS managed policies",
+  checkov: "CKV_AWS_274",
+  appliesTo: (type) => /^aws_iam_(role|user|group)?_?policy_attachment$|^aws_iam_role$|^aws_iam_role_policy_attachments_exclusive$/.test(type),
+  check: (resource) =>
+    attachedPolicyArns(resource)
+      .filter((arn) => FORBIDDEN_MANAGED_POLICIES.some((name) => new RegExp(`:policy/(.+/)?${name}$`).test(arn)))
+      .map((arn) => `attaches ${arn}`),
+};
+
+export const iamNoUsers: Rule = {
+  id: "CI-IAM-5",
+  message: "No IAM users or access keys: workloads and people use roles",
+  remedy: "Use an IRSA or Pod Identity role for workloads and federated roles (SSO, OIDC in CI) for people",
+  checkov: "CKV_AWS_273",
+  appliesTo: (type) => type.startsWith("aws_iam_user") || type === "aws_iam_access_key",
+  check: (resource) => [`${resource.type} creates long-lived IAM user credentials or identities`],
+};
+
+export const iamReadablePolicies: Rule = {
+  id: "CI-IAM-6",
+  message: "Policies are literal JSON documents the rules (and reviewers) can read",
+  remedy: "Build policies with policyDocument()/toJson(); references may appear inside strings, not as a whole-document expression",
+  appliesTo: carriesPolicy,
+  check: (resource) =>
+    allPoliciesOf(resource)
+      .filter((policy) => policy.value !== undefined)
+      .flatMap((policy) => {
+        const parsed = parsePolicy(policy.value);
+        return parsed.ok ? [] : [`${policy.label}: ${parsed.error}`];
+      }),
+};
+
+function trustStatements(resource: ResourceUnderTest): Statement[] {
+  const parsed = parsePolicy(resource.config.assume_role_policy);
+  return parsed.ok ? parsed.statements.filter((statement) => statement.effect === "Allow") : [];
+}
+
+const isRole = (type: string) => type === "aws_iam_role";
+
+export const trustNoAnonymous: Rule = {
+  id: "CI-IAM-7",
+  message: "Trust policies never let an anonymous principal assume the role",
+  remedy: "Trust the cluster's OIDC provider (IRSA) or pods.eks.amazonaws.com (Pod Identity), never Principal \"*\"",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter((statement) => isPublicPrincipal(statement) || statement.hasNotPrincipal)
+      .map((statement) => `${describe(statement)} trusts ${statement.hasNotPrincipal ? "NotPrincipal" : "\"*\""}`),
+};
+
+const WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity";
+const POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com";
+
+function isIrsaStatement(statement: Statement): boolean {
+  const principal = statement.principal;
+  return statement.actions.includes(WEB_IDENTITY) || (principal !== undefined && principal !== "*" && principal.Federated !== undefined);
+}
+
+function isPodIdentityStatement(statement: Statement): boolean {
+  const principal = statement.principal;
+  return principal !== undefined && principal !== "*" && (principal.Service ?? []).includes(POD_IDENTITY_SERVICE);
+}
+
+const endsWith = (suffix: string) => (key: string) => key.endsWith(suffix);
+
+/** The condition key prefix (`<issuer host/path>`) of `:aud`/`:sub` keys in a statement. */
+function issuerPrefixes(statement: Statement): string[] {
+  const keys = Object.values(statement.conditions).flatMap((entries) => Object.keys(entries));
+  return [...new Set(keys.filter((key) => /:(aud|sub)$/.test(key)).map((key) => key.replace(/:(aud|sub)$/, "")))].sort();
+}
+
+export const irsaPrincipal: Rule = {
+  id: "CI-IRSA-1",
+  message: "IRSA trust: Federated principal = the cluster's IAM OIDC provider, action sts:AssumeRoleWithWebIdentity only",
+  remedy: "Use irsaTrustPolicy(): Principal { Federated: <oidc provider ARN> }, Action \"sts:AssumeRoleWithWebIdentity\"",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter(isIrsaStatement)
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        const principal = statement.principal === "*" ? undefined : statement.principal;
+        const federated = principal?.Federated ?? [];
+        const otherKinds = Object.keys(principal ?? {}).filter((kind) => kind !== "Federated");
+        if (federated.length !== 1 || otherKinds.length > 0) problems.push(`${describe(statement)} principal is not exactly one Federated OIDC provider`);
+        for (const provider of federated)
+          if (!provider.includes("${") && !/^arn:[^:]+:iam::\d{12}:oidc-provider\/.+$/.test(provider))
+            problems.push(`${describe(statement)} Federated ${provider} is not an IAM OIDC provider ARN`);
+        const literal = federated.find((provider) => /:oidc-provider\//.test(provider) && !provider.includes("${"));
+        if (literal) {
+          const hostPath = literal.replace(/^.*:oidc-provider\//, "");
+          const mismatched = issuerPrefixes(statement).filter((prefix) => prefix !== hostPath);
+          if (mismatched.length > 0) problems.push(`${describe(statement)} conditions name issuer ${mismatched.join(", ")}, not the provider's ${hostPath}`);
+        }
+        const actions = [...statement.actions].sort();
+        if (actions.length !== 1 || actions[0] !== WEB_IDENTITY || statement.notActions.length > 0)
+          problems.push(`${describe(statement)} actions are ${actions.join(", ") || "NotAction"}, not exactly ${WEB_IDENTITY}`);
+        return problems;
+      }),
+};
+
+export const irsaAudience: Rule = {
+  id: "CI-IRSA-2",
+  message: "IRSA trust: StringEquals on <issuer>:aud (never StringLike)",
+  remedy:
+    "Add StringEquals { \"<issuer host/path>:aud\": \"sts.amazonaws.com\" }: without it a token the cluster minted for any other audience can be replayed to STS",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter(isIrsaStatement)
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        const equals = Object.entries(statement.conditions.StringEquals ?? {}).filter(([key]) => key.endsWith(":aud"));
+        if (equals.length === 0) problems.push(`${describe(statement)} has no StringEquals condition on <issuer>:aud`);
+        for (const [key, values] of equals)
+          if (values.length === 0 || values.some(hasWildcard)) problems.push(`${describe(statement)} ${key} = ${values.join(", ") || "(empty)"} is not an exact audience`);
+        const others = operatorsOfKey(statement, endsWith(":aud")).filter((operator) => operator !== "StringEquals");
+        if (others.length > 0) problems.push(`${describe(statement)} conditions <issuer>:aud with ${others.join(", ")}`);
+        return problems;
+      }),
+};
+
+const SUBJECT = /^system:serviceaccount:[^:*?]+:[^:*?]+$/;
+
+export const irsaSubject: Rule = {
+  id: "CI-IRSA-3",
+  message: "IRSA trust: StringEquals on <issuer>:sub = system:serviceaccount:<namespace>:<name>",
+  remedy:
+    "Add StringEquals { \"<issuer host/path>:sub\": \"system:serviceaccount:<ns>:<name>\" }; a StringLike wildcard only when configured, with a suppression naming the config",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter(isIrsaStatement)
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        const equals = Object.entries(statement.conditions.StringEquals ?? {}).filter(([key]) => key.endsWith(":sub"));
+        if (equals.length === 0) problems.push(`${describe(statement)} has no StringEquals condition on <issuer>:sub`);
+        for (const [key, values] of equals) {
+          const bad = values.filter((value) => !SUBJECT.test(value));
+          if (values.length === 0 || bad.length > 0) problems.push(`${describe(statement)} ${key} = ${bad.join(", ") || "(empty)"} is not system:serviceaccount:<ns>:<name>`);
+        }
+        const others = operatorsOfKey(statement, endsWith(":sub")).filter((operator) => operator !== "StringEquals");
+        if (others.length > 0) problems.push(`${describe(statement)} conditions <issuer>:sub with ${others.join(", ")}`);
+        const prefixes = issuerPrefixes(statement);
+        if (prefixes.length > 1) problems.push(`${describe(statement)} aud and sub name different issuers: ${prefixes.join(", ")}`);
+        return problems;
+      }),
+};
+
+export const podIdentityPrincipal: Rule = {
+  id: "CI-PODID-1",
+  message: "Pod Identity trust: Service pods.eks.amazonaws.com with exactly sts:AssumeRole and sts:TagSession",
+  remedy: "Use podIdentityTrustPolicy(): Principal { Service: \"pods.eks.amazonaws.com\" }, Action [\"sts:AssumeRole\", \"sts:TagSession\"]",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter(isPodIdentityStatement)
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        const principal = statement.principal === "*" ? {} : (statement.principal ?? {});
+        const kinds = Object.keys(principal);
+        if (kinds.length !== 1 || (principal.Service ?? []).length !== 1) problems.push(`${describe(statement)} trusts more than ${POD_IDENTITY_SERVICE}`);
+        const actions = [...statement.actions].sort();
+        if (actions.join(",") !== "sts:AssumeRole,sts:TagSession" || statement.notActions.length > 0)
+          problems.push(`${describe(statement)} actions are ${actions.join(", ") || "NotAction"}, not exactly sts:AssumeRole + sts:TagSession`);
+        return problems;
+      }),
+};
+
+/** The session tags EKS Pod Identity sets, and the account check (confused deputy). */
+export const POD_IDENTITY_CONDITION_KEYS: readonly string[] = [
+  "aws:SourceAccount",
+  "aws:RequestTag/kubernetes-namespace",
+  "aws:RequestTag/kubernetes-service-account",
+];
+
+export const podIdentityConditions: Rule = {
+  id: "CI-PODID-2",
+  message: "Pod Identity trust: StringEquals on aws:SourceAccount and the kubernetes-namespace / kubernetes-service-account session tags",
+  remedy:
+    "Condition StringEquals { aws:SourceAccount, aws:RequestTag/kubernetes-namespace, aws:RequestTag/kubernetes-service-account } with exact values: a mistaken association for another ServiceAccount then cannot use the role",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter(isPodIdentityStatement)
+      .flatMap((statement) =>
+        POD_IDENTITY_CONDITION_KEYS.flatMap((key) => {
+          const values = conditionValues(statement, "StringEquals", key);
+          if (!values || values.length === 0) return [`${describe(statement)} has no StringEquals ${key}`];
+          if (values.some(hasWildcard)) return [`${describe(statement)} ${key} = ${values.join(", ")} is a wildcard`];
+          if (key === "aws:SourceAccount" && !values.every((value) => /^\d{12}$/.test(value) || value.includes("${")))
+            return [`${describe(statement)} aws:SourceAccount ${values.join(", ")} is not an account id`];
+          return [];
+        }),
+      ),
+};
+
+export const kmsRotation: Rule = {
+  id: "CI-KMS-1",
+  message: "Customer-managed keys rotate",
+  remedy: "Set enable_key_rotation = true on aws_kms_key (DataKey does)",
+  checkov: "CKV_AWS_7",
+  appliesTo: (type) => type === "aws_kms_key",
+  check: (key) => (key.config.enable_key_rotation === true ? [] : ["enable_key_rotation is not true"]),
+};
+
+export const kmsPreventDestroy: Rule = {
+  id: "CI-KMS-2",
+  message: "Keys that encrypt data carry lifecycle.prevent_destroy",
+  remedy: "Set lifecycle { prevent_destroy = true }: deleting the key makes every object it encrypted unreadable",
+  appliesTo: (type) => type === "aws_kms_key",
+  check: (key) => (preventsDestroy(key.config) ? [] : ["lifecycle.prevent_destroy is not true"]),
+};
+
+export const IAM_RULES: readonly Rule[] = [
+  iamNoWildcardActions,
+  iamExplicitResources,
+  iamKmsViaS3,
+  iamNoForbiddenManagedPolicies,
+  iamNoUsers,
+  iamReadablePolicies,
+  trustNoAnonymous,
+  irsaPrincipal,
+  irsaAudience,
+  irsaSubject,
+  podIdentityPrincipal,
+  podIdentityConditions,
+  kmsRotation,
+  kmsPreventDestroy,
+];

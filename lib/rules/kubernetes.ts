@@ -1,0 +1,130 @@
+/**
+ * Kubernetes rules (SPEC §4 "Kubernetes"): ServiceAccounts in explicit namespaces with an explicit token
+ * automount choice, Secrets without static credentials, and cluster access that never hands out
+ * system:masters and never drops the node mappings.
+ */
+import { parse } from "yaml";
+import { asStrings, firstBlock, isObject } from "./json";
+import type { ResourceUnderTest, Rule } from "./types";
+
+const SERVICE_ACCOUNT_TYPES = ["kubernetes_service_account_v1", "kubernetes_service_account"];
+const SECRET_TYPES = ["kubernetes_secret_v1", "kubernetes_secret"];
+const CONFIG_MAP_TYPES = ["kubernetes_config_map_v1_data", "kubernetes_config_map_v1", "kubernetes_config_map"];
+export const MASTERS_GROUP = "system:masters";
+
+export const k8sServiceAccountNamespace: Rule = {
+  id: "CI-K8S-1",
+  message: "ServiceAccounts are created in an explicit namespace",
+  remedy: "Set metadata.namespace: IRSA and workload identity bind system:serviceaccount:<ns>:<name>, and the provider's implicit \"default\" is rarely meant",
+  appliesTo: (type) => SERVICE_ACCOUNT_TYPES.includes(type),
+  check: (account) => {
+    const namespace = firstBlock(account.config.metadata).namespace;
+    return typeof namespace === "string" && namespace !== "" ? [] : ["metadata.namespace is not set"];
+  },
+};
+
+export const k8sExplicitAutomount: Rule = {
+  id: "CI-K8S-2",
+  message: "ServiceAccounts set automount_service_account_token explicitly",
+  remedy: "Set automount_service_account_token (false unless the pod calls the Kubernetes API): IRSA, Pod Identity and GCP tokens do not need it",
+  appliesTo: (type) => SERVICE_ACCOUNT_TYPES.includes(type),
+  check: (account) => {
+    const value = account.config.automount_service_account_token;
+    return typeof value === "boolean" || (typeof value === "string" && value.includes("${")) ? [] : ["automount_service_account_token is not set"];
+  },
+};
+
+/** Shapes of static credentials: a Google key file, PEM private keys, AWS access keys. */
+const STATIC_CREDENTIALS: readonly [RegExp, string][] = [
+  [/"type"\s*:\s*"service_account"/, "a Google service account key file"],
+  [/"private_key(_id)?"\s*:/, "a private_key field"],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key"],
+  [/\baws_secret_access_key\b/i, "an AWS secret access key"],
+  [/\bAKIA[0-9A-Z]{16}\b/, "an AWS access key id"],
+];
+
+export const k8sNoStaticCredentials: Rule = {
+  id: "CI-K8S-3",
+  message: "Secrets hold no static credentials (credential configurations and IAM-profile connections only)",
+  remedy: "Store the external_account credential configuration (no key) or a use_iam_profile connection; pods get short-lived tokens by federation",
+  appliesTo: (type) => SECRET_TYPES.includes(type),
+  check: (secret) => {
+    const values = ["data", "binary_data", "data_wo"].flatMap((field) => {
+      const map = secret.config[field];
+      return isObject(map) ? Object.entries(map).filter((entry): entry is [string, string] => typeof entry[1] === "string") : [];
+    });
+    return values.flatMap(([key, value]) => STATIC_CREDENTIALS.filter(([pattern]) => pattern.test(value)).map(([, what]) => `data ${key} contains ${what}`));
+  },
+};
+
+function isAwsAuth(resource: ResourceUnderTest): boolean {
+  return CONFIG_MAP_TYPES.includes(resource.type) && firstBlock(resource.config.metadata).name === "aws-auth";
+}
+
+interface AwsAuthEntry {
+  readonly arn: string;
+  readonly groups: readonly string[];
+}
+
+/** Entries of mapRoles/mapUsers; undefined when the value is not literal YAML (e.g. a yamlencode expression). */
+export function awsAuthEntries(value: unknown): AwsAuthEntry[] | undefined {
+  if (typeof value !== "string") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = parse(value);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || parsed === undefined) return [];
+  if (!Array.isArray(parsed)) return undefined;
+  return parsed.filter(isObject).map((entry) => ({ arn: String(entry.rolearn ?? entry.userarn ?? "?"), groups: asStrings(entry.groups) }));
+}
+
+export const k8sNoSystemMasters: Rule = {
+  id: "CI-K8S-4",
+  message: "Cluster access never maps an IAM identity to system:masters",
+  remedy:
+    "Workload roles need no cluster access; give administrators an EKS access entry with AmazonEKSClusterAdminPolicy (revocable, audited) instead of system:masters",
+  appliesTo: (type) => CONFIG_MAP_TYPES.includes(type) || type === "aws_eks_access_entry",
+  check: (resource) => {
+    if (resource.type === "aws_eks_access_entry")
+      return asStrings(resource.config.kubernetes_groups).includes(MASTERS_GROUP) ? [`kubernetes_groups includes ${MASTERS_GROUP}`] : [];
+    if (!isAwsAuth(resource)) return [];
+    const data = isObject(resource.config.data) ? resource.config.data : {};
+    return ["mapRoles", "mapUsers"].flatMap((field) => {
+      const entries = awsAuthEntries(data[field]);
+      if (entries === undefined)
+        return typeof data[field] === "string" && (data[field] as string).includes(MASTERS_GROUP) ? [`${field} mentions ${MASTERS_GROUP}`] : [];
+      return entries.filter((entry) => entry.groups.includes(MASTERS_GROUP)).map((entry) => `${field} maps ${entry.arn} to ${MASTERS_GROUP}`);
+    });
+  },
+};
+
+export const k8sAwsAuthKeepsNodes: Rule = {
+  id: "CI-K8S-5",
+  message: "aws-auth is kube-system/aws-auth and keeps the node role mappings (system:nodes)",
+  remedy: "Write the ConfigMap in kube-system and list the node instance roles (clusterAccess.nodeRoleArns): rewriting mapRoles without them stops nodes joining",
+  appliesTo: (type) => CONFIG_MAP_TYPES.includes(type),
+  check: (resource) => {
+    if (!isAwsAuth(resource)) return [];
+    const problems: string[] = [];
+    const namespace = firstBlock(resource.config.metadata).namespace;
+    if (namespace !== "kube-system") problems.push(`namespace is ${JSON.stringify(namespace)}, not "kube-system"`);
+    const data = isObject(resource.config.data) ? resource.config.data : {};
+    const mapRoles = data.mapRoles;
+    if (mapRoles !== undefined) {
+      const entries = awsAuthEntries(mapRoles);
+      const keepsNodes = entries === undefined ? String(mapRoles).includes("system:nodes") : entries.some((entry) => entry.groups.includes("system:nodes"));
+      if (!keepsNodes) problems.push("mapRoles has no system:nodes mapping");
+    }
+    return problems;
+  },
+};
+
+export const KUBERNETES_RULES: readonly Rule[] = [
+  k8sServiceAccountNamespace,
+  k8sExplicitAutomount,
+  k8sNoStaticCredentials,
+  k8sNoSystemMasters,
+  k8sAwsAuthKeepsNodes,
+];

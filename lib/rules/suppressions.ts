@@ -1,0 +1,78 @@
+/**
+ * Accepted findings, always per resource and always with a reason, from two sources:
+ *
+ * - the documented exceptions below: design decisions of this app that the spec itself names (the issuer
+ *   bucket), keyed by stack and construct path so they survive logical-id changes and apply in every
+ *   environment;
+ * - a marker a stack writes on one resource for an explicit configuration choice (e.g. an admin role that
+ *   the config allows with `allowAdminRoles`): `"//": { "suppressions": [{ "ruleId", "reason" }] }` in the
+ *   resource's JSON (Terraform ignores `//`), written by `suppressRules()` in the security-rules aspect, so
+ *   `npm run check` over cdktf.out sees exactly what the synth-time aspect saw.
+ */
+import { constructPathOf, isObject } from "./json";
+import type { ResourceConfig, Suppression } from "./types";
+
+/** Key under the resource's `//` that holds its suppressions. */
+export const SUPPRESSIONS_KEY = "suppressions";
+
+/** A reason must say why, not just "ok": at least a few words. */
+export const MIN_REASON_LENGTH = 20;
+
+export interface DocumentedException {
+  /** Stack ids it applies to: an exact id or a `prefix-*` glob. */
+  readonly stacks: string;
+  /** Construct path below the stack (`issuer/bucket` for `oidc-dev/issuer/bucket`). */
+  readonly constructPath: string;
+  readonly ruleIds: readonly string[];
+  readonly reason: string;
+}
+
+const ISSUER_REASON =
+  "SPEC §4 issuer bucket exception: AWS and Google STS fetch the OIDC discovery document and JWKS anonymously, so the " +
+  "bucket policy must allow public s3:GetObject (BlockPublicPolicy/RestrictPublicBuckets off) and objects use SSE-S3 " +
+  "(anonymous reads cannot use SSE-KMS); compensated by CI-ISSUER-1 (GetObject on exactly those two keys) and " +
+  "CI-ISSUER-2 (SSE-S3, ACLs blocked, no dots), which stay enforced";
+
+/** The spec's one documented exception: the S3-hosted OIDC issuer of self-managed clusters (S3OidcIssuer). */
+export const DOCUMENTED_EXCEPTIONS: readonly DocumentedException[] = [
+  { stacks: "oidc-*", constructPath: "issuer/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
+  { stacks: "oidc-*", constructPath: "issuer/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
+];
+
+export function stackMatches(pattern: string, stackId: string): boolean {
+  return pattern.endsWith("*") ? stackId.startsWith(pattern.slice(0, -1)) : pattern === stackId;
+}
+
+/** Construct path of a resource relative to its stack, if cdktf recorded one. */
+export function relativeConstructPath(stackId: string, config: ResourceConfig): string | undefined {
+  const path = constructPathOf(config);
+  return path?.startsWith(`${stackId}/`) ? path.slice(stackId.length + 1) : undefined;
+}
+
+export function documentedExceptionFor(
+  exceptions: readonly DocumentedException[],
+  stackId: string,
+  config: ResourceConfig,
+  ruleId: string,
+): DocumentedException | undefined {
+  const path = relativeConstructPath(stackId, config);
+  if (path === undefined) return undefined;
+  return exceptions.find((exception) => stackMatches(exception.stacks, stackId) && exception.constructPath === path && exception.ruleIds.includes(ruleId));
+}
+
+/** Suppressions written on the resource; entries without a real reason are ignored (the finding stands). */
+export function markerSuppressions(config: ResourceConfig): Suppression[] {
+  const comment = config["//"];
+  if (!isObject(comment) || !Array.isArray(comment[SUPPRESSIONS_KEY])) return [];
+  return comment[SUPPRESSIONS_KEY].filter(isObject)
+    .filter((entry) => typeof entry.ruleId === "string" && typeof entry.reason === "string")
+    .map((entry) => ({ ruleId: entry.ruleId as string, reason: entry.reason as string }))
+    .filter((entry) => entry.reason.trim().length >= MIN_REASON_LENGTH);
+}
+
+/** Throws unless the suppression names a rule and justifies itself: called where suppressions are written. */
+export function assertValidSuppression(suppression: Suppression, knownRuleIds: readonly string[]): void {
+  if (!knownRuleIds.includes(suppression.ruleId)) throw new Error(`suppression of unknown rule ${suppression.ruleId}`);
+  if (suppression.reason.trim().length < MIN_REASON_LENGTH)
+    throw new Error(`suppression of ${suppression.ruleId} needs a reason of at least ${MIN_REASON_LENGTH} characters (why is this acceptable?)`);
+}

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: synth cost against SPEC §7, measured in one run on this machine. Prints a markdown table.
+ *
+ * - floor: `node -e` requiring cdktf and exactly the per-resource provider modules the compiled app requires
+ *   (read from dist/, so the floor follows the code);
+ * - app: the cdktf.json app command (`node bin/synth.js`, what `cdktf synth` runs) synthesizing every stack of
+ *   every shipped environment, into a throw-away output directory;
+ * - catalogs: a generated environment of 10, 100 and 1,000 workloads (IRSA and Pod Identity roles with S3 grants,
+ *   every fourth with Google access) in a temporary project directory, synthesized with runSynth in a child.
+ *
+ * Each figure is the median of BENCH_RUNS runs (default 3) after one warm-up; peak RSS is the child's maximum
+ * resident set (GNU time when present, else process.resourceUsage() at exit). Run `npm run build` first
+ * (`npm run bench` does). No pass/fail: the targets are printed next to the figures.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const root = path.resolve(__dirname, "..", "..");
+const dist = path.join(root, "dist");
+const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const gnuTime = ["/usr/bin/time", "/bin/time"].find((candidate) => existsSync(candidate));
+
+export interface Measurement {
+  readonly seconds: number;
+  readonly rssMb: number;
+}
+
+/** Provider modules (`@cdktf/provider-*` per-resource files) and cdktf itself, as the compiled app requires them. */
+export function requiredModules(directory: string): string[] {
+  const modules = new Set<string>(["cdktf"]);
+  const walk = (entry: string) => {
+    for (const child of readdirSync(entry)) {
+      const full = path.join(entry, child);
+      if (statSync(full).isDirectory()) {
+        if (child !== "scripts") walk(full);
+      } else if (child.endsWith(".js"))
+        for (const match of readFileSync(full, "utf8").matchAll(/require\("(@cdktf\/provider-[^"]+)"\)/g)) modules.add(match[1]);
+    }
+  };
+  walk(directory);
+  return [...modules].sort();
+}
+
+/** A preload that reports the process's peak RSS at exit, for machines without GNU time. */
+function rssReporter(directory: string): string {
+  const file = path.join(directory, "report-rss.js");
+  writeFileSync(
+    file,
+    `process.on("exit", () => require("node:fs").writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n`,
+  );
+  return file;
+}
+
+function once(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }, scratch: string): Measurement {
+  const rssFile = path.join(scratch, "rss.txt");
+  rmSync(rssFile, { force: true });
+  const [file, fileArgs, env] = gnuTime
+    ? [gnuTime, ["-f", "%M", "-o", rssFile, command, ...args], options.env]
+    : [command, command === process.execPath ? ["--require", rssReporter(scratch), ...args] : [...args], { ...options.env, BENCH_RSS_FILE: rssFile }];
+  const started = process.hrtime.bigint();
+  const result = spawnSync(file, fileArgs, { cwd: options.cwd, env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stderr}`);
+  const kilobytes = Number(readFileSync(rssFile, "utf8").trim().split(/\s+/).pop());
+  return { seconds, rssMb: kilobytes / 1024 };
+}
+
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function measure(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }, scratch: string): Measurement {
+  once(command, args, options, scratch);
+  const samples = Array.from({ length: runs }, () => once(command, args, options, scratch));
+  return { seconds: median(samples.map((sample) => sample.seconds)), rssMb: median(samples.map((sample) => sample.rssMb)) };
+}
+
+/** An EKS environment with `count` workloads: valid config, deterministic, shaped like real catalogs. */
+export function generatedCatalog(count: number): string {
+  const buckets = Math.max(1, Math.ceil(count / 10));
+  const lines = [
+    "aws:",
+    '  accountId: "333333333333"',
+    "  region: ap-northeast-1",
+    "cluster:",
+    "  type: eks",
+    "  name: bench",
+    "  issuerUrl: https://oidc.eks.ap-northeast-1.amazonaws.com/id/BENCH0000000000000000000000000000",
+    "gcp:",
+    "  projectId: cluster-identity-bench",
+    '  projectNumber: "333333333333"',
+    "buckets:",
+    ...Array.from({ length: buckets }, (_, index) => `  - name: cluster-identity-bench-data-${index}`),
+    "workloads:",
+  ];
+  for (let index = 0; index < count; index++) {
+    lines.push(
+      `  - namespace: team-${index % 10}`,
+      `    serviceAccount: app-${index}`,
+      "    aws:",
+      `      mode: ${index % 2 === 0 ? "irsa" : "pod-identity"}`,
+      "      s3:",
+      `        - { bucket: cluster-identity-bench-data-${index % buckets}, access: ${index % 3 === 0 ? "read" : "read-write"} }`,
+    );
+    if (index % 4 === 0)
+      lines.push("    gcp:", `      serviceAccountId: bench-app-${index}`, "      projectRoles: [roles/bigquery.jobUser]", "      token: projected-token");
+  }
+  lines.push("gitlab:", "  bucketPrefix: cluster-identity-bench-gitlab");
+  return `${lines.join("\n")}\n`;
+}
+
+interface Row {
+  readonly what: string;
+  readonly measurement: Measurement;
+  readonly note: string;
+}
+
+function table(rows: readonly Row[], floor: Measurement): string {
+  const out = ["| what | wall time (s) | × floor | peak RSS (MB) | note |", "|---|---:|---:|---:|---|"];
+  for (const row of rows)
+    out.push(
+      `| ${row.what} | ${row.measurement.seconds.toFixed(2)} | ${(row.measurement.seconds / floor.seconds).toFixed(2)} | ${row.measurement.rssMb.toFixed(0)} | ${row.note} |`,
+    );
+  return out.join("\n");
+}
+
+function main(): number {
+  if (!existsSync(path.join(dist, "lib", "run-synth.js"))) {
+    process.stderr.write("no compiled app in dist/: run `npm run build` first\n");
+    return 2;
+  }
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-bench-"));
+  try {
+    const env = { ...process.env, CHECKPOINT_DISABLE: "1" };
+    const modules = requiredModules(dist);
+    const floorScript = modules.map((module) => `require(${JSON.stringify(module)});`).join("");
+    const floor = measure(process.execPath, ["-e", floorScript], { cwd: root, env }, scratch);
+    const rows: Row[] = [{ what: "floor: node requiring cdktf + provider modules", measurement: floor, note: `${modules.length} modules; spec ≈ 0.2 s, 65 MB` }];
+
+    const appOut = path.join(scratch, "app-out");
+    const app = measure(process.execPath, ["bin/synth.js"], { cwd: root, env: { ...env, CDKTF_OUTDIR: appOut } }, scratch);
+    const stacks = existsSync(path.join(appOut, "stacks")) ? readdirSync(path.join(appOut, "stacks")).length : 0;
+    rows.push({ what: "app command `node bin/synth.js`, shipped environments", measurement: app, note: `${stacks} stacks; target ≤ 2× floor, ≤ 250 MB` });
+
+    const driver = `process.exitCode = require(${JSON.stringify(path.join(dist, "lib", "run-synth.js"))}).runSynth({ projectRoot: process.argv[1], outdir: process.argv[2], stderr: process.stderr });`;
+    for (const count of [10, 100, 1000]) {
+      const project = path.join(scratch, `catalog-${count}`);
+      mkdirSync(path.join(project, "config"), { recursive: true });
+      writeFileSync(path.join(project, "config", "bench.yaml"), generatedCatalog(count));
+      const measurement = measure(process.execPath, ["-e", driver, project, path.join(project, "out")], { cwd: root, env }, scratch);
+      rows.push({ what: `catalog of ${count.toLocaleString("en")} workloads (runSynth)`, measurement, note: count === 1000 ? "target ≤ 5 s, linear in workloads" : "" });
+    }
+
+    process.stdout.write(
+      [
+        `Synth benchmark: ${os.cpus().length} CPU(s), node ${process.version}, median of ${runs} run(s), RSS by ${gnuTime ? "GNU time" : "process.resourceUsage()"}`,
+        "",
+        table(rows, floor),
+        "",
+      ].join("\n"),
+    );
+    return 0;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) process.exitCode = main();
