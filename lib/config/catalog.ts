@@ -3,6 +3,7 @@
  * rules that span several fields checked (duplicates, a mode the cluster cannot run, a token that does not
  * exist, names that only break once defaults are filled in).
  */
+import { forbiddenManagedPolicy } from "../iam/managed-policies";
 import { serviceAccountSubject } from "../oidc/issuer";
 import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
 import type {
@@ -133,8 +134,6 @@ export interface Catalog {
   readonly clusterAccess?: ClusterAccess;
 }
 
-/** AWS managed policies no workload may hold, whatever the config says. */
-export const REFUSED_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonS3FullAccess", "PowerUserAccess"];
 const BASIC_GCP_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
 export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
 
@@ -212,7 +211,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       });
       const managedPolicyArns = entry.aws.managedPolicyArns ?? [];
       managedPolicyArns.forEach((arn, policyIndex) => {
-        const refused = REFUSED_MANAGED_POLICIES.find((name) => arn.endsWith(`:policy/${name}`));
+        const refused = forbiddenManagedPolicy(arn);
         if (refused)
           issues.push({ field: `${at}.aws.managedPolicyArns[${policyIndex}]`, value: arn, rule: `${refused} is never attached to a workload role; grant least-privilege access with aws.s3 instead` });
       });

@@ -3,6 +3,7 @@
  * use (IRSA, EKS Pod Identity), no forbidden managed policies, no IAM users, rotated and protected keys.
  */
 import { asStrings, blocks, preventsDestroy } from "./json";
+import { forbiddenManagedPolicy } from "../iam/managed-policies";
 import { conditionValues, isPublicPrincipal, isServiceAction, operatorsOfKey, parsePolicy, Statement, WILDCARD_ACTIONS } from "./policy";
 import type { ResourceUnderTest, Rule } from "./types";
 
@@ -117,7 +118,6 @@ export const iamKmsViaS3: Rule = {
 };
 
 /** AWS managed policies the spec refuses (README adds PowerUserAccess). */
-export const FORBIDDEN_MANAGED_POLICIES: readonly string[] = ["AdministratorAccess", "IAMFullAccess", "AmazonS3FullAccess", "PowerUserAccess"];
 
 function attachedPolicyArns(resource: ResourceUnderTest): string[] {
   switch (resource.type) {
@@ -143,7 +143,7 @@ export const iamNoForbiddenManagedPolicies: Rule = {
   appliesTo: (type) => /^aws_iam_(role|user|group)?_?policy_attachment$|^aws_iam_role$|^aws_iam_role_policy_attachments_exclusive$/.test(type),
   check: (resource) =>
     attachedPolicyArns(resource)
-      .filter((arn) => FORBIDDEN_MANAGED_POLICIES.some((name) => new RegExp(`:policy/(.+/)?${name}$`).test(arn)))
+      .filter((arn) => forbiddenManagedPolicy(arn) !== undefined)
       .map((arn) => `attaches ${arn}`),
 };
 
