@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformLocal, TerraformOutput } from "cdktf";
-import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
+import { declareOidcProvider } from "../constructs/oidc-provider";
 import { S3OidcIssuer } from "../constructs/s3-oidc-issuer";
 import type { Environment } from "../lib/config/load";
 import { apiServerFlags } from "../lib/oidc/issuer";
@@ -50,9 +50,9 @@ export class OidcStack extends EnvironmentStack {
 
     this.publishedIssuerUrl = this.issuer ? new TerraformLocal(this, "published_issuer_url", this.issuerUrl).asString : this.issuerUrl;
 
-    const provider = new IamOpenidConnectProvider(this, "provider", {
+    const provider = declareOidcProvider(this, "provider", {
       url: this.issuerUrl,
-      clientIdList: [...this.audiences],
+      clientIds: this.audiences,
       tags: { Name: `${cluster.name}-service-accounts` },
       // STS only trusts the issuer once its documents are readable.
       ...(this.issuer ? { dependsOn: this.issuer.servingResources } : {}),

@@ -49,6 +49,22 @@ const audiences = z
     "Audiences (IAM OIDC provider client ids) that tokens for AWS carry. At most 10 (the Google allowed-audiences limit). @default [\"sts.amazonaws.com\"]",
   );
 
+const oidcProviderArn = z
+  .string()
+  .regex(/^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:oidc-provider\/\S+$/, "must be an IAM OIDC provider ARN: arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer host and path>");
+
+/**
+ * An IAM OIDC provider that already exists. `use`: managed elsewhere (eksctl, terraform-aws-eks), never created
+ * or changed here, trusts reference it. `import`: managed by this app from now on, adopted with a Terraform
+ * import block at the address a created one would have. Shared by clusters and `delivery.gitlab`.
+ */
+export const oidcProviderChoice = z
+  .union([
+    z.object({ use: oidcProviderArn.describe("Provider managed elsewhere: referenced, never created or changed") }).strict(),
+    z.object({ import: oidcProviderArn.describe("Existing provider this app manages from now on (Terraform import block)") }).strict(),
+  ])
+  .describe("An existing IAM OIDC provider: { use: <ARN> } or { import: <ARN> }. @default created by this app");
+
 const eksCluster = z
   .object({
     type: z.literal("eks"),
@@ -338,6 +354,7 @@ export const environmentSchema = z
   .strict();
 
 export type EnvironmentFile = z.output<typeof environmentSchema>;
+export type OidcProviderChoiceConfig = z.output<typeof oidcProviderChoice>;
 export type EksCluster = z.output<typeof eksCluster>;
 export type SelfManagedCluster = z.output<typeof selfManagedCluster>;
 export type WorkloadConfig = z.output<typeof workload>;
