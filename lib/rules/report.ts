@@ -34,3 +34,34 @@ export function checkReport(findings: readonly Finding[], stackCount: number, ru
   if (accepted.length > 0) lines.push("## Accepted (suppressed) findings", "", suppressedTable(accepted), "");
   return lines.join("\n");
 }
+
+/** One entry of a GitLab code-quality report (the Code Climate issue subset GitLab reads). */
+export interface CodeQualityIssue {
+  readonly description: string;
+  readonly check_name: string;
+  readonly fingerprint: string;
+  readonly severity: "info" | "minor" | "major" | "critical" | "blocker";
+  readonly location: { readonly path: string; readonly lines: { readonly begin: number } };
+}
+
+/**
+ * The open findings as a GitLab code-quality report (`artifacts:reports:codequality`), so a merge request
+ * shows them. `pathOf` names the file a finding belongs to (the environment's config file where one
+ * exists); `fingerprint` must be stable across pipelines for GitLab to tell new findings from old ones.
+ * Accepted findings are left out: they carry their reason in the synthesized JSON and in `npm run check`.
+ */
+export function codeQualityReport(
+  findings: readonly Finding[],
+  pathOf: (finding: Finding) => string,
+  fingerprint: (text: string) => string,
+): CodeQualityIssue[] {
+  return findings
+    .filter((finding) => !finding.suppressed)
+    .map((finding) => ({
+      description: `${finding.ruleId}${finding.checkov ? ` (${finding.checkov})` : ""} ${finding.stackId} ${finding.resource}: ${finding.message}: ${finding.detail}. Remedy: ${finding.remedy}`,
+      check_name: finding.ruleId,
+      fingerprint: fingerprint(`${finding.ruleId}\n${finding.stackId}\n${finding.resource}\n${finding.detail}`),
+      severity: "critical" as const,
+      location: { path: pathOf(finding), lines: { begin: 1 } },
+    }));
+}

@@ -1,0 +1,248 @@
+/**
+ * The child pipeline of `.gitlab-ci.yml` (written by `npm run ci:pipeline`): per environment, one plan job per
+ * stack in the stack deploy order (each needs the plans of the stacks it reads outputs from), a review job,
+ * and one manual deploy job on protected branches; or, for a scheduled pipeline, one drift check per stack.
+ * Pure: environments and stack dependencies in, a GitLab CI document out. The shell steps live in
+ * scripts/ci/*.sh so that the YAML stays short and the steps can be run and tested on their own.
+ */
+
+/** A stack of an environment and the stacks (of the same environment) whose outputs it reads. */
+export interface PipelineStack {
+  readonly id: string;
+  readonly dependencies: readonly string[];
+}
+
+export interface PipelineEnvironment {
+  /** `config/<name>.yaml`. */
+  readonly name: string;
+  readonly file: string;
+  readonly backend: "local" | "s3" | "gcs";
+  /** The environment's stacks in the order the app creates them (the tie-break of the deploy order). */
+  readonly stacks: readonly PipelineStack[];
+}
+
+/** `delivery`: merge requests and branches (plan, review, manual deploy). `drift`: scheduled pipelines. */
+export type PipelineMode = "delivery" | "drift";
+
+/**
+ * Stacks whose prefix marks them as bootstrapped by an administrator (the pipeline's own identities): they
+ * are planned (read-only, with the plan identity) so drift and changes show, but never applied by the deploy
+ * job, whose identity they define.
+ */
+export const ADMIN_STACK_PREFIXES: readonly string[] = ["delivery-"];
+
+export const NODE_IMAGE = "node:20-bookworm-slim";
+/** Debian bookworm's awscli, pinned: `aws eks get-token` for the kubernetes provider of EKS clusters. */
+export const AWSCLI_DEBIAN_VERSION = "2.9.19-1";
+
+export class PipelineError extends Error {}
+
+export function isAdminStack(stackId: string): boolean {
+  return ADMIN_STACK_PREFIXES.some((prefix) => stackId.startsWith(prefix));
+}
+
+/**
+ * Producers before consumers (Kahn's algorithm over the stacks' dependencies); among stacks that are ready
+ * at the same time, the app's creation order. Dependencies outside the environment are not ordered here.
+ */
+export function deployOrder(stacks: readonly PipelineStack[]): string[] {
+  const ids = new Set(stacks.map((stack) => stack.id));
+  const pending = new Map(stacks.map((stack) => [stack.id, new Set(stack.dependencies.filter((dependency) => ids.has(dependency)))]));
+  const order: string[] = [];
+  while (pending.size > 0) {
+    const ready = stacks.find((stack) => pending.get(stack.id)?.size === 0);
+    if (!ready) throw new PipelineError(`stack dependencies form a cycle: ${[...pending.keys()].join(", ")}`);
+    order.push(ready.id);
+    pending.delete(ready.id);
+    for (const waiting of pending.values()) waiting.delete(ready.id);
+  }
+  return order;
+}
+
+const parentArtifacts = (job: string) => ({ pipeline: "$PARENT_PIPELINE_ID", job, artifacts: true });
+
+/** A job of the child pipeline; keys in GitLab's order of reading. */
+type Job = Record<string, unknown>;
+
+function idTokens(): Job {
+  return {
+    // AWS: the IAM OIDC provider of the GitLab instance is trusted with aud = sts.amazonaws.com.
+    AWS_ID_TOKEN: { aud: "sts.amazonaws.com" },
+    // Google: the audience GitLab's docs use, the provider's full resource name with the https prefix (Google
+    // accepts it, and the //iam.googleapis.com form, when the provider lists no allowed audiences).
+    GCP_ID_TOKEN: { aud: "https://iam.googleapis.com/${GCP_WORKLOAD_IDENTITY_PROVIDER}" },
+  };
+}
+
+const terraformArtifacts = (stack: string) => [`cdktf.out/stacks/${stack}/tfplan`, `cdktf.out/stacks/${stack}/.terraform.lock.hcl`, `cdktf.out/plans/${stack}.*`];
+
+function planJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
+  const inEnvironment = new Set(environment.stacks.map((candidate) => candidate.id));
+  const producers = stack.dependencies.filter((dependency) => inEnvironment.has(dependency));
+  return {
+    stage: "plan",
+    extends: ".cloud",
+    needs: [parentArtifacts("synth"), parentArtifacts("terraform"), ...producers.map((producer) => ({ job: `plan:${producer}`, artifacts: true }))],
+    variables: {
+      ENVIRONMENT: environment.name,
+      STACK: stack.id,
+      PRODUCERS: producers.join(" "),
+      AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN",
+      GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT",
+      CREDENTIALS_FOR: "plan",
+    },
+    environment: { name: environment.name, action: "prepare" },
+    script: ['bash scripts/ci/plan-stack.sh "$STACK"'],
+    artifacts: {
+      when: "always",
+      expire_in: "1 week",
+      access: "developer",
+      paths: terraformArtifacts(stack.id),
+      // The create/update/delete summary GitLab's merge request widget shows for this stack's plan.
+      reports: { terraform: `cdktf.out/plans/${stack.id}.tfreport.json` },
+    },
+  };
+}
+
+function reviewJob(environment: PipelineEnvironment): Job {
+  return {
+    stage: "review",
+    extends: ".node",
+    needs: [parentArtifacts("synth"), ...environment.stacks.map((stack) => ({ job: `plan:${stack.id}`, artifacts: true }))],
+    variables: { ENVIRONMENT: environment.name },
+    script: ["bash scripts/ci/review.sh"],
+    artifacts: {
+      expire_in: "1 week",
+      access: "developer",
+      expose_as: `identity review ${environment.name}`,
+      paths: [`cdktf.out/review/`],
+    },
+  };
+}
+
+function deployJob(environment: PipelineEnvironment, order: readonly string[]): Job {
+  const deployed = order.filter((stack) => !isAdminStack(stack));
+  return {
+    stage: "deploy",
+    extends: ".cloud",
+    needs: [
+      parentArtifacts("test"),
+      parentArtifacts("synth"),
+      parentArtifacts("terraform"),
+      ...order.map((stack) => ({ job: `plan:${stack}`, artifacts: true })),
+      { job: `review:${environment.name}`, artifacts: false },
+    ],
+    variables: {
+      ENVIRONMENT: environment.name,
+      STACKS: deployed.join(" "),
+      ADMIN_STACKS: order.filter(isAdminStack).join(" "),
+      AWS_ROLE_ARN: "$AWS_DEPLOY_ROLE_ARN",
+      GCP_SERVICE_ACCOUNT: "$GCP_DEPLOY_SERVICE_ACCOUNT",
+      CREDENTIALS_FOR: "deploy",
+    },
+    environment: { name: environment.name, deployment_tier: tierOf(environment.name) },
+    // One deploy of an environment at a time, across pipelines.
+    resource_group: `cluster-identity-${environment.name}`,
+    rules: [
+      // Protected branches only (never a merge request), and only when someone presses the button; blocking,
+      // so a failed deploy fails the pipeline instead of passing with a warning.
+      { if: '$CI_COMMIT_REF_PROTECTED == "true" && $PARENT_PIPELINE_SOURCE != "merge_request_event"', when: "manual", allow_failure: false },
+      { when: "never" },
+    ],
+    script: ['bash scripts/ci/deploy-environment.sh "$ENVIRONMENT" $STACKS'],
+  };
+}
+
+function driftJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
+  return {
+    stage: "drift",
+    extends: ".cloud",
+    needs: [parentArtifacts("synth"), parentArtifacts("terraform")],
+    variables: {
+      ENVIRONMENT: environment.name,
+      STACK: stack.id,
+      AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN",
+      GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT",
+      CREDENTIALS_FOR: "plan",
+    },
+    environment: { name: environment.name, action: "verify" },
+    script: ['bash scripts/ci/drift-stack.sh "$STACK"'],
+  };
+}
+
+/** Why an environment has no plan/deploy jobs, as the job log says it. */
+export function localBackendNote(environment: PipelineEnvironment): string {
+  return `${environment.name}: no plan or deploy jobs: ${environment.file} uses the local state backend, which a CI job would lose with its workspace. Set backend s3 or gcs in ${environment.file} (README: "Moving an environment to a remote backend").`;
+}
+
+function noteJob(environment: PipelineEnvironment, stage: string): Job {
+  return {
+    stage,
+    image: NODE_IMAGE,
+    needs: [],
+    variables: { GIT_STRATEGY: "none" },
+    script: [`echo ${shellQuote(localBackendNote(environment))}`],
+  };
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+function tierOf(environment: string): string {
+  if (/^prod/.test(environment)) return "production";
+  if (/^(stag|preprod|uat)/.test(environment)) return "staging";
+  if (/^(test|qa)/.test(environment)) return "testing";
+  return "development";
+}
+
+/** The hidden jobs every generated job extends. */
+function templates(): Record<string, Job> {
+  return {
+    ".node": {
+      image: NODE_IMAGE,
+      cache: { key: { files: ["package-lock.json"] }, paths: [".npm/"], policy: "pull" },
+      before_script: ["npm ci --cache .npm --prefer-offline --no-audit --no-fund"],
+    },
+    // Plan, drift and deploy jobs: no npm install (the steps are shell + plain node); the credential step
+    // comes first and fails with a clear message when the environment's CI/CD variables are missing.
+    ".cloud": {
+      image: NODE_IMAGE,
+      id_tokens: idTokens(),
+      variables: { AWSCLI_DEBIAN_VERSION },
+    },
+  };
+}
+
+export interface ChildPipelineOptions {
+  readonly mode: PipelineMode;
+}
+
+/** The child pipeline document for the environments, in config-file order. */
+export function childPipeline(environments: readonly PipelineEnvironment[], options: ChildPipelineOptions): Record<string, unknown> {
+  if (environments.length === 0) throw new PipelineError("no environment: add config/<env>.yaml");
+  const jobs: Record<string, Job> = {};
+  const stages = options.mode === "drift" ? ["notes", "drift"] : ["notes", "plan", "review", "deploy"];
+  for (const environment of environments) {
+    if (environment.stacks.length === 0) throw new PipelineError(`${environment.file}: the environment synthesized no stack`);
+    if (environment.backend === "local") {
+      jobs[`no-remote-state:${environment.name}`] = noteJob(environment, "notes");
+      continue;
+    }
+    const order = deployOrder(environment.stacks);
+    const byId = new Map(environment.stacks.map((stack) => [stack.id, stack]));
+    if (options.mode === "drift") {
+      for (const id of order) jobs[`drift:${id}`] = driftJob(environment, byId.get(id)!);
+      continue;
+    }
+    for (const id of order) jobs[`plan:${id}`] = planJob(environment, byId.get(id)!);
+    jobs[`review:${environment.name}`] = reviewJob(environment);
+    jobs[`deploy:${environment.name}`] = deployJob(environment, order);
+  }
+  return {
+    stages,
+    variables: { CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" },
+    ...templates(),
+    ...jobs,
+  };
+}
