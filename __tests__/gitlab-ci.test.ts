@@ -1,18 +1,26 @@
-/** The users' pipeline (.gitlab-ci.yml): stages, jobs per environment, and deploys gated as the spec asks. */
-import { readdirSync, readFileSync } from "node:fs";
+/**
+ * The users' pipeline: the parent .gitlab-ci.yml, the child pipeline `npm run ci:pipeline` generates from
+ * config/*.yaml (shipped configs and fixture configs, every expectation derived from the configs and the
+ * synthesized manifest, never a list of job names), and the CI step scripts run for real against synthesized
+ * stacks with a stand-in terraform.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { childPipeline, deployOrder, PipelineEnvironment, PipelineError } from "../lib/ci/child-pipeline";
+import { availableEnvironments, loadEnvironment } from "../lib/config/load";
+import { runSynth } from "../lib/run-synth";
+import { pipelineEnvironments } from "../scripts/ci-pipeline";
 import { PROJECT_ROOT } from "./helpers";
 
 type Job = Record<string, unknown>;
-const text = readFileSync(path.join(PROJECT_ROOT, ".gitlab-ci.yml"), "utf8");
-const pipeline = parse(text) as Record<string, unknown>;
-
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** A job with its `extends` applied as GitLab does: hashes merged deeply, everything else replaced. */
-function resolved(name: string): Job {
-  const job = pipeline[name];
+function resolved(document: Record<string, unknown>, name: string): Job {
+  const job = document[name];
   if (!isObject(job)) throw new Error(`no job ${name}`);
   const parents = job.extends === undefined ? [] : Array.isArray(job.extends) ? job.extends : [job.extends];
   const merge = (base: Job, over: Job): Job => {
@@ -21,78 +29,367 @@ function resolved(name: string): Job {
     return out;
   };
   const { extends: _ignored, ...own } = job;
-  return merge(parents.map(String).reduce<Job>((acc, parent) => merge(acc, resolved(parent)), {}), own);
+  return merge(parents.map(String).reduce<Job>((acc, parent) => merge(acc, resolved(document, parent)), {}), own);
 }
-
-const jobNames = Object.keys(pipeline).filter((key) => !key.startsWith(".") && isObject(pipeline[key]) && !["variables", "workflow", "default"].includes(key));
-const environments = readdirSync(path.join(PROJECT_ROOT, "config"))
-  .filter((file) => file.endsWith(".yaml"))
-  .map((file) => file.replace(/\.yaml$/, ""))
-  .sort();
+const RESERVED = ["stages", "variables", "workflow", "default", "include"];
+const jobsOf = (document: Record<string, unknown>) => Object.keys(document).filter((key) => !key.startsWith(".") && !RESERVED.includes(key));
 const scriptOf = (job: Job) => [...((job.before_script as string[]) ?? []), ...((job.script as string[]) ?? [])].join("\n");
+const needNames = (job: Job) => ((job.needs as (string | Job)[]) ?? []).map((need) => (typeof need === "string" ? need : String(need.job)));
 
-describe(".gitlab-ci.yml", () => {
-  it("runs test → synth → plan → deploy", () => {
-    expect(pipeline.stages).toEqual(["test", "synth", "plan", "deploy"]);
+const parentText = readFileSync(path.join(PROJECT_ROOT, ".gitlab-ci.yml"), "utf8");
+const parent = parse(parentText) as Record<string, unknown>;
+const packageJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+
+describe("the parent pipeline (.gitlab-ci.yml)", () => {
+  it("tests, synthesizes (and checks), reviews, then triggers the generated child pipeline", () => {
+    expect(parent.stages).toEqual(["test", "synth", "review", "environments"]);
+    const trigger = resolved(parent, "environments");
+    expect(trigger.trigger).toEqual({ include: [{ artifact: "ci/child-pipeline.yml", job: "synth" }], strategy: "depend" });
+    // Nothing is planned or deployed unless tests, synth and the rule pack passed.
+    expect(trigger.needs).toEqual(expect.arrayContaining(["test", "synth", "terraform"]));
+    expect(trigger.variables).toMatchObject({ PARENT_PIPELINE_ID: "$CI_PIPELINE_ID", PARENT_PIPELINE_SOURCE: "$CI_PIPELINE_SOURCE" });
   });
 
-  it("tests with npm ci + npm test and synthesizes (and checks) on node 20", () => {
-    const test = resolved("test");
-    expect(test.stage).toBe("test");
-    expect(test.image).toMatch(/^node:20/);
-    expect(scriptOf(test)).toMatch(/npm ci[\s\S]*npm test/);
-    const synth = resolved("synth");
-    expect(synth.stage).toBe("synth");
-    expect(scriptOf(synth)).toMatch(/npm run synth[\s\S]*npm run check/);
+  it("shares npm's cache between jobs, keyed by the lockfile, and installs from it", () => {
+    for (const name of ["test", "synth", "review"]) {
+      const job = resolved(parent, name);
+      expect(job.image).toMatch(/^node:20/);
+      expect(job.cache).toMatchObject({ key: { files: ["package-lock.json"] }, paths: [".npm/"] });
+      expect(scriptOf(job)).toContain("npm ci --cache .npm --prefer-offline");
+    }
   });
 
-  it("takes terraform from the official terraform image", () => {
-    expect(resolved("terraform").image).toMatchObject({ name: expect.stringMatching(/^hashicorp\/terraform:\d+\.\d+\.\d+$/) });
+  it("publishes jest's results as JUnit and the rule pack's findings as code quality", () => {
+    const test = resolved(parent, "test");
+    expect(scriptOf(test)).toMatch(/npm test -- .*--reporters=default --reporters=jest-junit/);
+    expect(test.artifacts).toMatchObject({ when: "always", reports: { junit: "junit.xml" } });
+    expect(packageJson.devDependencies["jest-junit"]).toMatch(/^\d+\.\d+\.\d+$/);
+    const synth = resolved(parent, "synth");
+    expect(scriptOf(synth)).toMatch(/npm run synth[\s\S]*npm run check -- --codequality gl-code-quality-report.json[\s\S]*npm run ci:pipeline/);
+    expect(synth.artifacts).toMatchObject({ reports: { codequality: "gl-code-quality-report.json" } });
+    expect((synth.artifacts as Job).paths).toEqual(expect.arrayContaining(["cdktf.out/stacks/", "ci/child-pipeline.yml"]));
   });
 
-  it("has a plan and a deploy job for every environment in config/", () => {
-    expect(environments.length).toBeGreaterThan(0);
-    expect(jobNames.filter((name) => name.startsWith("plan:")).sort()).toEqual(environments.map((environment) => `plan:${environment}`));
-    expect(jobNames.filter((name) => name.startsWith("deploy:")).sort()).toEqual(environments.map((environment) => `deploy:${environment}`));
+  it("exposes the identity review, with access changes against the merge request's target branch", () => {
+    const review = resolved(parent, "review");
+    expect(review.artifacts).toMatchObject({ expose_as: expect.any(String), paths: ["cdktf.out/review/"] });
+    const script = readFileSync(path.join(PROJECT_ROOT, "scripts/ci/review.sh"), "utf8");
+    expect(script).toContain('npm run review -- --base-ref "origin/$target"');
+    expect(script).toContain("CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
   });
 
-  describe.each(environments)("environment %s", (environment) => {
-    const plan = resolved(`plan:${environment}`);
-    const deploy = resolved(`deploy:${environment}`);
-
-    it("plans every stack of the environment and keeps the plans and the review as artifacts", () => {
-      expect(plan.stage).toBe("plan");
-      expect(plan.variables).toMatchObject({ ENVIRONMENT: environment });
-      expect(plan.environment).toEqual({ name: environment, action: "prepare" });
-      expect(scriptOf(plan)).toMatch(/terraform -chdir="\$dir" plan [^\n]*-out=tfplan/);
-      expect(scriptOf(plan)).toContain('terraform -chdir="$dir" show -json tfplan > "cdktf.out/plans/$stack.json"');
-      expect(scriptOf(plan)).toContain("npm run review");
-      expect((plan.artifacts as Job).paths).toEqual(expect.arrayContaining(["cdktf.out/plans/", "cdktf.out/review/"]));
-    });
-
-    it("deploys only by hand, only from protected branches, one deploy at a time", () => {
-      expect(deploy.stage).toBe("deploy");
-      expect(deploy.needs).toEqual(expect.arrayContaining([`plan:${environment}`]));
-      const rules = deploy.rules as Job[];
-      expect(rules[0]).toEqual({ if: expect.stringContaining('$CI_COMMIT_REF_PROTECTED == "true"'), when: "manual" });
-      expect(rules.slice(1)).toEqual([{ when: "never" }]);
-      expect(deploy.when).toBeUndefined();
-      expect(deploy.environment).toMatchObject({ name: environment });
-      expect(deploy.resource_group).toBe(`cluster-identity-${environment}`);
-      expect(scriptOf(deploy)).toContain("apply -input=false -no-color -lock-timeout=5m tfplan");
-    });
-
-    it("gets cloud credentials from OIDC id_tokens and environment-scoped variables", () => {
-      for (const job of [plan, deploy]) {
-        expect(job.id_tokens).toMatchObject({ AWS_ID_TOKEN: { aud: "sts.amazonaws.com" } });
-        expect(scriptOf(job)).toContain("AWS_WEB_IDENTITY_TOKEN_FILE");
-      }
-      expect(plan.variables).toMatchObject({ AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN" });
-      expect(deploy.variables).toMatchObject({ AWS_ROLE_ARN: "$AWS_DEPLOY_ROLE_ARN" });
-    });
+  it("runs scheduled pipelines (drift) and takes terraform from the pinned official image", () => {
+    expect((parent.workflow as Job).rules).toEqual(expect.arrayContaining([{ if: '$CI_PIPELINE_SOURCE == "schedule"' }]));
+    expect(resolved(parent, "terraform").image).toMatchObject({ name: expect.stringMatching(/^hashicorp\/terraform:\d+\.\d+\.\d+$/) });
   });
 
   it("holds no credentials", () => {
-    expect(text).not.toMatch(/AKIA[0-9A-Z]{16}|aws_secret_access_key|AWS_SECRET_ACCESS_KEY|private_key/);
+    expect(parentText).not.toMatch(/AKIA[0-9A-Z]{16}|aws_secret_access_key|AWS_SECRET_ACCESS_KEY|private_key/);
+  });
+});
+
+/** Synthesizes the environments of a project directory into a temporary cdktf.out. */
+function synthesizeProject(projectRoot: string): string {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-ci-test-"));
+  let errors = "";
+  const status = runSynth({ projectRoot, outdir, stderr: { write: (text: string) => (errors += text) } });
+  if (status !== 0) throw new Error(errors);
+  return outdir;
+}
+
+function manifestOf(outdir: string): Record<string, { dependencies: string[] }> {
+  return JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")).stacks;
+}
+
+/** Properties every generated delivery pipeline has, checked against the configs and the manifest. */
+function expectDeliveryPipeline(projectRoot: string, outdir: string, document: Record<string, unknown>): void {
+  const manifest = manifestOf(outdir);
+  const jobs = jobsOf(document);
+  const names = availableEnvironments(projectRoot);
+  expect(names.length).toBeGreaterThan(0);
+  const allStacksOf = (environment: string) =>
+    Object.keys(manifest).filter((id) => id.endsWith(`-${environment}`) && !names.some((other) => other.length > environment.length && id.endsWith(`-${other}`)));
+  for (const name of names) {
+    const environment = loadEnvironment(`config/${name}.yaml`, projectRoot);
+    const stacks = allStacksOf(name);
+    expect(stacks.length).toBeGreaterThan(0);
+    if (environment.backend.type === "local") {
+      expect(jobs.filter((job) => stacks.some((stack) => job === `plan:${stack}`))).toEqual([]);
+      expect(jobs).not.toContain(`deploy:${name}`);
+      const note = resolved(document, `no-remote-state:${name}`);
+      expect(scriptOf(note)).toContain(`config/${name}.yaml uses the local state backend`);
+      continue;
+    }
+    // One plan per stack, each after (and needing) the plans of the stacks it reads outputs from.
+    expect(jobs.filter((job) => stacks.includes(job.replace(/^plan:/, ""))).sort()).toEqual(stacks.map((stack) => `plan:${stack}`).sort());
+    for (const stack of stacks) {
+      const plan = resolved(document, `plan:${stack}`);
+      expect(plan.stage).toBe("plan");
+      expect(plan.environment).toEqual({ name, action: "prepare" });
+      expect(plan.variables).toMatchObject({ ENVIRONMENT: name, STACK: stack, AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN", GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT" });
+      expect(plan.id_tokens).toMatchObject({ AWS_ID_TOKEN: { aud: "sts.amazonaws.com" }, GCP_ID_TOKEN: { aud: "https://iam.googleapis.com/${GCP_WORKLOAD_IDENTITY_PROVIDER}" } });
+      expect(plan.artifacts).toMatchObject({ reports: { terraform: `cdktf.out/plans/${stack}.tfreport.json` } });
+      expect(scriptOf(plan)).toContain("scripts/ci/plan-stack.sh");
+      for (const producer of manifest[stack].dependencies.filter((dependency) => stacks.includes(dependency))) {
+        expect(needNames(plan)).toContain(`plan:${producer}`);
+        expect(jobs.indexOf(`plan:${producer}`)).toBeLessThan(jobs.indexOf(`plan:${stack}`));
+      }
+    }
+    const deploy = resolved(document, `deploy:${name}`);
+    expect(needNames(deploy)).toEqual(expect.arrayContaining(["test", "synth", ...stacks.map((stack) => `plan:${stack}`)]));
+    expect(deploy.resource_group).toBe(`cluster-identity-${name}`);
+    expect(deploy.rules).toEqual([
+      { if: expect.stringContaining('$CI_COMMIT_REF_PROTECTED == "true"'), when: "manual", allow_failure: false },
+      { when: "never" },
+    ]);
+    expect(deploy.variables).toMatchObject({ AWS_ROLE_ARN: "$AWS_DEPLOY_ROLE_ARN", GCP_SERVICE_ACCOUNT: "$GCP_DEPLOY_SERVICE_ACCOUNT" });
+    const order = String((deploy.variables as Job).STACKS).split(" ");
+    expect([...order].sort()).toEqual(stacks.filter((stack) => !stack.startsWith("delivery-")).sort());
+    order.forEach((stack, index) => {
+      for (const producer of manifest[stack].dependencies) if (order.includes(producer)) expect(order.indexOf(producer)).toBeLessThan(index);
+    });
+    expect(resolved(document, `review:${name}`).artifacts).toMatchObject({ expose_as: expect.any(String) });
+  }
+}
+
+describe("the child pipeline of the shipped configs", () => {
+  let outdir: string;
+  beforeAll(() => {
+    outdir = synthesizeProject(PROJECT_ROOT);
+  });
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it("has jobs per environment of config/*.yaml, in each environment's deploy order", () => {
+    const document = childPipeline(pipelineEnvironments(PROJECT_ROOT, outdir), { mode: "delivery" });
+    expect(document.stages).toEqual(["notes", "plan", "review", "deploy"]);
+    expectDeliveryPipeline(PROJECT_ROOT, outdir, document);
+  });
+
+  it("in a scheduled pipeline, checks every stack of every remote-state environment for drift", () => {
+    const environments = pipelineEnvironments(PROJECT_ROOT, outdir);
+    const document = childPipeline(environments, { mode: "drift" });
+    const expected = environments.filter((environment) => environment.backend !== "local").flatMap((environment) => environment.stacks.map((stack) => `drift:${stack.id}`));
+    expect(jobsOf(document).filter((job) => job.startsWith("drift:")).sort()).toEqual(expected.sort());
+    expect(jobsOf(document).filter((job) => /^(plan|deploy):/.test(job))).toEqual([]);
+    for (const job of expected) expect(scriptOf(resolved(document, job))).toContain("scripts/ci/drift-stack.sh");
+  });
+
+  it("refuses a manifest that misses stacks of the configs", () => {
+    const stale = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-ci-stale-"));
+    writeFileSync(path.join(stale, "manifest.json"), JSON.stringify({ stacks: {} }));
+    expect(() => pipelineEnvironments(PROJECT_ROOT, stale)).toThrow(/manifest\.json has no stack .* it is stale, run `npm run synth`/);
+    rmSync(stale, { recursive: true, force: true });
+    expect(() => pipelineEnvironments(PROJECT_ROOT, stale)).toThrow(/cannot be read: run `npm run synth` first/);
+  });
+});
+
+const FIXTURE_CONFIGS: Record<string, string> = {
+  // Self-managed cluster with its state in S3: planned and deployed.
+  alpha: `
+aws: { accountId: "111111111111", region: ap-northeast-1 }
+cluster:
+  type: self-managed
+  name: alpha-kops
+  issuer: { bucketName: alpha-ci-test-oidc-issuer }
+  serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub]
+backend: { type: s3, bucket: alpha-tfstate, region: ap-northeast-1, keyPrefix: ci/alpha }
+buckets:
+  - name: alpha-ci-test-reports
+workloads:
+  - namespace: reporting
+    serviceAccount: report-writer
+    aws:
+      mode: irsa
+      s3: [{ bucket: alpha-ci-test-reports, access: read-write }]
+`,
+  // EKS with GitLab storage, state in GCS.
+  "beta-eu": `
+aws: { accountId: "222222222222", region: eu-west-1 }
+cluster:
+  type: eks
+  name: beta
+  issuerUrl: https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF
+backend: { type: gcs, bucket: beta-tfstate, prefix: ci/beta }
+gitlab: { bucketPrefix: beta-ci-test-gitlab }
+`,
+  // Local state: no plan or deploy jobs, a note instead.
+  gamma: `
+aws: { accountId: "333333333333", region: us-east-1 }
+cluster:
+  type: eks
+  name: gamma
+  issuerUrl: https://oidc.eks.us-east-1.amazonaws.com/id/FEDCBA9876543210FEDCBA9876543210
+`,
+};
+
+/** A project directory holding FIXTURE_CONFIGS (and the shipped test keys), synthesized. */
+function fixtureProject(): { project: string; outdir: string } {
+  const project = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-ci-project-"));
+  mkdirSync(path.join(project, "config"));
+  cpSync(path.join(PROJECT_ROOT, "config", "keys"), path.join(project, "config", "keys"), { recursive: true });
+  for (const [name, yaml] of Object.entries(FIXTURE_CONFIGS)) writeFileSync(path.join(project, "config", `${name}.yaml`), yaml);
+  return { project, outdir: synthesizeProject(project) };
+}
+
+describe("the child pipeline of fixture configs", () => {
+  let project: string;
+  let outdir: string;
+  beforeAll(() => {
+    ({ project, outdir } = fixtureProject());
+  });
+  afterAll(() => {
+    rmSync(project, { recursive: true, force: true });
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it("follows the configs: remote backends planned and deployed, the local one explained", () => {
+    const environments = pipelineEnvironments(project, outdir);
+    expect(environments.map((environment) => [environment.name, environment.backend])).toEqual([
+      ["alpha", "s3"],
+      ["beta-eu", "gcs"],
+      ["gamma", "local"],
+    ]);
+    const document = childPipeline(environments, { mode: "delivery" });
+    expectDeliveryPipeline(project, outdir, document);
+    expect(jobsOf(document)).toContain("no-remote-state:gamma");
+    expect(jobsOf(document)).not.toContain("deploy:gamma");
+    // The self-managed issuer comes first: the workload roles trust its OIDC provider.
+    expect(String((resolved(document, "deploy:alpha").variables as Job).STACKS).split(" ")[0]).toBe("oidc-alpha");
+  });
+});
+
+describe("deployOrder and the generator's edge cases", () => {
+  const environment = (stacks: PipelineEnvironment["stacks"]): PipelineEnvironment => ({ name: "prod", file: "config/prod.yaml", backend: "s3", stacks });
+
+  it("puts producers first whatever the creation order, e.g. a delivery stack and several clusters", () => {
+    const stacks = [
+      { id: "k8s-identities-a-prod", dependencies: ["aws-workloads-prod", "oidc-a-prod"] },
+      { id: "aws-workloads-prod", dependencies: ["oidc-a-prod", "oidc-b-prod"] },
+      { id: "oidc-a-prod", dependencies: ["delivery-prod"] },
+      { id: "oidc-b-prod", dependencies: [] },
+      { id: "delivery-prod", dependencies: [] },
+    ];
+    expect(deployOrder(stacks)).toEqual(["oidc-b-prod", "delivery-prod", "oidc-a-prod", "aws-workloads-prod", "k8s-identities-a-prod"]);
+  });
+
+  it("plans the delivery stack but never lets the deploy identity apply it", () => {
+    const document = childPipeline([environment([{ id: "delivery-prod", dependencies: [] }, { id: "oidc-prod", dependencies: [] }])], { mode: "delivery" });
+    expect(jobsOf(document)).toEqual(expect.arrayContaining(["plan:delivery-prod", "plan:oidc-prod"]));
+    expect(resolved(document, "deploy:prod").variables).toMatchObject({ STACKS: "oidc-prod", ADMIN_STACKS: "delivery-prod" });
+  });
+
+  it("rejects cyclic dependencies and an empty environment list", () => {
+    expect(() => deployOrder([{ id: "a", dependencies: ["b"] }, { id: "b", dependencies: ["a"] }])).toThrow(/stack dependencies form a cycle: a, b/);
+    expect(() => childPipeline([], { mode: "delivery" })).toThrow(PipelineError);
+  });
+});
+
+describe("the CI step scripts", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { terraformReport, changesOutputs } = require("../scripts/ci/terraform-report.js") as {
+    terraformReport: (plan: unknown) => { create: number; update: number; delete: number };
+    changesOutputs: (plan: unknown) => boolean;
+  };
+
+  it("write GitLab's Terraform report as its template counts (a replacement is a delete and a create)", () => {
+    const plan = {
+      resource_changes: [
+        { change: { actions: ["create"] } },
+        { change: { actions: ["delete", "create"] } },
+        { change: { actions: ["update"] } },
+        { change: { actions: ["no-op"] } },
+        { change: { actions: ["read"] } },
+      ],
+      output_changes: { a: { actions: ["no-op"] } },
+    };
+    expect(terraformReport(plan)).toEqual({ create: 2, update: 1, delete: 1 });
+    expect(terraformReport({})).toEqual({ create: 0, update: 0, delete: 0 });
+    expect(changesOutputs(plan)).toBe(false);
+    expect(changesOutputs({ output_changes: { a: { actions: ["create"] } } })).toBe(true);
+  });
+
+  describe("run against synthesized stacks with a stand-in terraform", () => {
+    let project: string;
+    let outdir: string;
+    let bin: string;
+    // alpha keeps its state in S3, gamma locally (FIXTURE_CONFIGS).
+    const [remote, remoteOidc, local, localOidc] = ["alpha", "oidc-alpha", "gamma", "oidc-gamma"];
+    beforeAll(() => {
+      ({ project, outdir } = fixtureProject());
+      bin = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-fake-terraform-"));
+      // Records its calls; `plan` exits FAKE_PLAN_EXIT (default 0), `show -json` prints a plan.
+      writeFileSync(
+        path.join(bin, "terraform"),
+        [
+          "#!/bin/sh",
+          'echo "terraform $*" >> "$FAKE_LOG"',
+          'case "$*" in *" plan "*) exit "${FAKE_PLAN_EXIT:-0}" ;; *"show -json"*) echo \'{"resource_changes":[{"change":{"actions":["create"]}}]}\' ;; esac',
+          "exit 0",
+        ].join("\n"),
+      );
+      chmodSync(path.join(bin, "terraform"), 0o755);
+    });
+    afterAll(() => {
+      for (const directory of [project, outdir, bin]) rmSync(directory, { recursive: true, force: true });
+    });
+
+    function run(script: string, args: string[], env: Record<string, string>) {
+      const log = path.join(bin, `calls-${Math.random().toString(36).slice(2)}.log`);
+      writeFileSync(log, "");
+      const result = spawnSync("bash", [path.join("scripts/ci", script), ...args], {
+        cwd: PROJECT_ROOT,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", HOME: bin, CDKTF_OUTDIR: outdir, CI_TERRAFORM_BIN: bin, FAKE_LOG: log, ...env },
+      });
+      return { status: result.status, output: `${result.stdout}${result.stderr}`, calls: readFileSync(log, "utf8") };
+    }
+    const awsCredentials = { AWS_ROLE_ARN: "arn:aws:iam::222222222222:role/plan", AWS_ID_TOKEN: "header.payload.signature" };
+
+    it("fail at the credential step, naming the variable to set, before any terraform command", () => {
+      const result = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, CREDENTIALS_FOR: "plan" });
+      expect(result.status).toBe(1);
+      expect(result.output).toContain(`ERROR: credential step: AWS_PLAN_ROLE_ARN is not set (or not a role ARN) for environment ${remote}`);
+      expect(result.calls).toBe("");
+    });
+
+    it("refuse a local backend in plan and deploy", () => {
+      for (const [script, args] of [["plan-stack.sh", [localOidc]], ["deploy-environment.sh", [local, localOidc]]] as const) {
+        const result = run(script, [...args], { ENVIRONMENT: local, ...awsCredentials });
+        expect(result.status).toBe(1);
+        expect(result.output).toContain(`ERROR: ${localOidc} uses the local state backend, which a CI job loses with its workspace`);
+        expect(result.calls).toBe("");
+      }
+    });
+
+    it("plan with -detailed-exitcode, write the plan JSON and the Terraform report; a failed plan fails", () => {
+      const changed = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "2" });
+      expect(changed.status).toBe(0);
+      expect(changed.calls).toMatch(/plan -input=false -no-color -lock-timeout=5m -detailed-exitcode -out=tfplan/);
+      expect(JSON.parse(readFileSync(path.join(outdir, "plans", `${remoteOidc}.tfreport.json`), "utf8"))).toEqual({ create: 1, update: 0, delete: 0 });
+      const failed = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "1" });
+      expect(failed.status).toBe(1);
+      expect(failed.output).toContain(`ERROR: terraform plan of ${remoteOidc} failed (exit 1)`);
+    });
+
+    it("drift: exit 2 of the plan fails the job (not a warning), naming the stack", () => {
+      expect(run("drift-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "0" }).status).toBe(0);
+      const drift = run("drift-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "2" });
+      expect(drift.status).toBe(1);
+      expect(drift.output).toContain(`DRIFT ${remoteOidc}: the infrastructure differs from main`);
+    });
+
+    it("deploy applies exactly the saved plan, and stops with a failure where there is none", () => {
+      const saved = path.join(outdir, "stacks", remoteOidc, "tfplan");
+      writeFileSync(saved, "plan");
+      const applied = run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, CREDENTIALS_FOR: "deploy" });
+      expect(applied.status).toBe(0);
+      expect(applied.calls).toContain("apply -input=false -no-color -lock-timeout=5m tfplan");
+      rmSync(saved);
+      const stale = run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, CREDENTIALS_FOR: "deploy" });
+      expect(stale.status).toBe(1);
+      expect(stale.output).toContain(`ERROR: STOPPED before ${remoteOidc}: no reviewed plan that is still valid`);
+      expect(stale.calls).not.toContain("apply");
+      expect(existsSync(path.join(outdir, "plans"))).toBe(true);
+    });
   });
 });
