@@ -223,12 +223,18 @@ cluster:
 };
 
 /** A project directory holding FIXTURE_CONFIGS (and the shipped test keys), synthesized. */
+let fixtureProjectOnce: { project: string; outdir: string } | undefined;
+afterAll(() => {
+  if (fixtureProjectOnce) for (const directory of Object.values(fixtureProjectOnce)) rmSync(directory, { recursive: true, force: true });
+});
 function fixtureProject(): { project: string; outdir: string } {
+  if (fixtureProjectOnce) return fixtureProjectOnce;
   const project = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-ci-project-"));
   mkdirSync(path.join(project, "config"));
   cpSync(path.join(PROJECT_ROOT, "config", "keys"), path.join(project, "config", "keys"), { recursive: true });
   for (const [name, yaml] of Object.entries(FIXTURE_CONFIGS)) writeFileSync(path.join(project, "config", `${name}.yaml`), yaml);
-  return { project, outdir: synthesizeProject(project) };
+  fixtureProjectOnce = { project, outdir: synthesizeProject(project) };
+  return fixtureProjectOnce;
 }
 
 describe("the child pipeline of fixture configs", () => {
@@ -236,10 +242,6 @@ describe("the child pipeline of fixture configs", () => {
   let outdir: string;
   beforeAll(() => {
     ({ project, outdir } = fixtureProject());
-  });
-  afterAll(() => {
-    rmSync(project, { recursive: true, force: true });
-    rmSync(outdir, { recursive: true, force: true });
   });
 
   it("follows the configs: remote backends planned and deployed, the local one explained", () => {
@@ -309,13 +311,12 @@ describe("the CI step scripts", () => {
   });
 
   describe("run against synthesized stacks with a stand-in terraform", () => {
-    let project: string;
     let outdir: string;
     let bin: string;
     // alpha keeps its state in S3, gamma locally (FIXTURE_CONFIGS).
     const [remote, remoteOidc, local, localOidc] = ["alpha", "oidc-alpha", "gamma", "oidc-gamma"];
     beforeAll(() => {
-      ({ project, outdir } = fixtureProject());
+      ({ outdir } = fixtureProject());
       bin = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-fake-terraform-"));
       // Records its calls; `plan` exits FAKE_PLAN_EXIT (default 0), `show -json` prints a plan.
       writeFileSync(
@@ -330,7 +331,7 @@ describe("the CI step scripts", () => {
       chmodSync(path.join(bin, "terraform"), 0o755);
     });
     afterAll(() => {
-      for (const directory of [project, outdir, bin]) rmSync(directory, { recursive: true, force: true });
+      rmSync(bin, { recursive: true, force: true });
     });
 
     function run(script: string, args: string[], env: Record<string, string>) {
