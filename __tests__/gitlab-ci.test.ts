@@ -13,6 +13,8 @@ import { childPipeline, deployOrder, PipelineEnvironment, PipelineError } from "
 import { availableEnvironments, loadEnvironment } from "../lib/config/load";
 import { runSynth } from "../lib/run-synth";
 import { pipelineEnvironments } from "../scripts/ci-pipeline";
+import { codeQualityReport } from "../lib/rules/report";
+import type { Finding } from "../lib/rules/types";
 import { PROJECT_ROOT } from "./helpers";
 
 type Job = Record<string, unknown>;
@@ -392,5 +394,33 @@ describe("the CI step scripts", () => {
       expect(stale.calls).not.toContain("apply");
       expect(existsSync(path.join(outdir, "plans"))).toBe(true);
     });
+  });
+});
+
+describe("the rule pack's code-quality report", () => {
+  const finding = (suppressed: boolean): Finding => ({
+    ruleId: "CI-S3-1",
+    stackId: "aws-workloads-prod",
+    resource: "aws_s3_bucket.data",
+    constructPath: "aws-workloads-prod/data",
+    message: "data buckets are versioned",
+    detail: "versioning is not Enabled",
+    remedy: "enable versioning",
+    ...(suppressed ? { suppressed: { ruleId: "CI-S3-1", reason: "test", source: "resource-marker" as const } } : {}),
+  });
+
+  it("lists the open findings in GitLab's format, located in the environment's config, with stable fingerprints", () => {
+    const fingerprint = (text: string) => `fp:${text.length}:${text.split("\n").join("|")}`;
+    const issues = codeQualityReport([finding(false), finding(true)], () => "config/prod.yaml", fingerprint);
+    expect(issues).toEqual([
+      {
+        description: "CI-S3-1 aws-workloads-prod aws_s3_bucket.data: data buckets are versioned: versioning is not Enabled. Remedy: enable versioning",
+        check_name: "CI-S3-1",
+        fingerprint: expect.stringContaining("CI-S3-1|aws-workloads-prod|aws_s3_bucket.data|versioning is not Enabled"),
+        severity: "critical",
+        location: { path: "config/prod.yaml", lines: { begin: 1 } },
+      },
+    ]);
+    expect(codeQualityReport([finding(false)], () => "x", fingerprint)[0].fingerprint).toBe(issues[0].fingerprint);
   });
 });
