@@ -26,7 +26,7 @@ export function importBlockCount(stack: SynthesizedStackJson): number {
 export function offlinePlanObstacle(stack: SynthesizedStackJson): string | undefined {
   const imports = importBlockCount(stack);
   return imports > 0
-    ? `plan skipped: ${imports} import block${imports === 1 ? "" : "s"} adopt existing resources, and planning an import reads them from the account`
+    ? `plan skipped: ${imports} import block${imports === 1 ? " adopts" : "s adopt"} existing resources, and planning an import reads them from the account`
     : undefined;
 }
 
