@@ -193,6 +193,20 @@ describe("the review's adopted resources (staging)", () => {
   });
 });
 
+describe("synthesizing imports", () => {
+  it("needs no terraform binary (cdktf's per-import `terraform version` check is dropped; Terraform enforces ≥ 1.5 itself)", () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      const stacks = synth(`${EKS.replace("id/BLUE\n", `id/BLUE\n  oidcProvider: { import: "${BLUE_ARN}" }\n`)}buckets:\n  - { name: acme-data, import: true }\n`);
+      expect(importsOf(stacks["oidc-test"])).toHaveLength(1);
+      expect(importsOf(stacks["aws-workloads-test"])).toHaveLength(7);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
 describe("offline validation of stacks that adopt", () => {
   it("plans a stack without import blocks, and says why one with them can only be validated", () => {
     expect(offlinePlanObstacle({})).toBeUndefined();

@@ -1,5 +1,6 @@
 import { TerraformResource } from "cdktf";
 import type { BucketCompanion } from "../lib/config/schema";
+import { importExisting } from "./import-existing";
 
 /** How an existing bucket is adopted: every companion is imported except those it does not have yet. */
 export interface BucketImport {
@@ -19,8 +20,8 @@ export function adoptExisting(
   adoption: BucketImport,
   resources: { readonly bucket: TerraformResource } & Readonly<Record<BucketCompanion, TerraformResource>>,
 ): void {
-  resources.bucket.importFrom(bucketName);
+  importExisting(resources.bucket, bucketName);
   const except = new Set(adoption.except ?? []);
   for (const [companion, resource] of Object.entries(resources) as [BucketCompanion | "bucket", TerraformResource][])
-    if (companion !== "bucket" && !except.has(companion)) resource.importFrom(bucketName);
+    if (companion !== "bucket" && !except.has(companion)) importExisting(resource, bucketName);
 }
