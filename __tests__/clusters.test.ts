@@ -14,7 +14,7 @@ import { STATEFUL_TYPES } from "../lib/review/plan";
 import type { StackJson } from "../lib/rules/types";
 import { runSynth } from "../lib/run-synth";
 import { synthesizeApp } from "../lib/synthesize";
-import { configErrorOf, environmentFromYaml, PROJECT_ROOT, SynthesizedStack, synthesizedStacks } from "./helpers";
+import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf, SynthesizedStack, synthesizedStacks } from "./helpers";
 
 const shippedText = (name: string) => readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8");
 const asShipped = (text: string, name: string) => parseEnvironment(text, { file: `config/${name}.yaml`, projectRoot: PROJECT_ROOT });
@@ -306,5 +306,26 @@ describe("where workloads run", () => {
     );
     expect(greenOnly.clusters.map((cluster) => [cluster.name, cluster.idSuffix])).toEqual([["green", "-green"]]);
     expect(greenOnly.catalog.workloads[0].aws?.roleName).toBe("blue-default-everywhere");
+  });
+});
+
+describe("IRSA trust size", () => {
+  const clusters = (count: number) =>
+    `aws: { accountId: "222222222222", region: ap-northeast-1 }\nclusters:\n${Array.from(
+      { length: count },
+      (_, index) => `  - { type: eks, name: c${index}, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/${"ABCDEF0123456789".repeat(2)}${index}" }\n`,
+    ).join("")}workloads:\n  - { namespace: reporting, serviceAccount: report-writer, aws: { mode: irsa } }\n`;
+  const warnings = (count: number) =>
+    stacksOf(environmentFromYaml(clusters(count)))
+      .awsWorkloads.node.findAll()
+      .flatMap((construct) => construct.node.metadata)
+      .map((entry) => String(entry.data))
+      .filter((message) => message.includes("default quota"));
+
+  it("warns when a role's trust outgrows IAM's default 2,048-character quota, not before", () => {
+    expect(warnings(3)).toEqual([]);
+    expect(warnings(5)).toEqual([
+      expect.stringMatching(/^the trust policy of c0-reporting-report-writer \(5 clusters\) will be about 2\d{3} characters, over IAM's default quota of 2048: raise "Role trust policy length"/),
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
-import { irsaTrustPolicyForClusters, IrsaClusterTrust } from "../lib/iam/cluster-trust";
+import { Annotations } from "cdktf";
+import { DEFAULT_TRUST_POLICY_QUOTA, deployedIrsaTrustLength, irsaTrustPolicyForClusters, IrsaClusterTrust } from "../lib/iam/cluster-trust";
 import { WorkloadRole } from "./workload-role";
 
 /** One cluster the role trusts: its IAM OIDC provider and the audience its tokens carry. */
@@ -50,6 +51,11 @@ export class IrsaRole extends WorkloadRole {
       trustPolicy: irsaTrustPolicyForClusters(trusts),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
     });
+    const length = deployedIrsaTrustLength(trusts);
+    if (length > DEFAULT_TRUST_POLICY_QUOTA)
+      Annotations.of(this).addWarning(
+        `the trust policy of ${props.roleName} (${trusts.length} clusters) will be about ${length} characters, over IAM's default quota of ${DEFAULT_TRUST_POLICY_QUOTA}: raise "Role trust policy length" (Service Quotas, up to 4,096) before deploying, or pin the workload to fewer clusters`,
+      );
     this.audience = trusts[0].audience;
     this.subject = subject;
   }

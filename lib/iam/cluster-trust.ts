@@ -25,6 +25,19 @@ export function irsaTrustPolicyForClusters(trusts: readonly IrsaClusterTrust[]):
   return policyDocument(...statements);
 }
 
+/** IAM's default quota on a role's trust policy (Service Quotas "Role trust policy length", adjustable to 4,096). */
+export const DEFAULT_TRUST_POLICY_QUOTA = 2048;
+
+/**
+ * The length IAM will count for an IRSA trust once deployed: provider ARNs are often references at synth time,
+ * so each is measured as the ARN it becomes (`arn:aws:iam::<12 digits>:oidc-provider/<issuer host and path>`).
+ */
+export function deployedIrsaTrustLength(trusts: readonly IrsaClusterTrust[]): number {
+  return JSON.stringify(
+    irsaTrustPolicyForClusters(trusts.map((trust) => ({ ...trust, providerArn: `arn:aws:iam::000000000000:oidc-provider/${trust.issuerHostPath}` }))),
+  ).length;
+}
+
 /** What differs per cluster in a Pod Identity trust: the per-cluster fields of PodIdentityTrustInput. */
 export type PodIdentityClusterInput = Omit<PodIdentityTrustInput, "accountId" | "namespace" | "serviceAccount">;
 
