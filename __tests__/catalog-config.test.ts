@@ -24,6 +24,7 @@ describe("workload catalog", () => {
       createNamespace: false,
       automountServiceAccountToken: false,
       subject: "system:serviceaccount:default:app",
+      clusters: ["test-kops"],
       aws: {
         mode: "irsa",
         roleName: "test-kops-default-app",

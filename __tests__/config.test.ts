@@ -34,7 +34,7 @@ describe("shipped environments", () => {
   });
 
   it("every shipped config references the schema for editor completion", () => {
-    for (const name of ["dev", "prod"])
+    for (const name of ["dev", "prod", "staging"])
       expect(readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8")).toMatch(
         /^# yaml-language-server: \$schema=\.\/schema\.json$/m,
       );
@@ -157,7 +157,7 @@ cluster:
 
 describe("loadEnvironments", () => {
   it("loads every config/*.yaml by default, sorted", () => {
-    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(["dev", "prod"]);
+    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(["dev", "prod", "staging"]);
   });
 
   it("loads only the selected ones", () => {
@@ -165,8 +165,8 @@ describe("loadEnvironments", () => {
   });
 
   it("names an unknown environment and the ones that exist", () => {
-    expect(() => loadEnvironments(PROJECT_ROOT, "dev,staging")).toThrow(
-      'CLUSTER_IDENTITY_ENVIRONMENTS = "staging": no config/staging.yaml; available environments: dev, prod',
+    expect(() => loadEnvironments(PROJECT_ROOT, "dev,qa")).toThrow(
+      'CLUSTER_IDENTITY_ENVIRONMENTS = "qa": no config/qa.yaml; available environments: dev, prod, staging',
     );
   });
 

@@ -223,6 +223,7 @@ describe("public properties for k8s-identities", () => {
       tokenPath: DEFAULT_PROJECTED_TOKEN_PATH,
       tokenAudience: DEV_AUDIENCE,
       principalSet: "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/dev-kops-pool/attribute.ksa_name/analytics:bq-reader",
+      byCluster: new Map([["dev-kops", { tokenAudience: DEV_AUDIENCE, providerAudience: expect.stringMatching(/^\/\/iam\.googleapis\.com\/\$\{TfToken\[TOKEN\.\d+\]\}$/) }]]),
     });
     expect([...stack.workloadIdentities.keys()]).toEqual(["analytics/bq-reader"]);
   });

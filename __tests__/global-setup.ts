@@ -11,7 +11,7 @@ import { synthesizeApp } from "../lib/synthesize";
 
 export default function globalSetup(): void {
   const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-jest-"));
-  const environments = loadEnvironments(path.resolve(__dirname, ".."), "dev,prod");
+  const environments = loadEnvironments(path.resolve(__dirname, ".."), "dev,prod,staging");
   synthesizeApp((app) => {
     for (const environment of environments) createEnvironmentStacks(app, environment);
   }, outdir);

@@ -59,12 +59,12 @@ cluster:
 `;
 
 /**
- * The shipped dev and prod stacks as `cdktf synth` writes them: read from the run's global synthesis
+ * The shipped dev, prod and staging stacks as `cdktf synth` writes them: read from the run's global synthesis
  * (global-setup.ts) when there is one, synthesized here otherwise.
  */
 export function shippedStacks(): Record<string, SynthesizedStack> {
   const outdir = process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR;
-  if (!outdir) return synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"));
+  if (!outdir) return synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"), shippedEnvironment("staging"));
   const manifest = JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
   return Object.fromEntries(
     Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]),

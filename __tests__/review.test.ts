@@ -15,10 +15,10 @@ describe("review of the shipped environments", () => {
   const reviews = reviewEnvironments(stacks);
 
   it("writes one review per environment", () => {
-    expect([...reviews.keys()]).toEqual(["dev", "prod"]);
+    expect([...reviews.keys()]).toEqual(["dev", "prod", "staging"]);
   });
 
-  it.each(["dev", "prod"])("%s matches its reviewed snapshot", (environment) => {
+  it.each(["dev", "prod", "staging"])("%s matches its reviewed snapshot", (environment) => {
     expect(reviews.get(environment)).toMatchSnapshot();
   });
 

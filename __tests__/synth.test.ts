@@ -32,7 +32,11 @@ function synthInto(outdir: string, options: { cwd?: string; selection?: string; 
   }
 }
 
-const ALL_STACKS = ["aws-workloads", "gcp-wif", "gitlab-storage", "k8s-identities", "oidc"].flatMap((component) => [`${component}-dev`, `${component}-prod`]);
+const ALL_STACKS = [
+  ...["aws-workloads", "gcp-wif", "gitlab-storage", "k8s-identities", "oidc"].flatMap((component) => [`${component}-dev`, `${component}-prod`]),
+  // staging (blue/green, README "Day 2") has no GitLab.
+  ...["aws-workloads", "gcp-wif", "k8s-identities", "oidc"].map((component) => `${component}-staging`),
+].sort();
 
 const temporary = () => mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-"));
 
@@ -100,7 +104,7 @@ describe("a failed synth writes nothing", () => {
 
   it("writes no output directory at all on a first run with a bad selection", () => {
     const outdir = path.join(temporary(), "cdktf.out");
-    const failed = synthInto(outdir, { selection: "staging" });
+    const failed = synthInto(outdir, { selection: "qa" });
     expect(failed.exitCode).toBe(1);
     expect(() => readdirSync(outdir)).toThrow(/ENOENT/);
   });

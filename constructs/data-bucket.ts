@@ -12,6 +12,7 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { denyInsecureTransport, policyDocument, toJson } from "../lib/iam/policy-document";
 import { kmsViaS3Statement, s3GrantStatements, S3Access, sidOf } from "../lib/iam/s3-grants";
 import type { PolicyGrantee } from "./workload-role";
+import { adoptExisting, BucketImport } from "./bucket-import";
 
 export interface DataBucketProps {
   readonly bucketName: string;
@@ -24,6 +25,12 @@ export interface DataBucketProps {
   readonly expirationDays?: number;
   /** @default 7 */
   readonly abortIncompleteMultipartUploadDays?: number;
+  /**
+   * The bucket exists (it holds data): adopt it and its companions through import blocks instead of
+   * creating them. Its objects may predate Bucket Keys, so KMS grants admit the object-level encryption
+   * context as well. @default created here
+   */
+  readonly importExisting?: BucketImport;
 }
 
 /**
@@ -37,18 +44,21 @@ export class DataBucket extends Construct {
   readonly bucketArn: string;
   readonly kmsKeyArn: string;
   readonly region: string;
+  /** Adopted (imported) rather than created. */
+  readonly adopted: boolean;
 
   constructor(scope: Construct, id: string, props: DataBucketProps) {
     super(scope, id);
     this.bucketName = props.bucketName;
     this.kmsKeyArn = props.kmsKeyArn;
     this.region = props.region;
+    this.adopted = props.importExisting !== undefined;
     this.bucket = new S3Bucket(this, "bucket", { bucket: props.bucketName, lifecycle: { preventDestroy: true } });
     this.bucketArn = this.bucket.arn;
     const bucket = this.bucket.id;
 
-    new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+    const versioning = new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn }, bucketKeyEnabled: true }],
     });
@@ -59,8 +69,8 @@ export class DataBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketPolicy(this, "policy", {
+    const ownership = new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    const policy = new S3BucketPolicy(this, "policy", {
       bucket,
       policy: toJson(policyDocument(denyInsecureTransport(this.bucketArn))),
       dependsOn: [publicAccessBlock],
@@ -82,7 +92,17 @@ export class DataBucket extends Construct {
     ];
     if (props.expirationDays !== undefined)
       rules.push({ id: "expire-objects", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: props.expirationDays }] });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", { bucket, rule: rules });
+    const lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", { bucket, rule: rules });
+    if (props.importExisting)
+      adoptExisting(props.bucketName, props.importExisting, {
+        bucket: this.bucket,
+        versioning,
+        encryption,
+        "public-access-block": publicAccessBlock,
+        ownership,
+        policy,
+        lifecycle,
+      });
   }
 
   /** Lets the grantee list the bucket (optionally under a prefix). */
@@ -105,7 +125,15 @@ export class DataBucket extends Construct {
     for (const statement of s3GrantStatements({ bucketArn: this.bucketArn, access, sid, ...(prefix ? { prefix } : {}) })) grantee.addToPolicy(statement);
     if (access !== "list")
       grantee.addToPolicy(
-        kmsViaS3Statement({ keyArn: this.kmsKeyArn, region: this.region, bucketArns: [this.bucketArn], write: access === "read-write", sid: `${sid}Kms` }),
+        kmsViaS3Statement({
+          keyArn: this.kmsKeyArn,
+          region: this.region,
+          bucketArns: [this.bucketArn],
+          write: access === "read-write",
+          sid: `${sid}Kms`,
+          // Objects written before adoption may lack Bucket Keys: their encryption context is the object ARN.
+          ...(this.adopted ? { bucketKeys: false } : {}),
+        }),
       );
   }
 }

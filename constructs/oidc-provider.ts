@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { importExisting } from "./import-existing";
 
 /**
  * How an environment gets an IAM OIDC provider (config `oidcProvider`):
@@ -53,6 +54,6 @@ export function declareOidcProvider(scope: Construct, id: string, props: OidcPro
     ...(props.tags && Object.keys(props.tags).length > 0 ? { tags: { ...props.tags } } : {}),
     ...(props.dependsOn && props.dependsOn.length > 0 ? { dependsOn: [...props.dependsOn] } : {}),
   });
-  if (props.choice && "import" in props.choice) resource.importFrom(props.choice.import);
+  if (props.choice && "import" in props.choice) importExisting(resource, props.choice.import);
   return { arn: resource.arn, origin, resource };
 }

@@ -1,37 +1,59 @@
 import { Construct } from "constructs";
 import { EksPodIdentityAssociation } from "@cdktf/provider-aws/lib/eks-pod-identity-association";
-import { podIdentityTrustPolicy } from "../lib/iam/trust-policies";
+import { podIdentityTrustPolicyForClusters } from "../lib/iam/cluster-trust";
 import { WorkloadRole } from "./workload-role";
 
-export interface PodIdentityRoleProps {
+/** An EKS cluster the workload runs on. */
+export interface PodIdentityRoleCluster {
+  readonly clusterName: string;
+  /** Appended to the association's construct id: `""` for the anchor cluster. @default "" */
+  readonly idSuffix?: string;
+}
+
+interface PodIdentityRoleCommonProps {
   readonly roleName: string;
   readonly accountId: string;
-  readonly clusterName: string;
   readonly namespace: string;
   readonly serviceAccount: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
 }
 
+/** One cluster (`clusterName`) or several (`clusters`). */
+export type PodIdentityRoleProps = PodIdentityRoleCommonProps & ({ readonly clusterName: string } | { readonly clusters: readonly PodIdentityRoleCluster[] });
+
 /**
- * EKS Pod Identity: a role trusted by `pods.eks.amazonaws.com` for exactly one ServiceAccount, and the
- * association that binds them (no ServiceAccount annotation needed).
+ * EKS Pod Identity: a role trusted by `pods.eks.amazonaws.com` for exactly one ServiceAccount on exactly the
+ * EKS clusters it runs on, and one association per cluster that binds them (no ServiceAccount annotation needed).
  */
 export class PodIdentityRole extends WorkloadRole {
+  /** The first cluster's association. */
   readonly association: EksPodIdentityAssociation;
+  /** One per cluster, in the order given. */
+  readonly associations: readonly EksPodIdentityAssociation[];
 
   constructor(scope: Construct, id: string, props: PodIdentityRoleProps) {
+    const clusters: readonly PodIdentityRoleCluster[] = "clusters" in props ? props.clusters : [{ clusterName: props.clusterName }];
     super(scope, id, {
       roleName: props.roleName,
       description: `EKS Pod Identity role of ${props.namespace}/${props.serviceAccount}`,
-      trustPolicy: podIdentityTrustPolicy(props),
+      trustPolicy: podIdentityTrustPolicyForClusters({
+        accountId: props.accountId,
+        namespace: props.namespace,
+        serviceAccount: props.serviceAccount,
+        clusters: clusters.map((cluster) => ({ clusterName: cluster.clusterName })),
+      }),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
     });
-    this.association = new EksPodIdentityAssociation(this, "association", {
-      clusterName: props.clusterName,
-      namespace: props.namespace,
-      serviceAccount: props.serviceAccount,
-      roleArn: this.roleArn,
-    });
+    this.associations = clusters.map(
+      (cluster) =>
+        new EksPodIdentityAssociation(this, `association${cluster.idSuffix ?? ""}`, {
+          clusterName: cluster.clusterName,
+          namespace: props.namespace,
+          serviceAccount: props.serviceAccount,
+          roleArn: this.roleArn,
+        }),
+    );
+    this.association = this.associations[0];
   }
 }

@@ -11,6 +11,7 @@ import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { denyInsecureTransport, policyDocument, toJson } from "../lib/iam/policy-document";
 import { discoveryDocument, DISCOVERY_KEY, JWKS_KEY } from "../lib/oidc/issuer";
 import type { Jwks } from "../lib/oidc/jwks";
+import { adoptExisting, BucketImport } from "./bucket-import";
 
 export interface S3OidcIssuerProps {
   /** Globally unique, without dots (validated by the config schema). */
@@ -23,6 +24,11 @@ export interface S3OidcIssuerProps {
    * @default "max-age=300"
    */
   readonly cacheControl?: string;
+  /**
+   * The issuer bucket exists (seed 002's): adopt it and its companions through import blocks. The two
+   * documents are rewritten in place (same keys, regenerated from the configured keys). @default created here
+   */
+  readonly importExisting?: BucketImport;
 }
 
 /**
@@ -54,11 +60,11 @@ export class S3OidcIssuer extends Construct {
     });
     const bucketId = this.bucket.id;
 
-    new S3BucketVersioningA(this, "versioning", {
+    const versioning = new S3BucketVersioningA(this, "versioning", {
       bucket: bucketId,
       versioningConfiguration: { status: "Enabled" },
     });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: bucketId,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
     });
@@ -74,7 +80,7 @@ export class S3OidcIssuer extends Construct {
       blockPublicPolicy: false,
       restrictPublicBuckets: false,
     });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+    const lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket: bucketId,
       rule: [
         {
@@ -120,6 +126,17 @@ export class S3OidcIssuer extends Construct {
         cacheControl: this.cacheControl,
         dependsOn: [ownership],
       });
+    if (props.importExisting)
+      adoptExisting(props.bucketName, props.importExisting, {
+        bucket: this.bucket,
+        versioning,
+        encryption,
+        "public-access-block": publicAccessBlock,
+        ownership,
+        policy: this.bucketPolicy,
+        lifecycle,
+      });
+
     this.discoveryObject = document("discovery", DISCOVERY_KEY, discoveryDocument(props.issuerUrl));
     this.jwksObject = document("jwks", JWKS_KEY, props.jwks);
   }

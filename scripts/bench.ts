@@ -5,7 +5,7 @@
  *   (read from dist/, so the floor follows the code);
  * - app: the cdktf.json app command (`node bin/synth.js`, what `cdktf synth` runs) synthesizing every stack of
  *   every shipped environment, into a throw-away output directory;
- * - catalogs: a generated environment of 10, 100 and 1,000 workloads (IRSA and Pod Identity roles with S3 grants,
+ * - catalogs: a generated environment of 10, 100 and 1,000 workloads, and of 1,000 on two clusters (IRSA and Pod Identity roles with S3 grants,
  *   every fourth with Google access) in a temporary project directory, synthesized with runSynth in a child.
  *
  * Each figure is the median of BENCH_RUNS runs (default 3) after one warm-up; peak RSS is the child's maximum
@@ -75,17 +75,21 @@ function measure(command: string, args: readonly string[], options: { cwd: strin
   return { seconds: median(samples.map((sample) => sample.seconds)), rssMb: median(samples.map((sample) => sample.rssMb)) };
 }
 
-/** An EKS environment with `count` workloads: valid config, deterministic, shaped like real catalogs. */
-export function generatedCatalog(count: number): string {
+/**
+ * An EKS environment with `count` workloads: valid config, deterministic, shaped like real catalogs. With
+ * `clusters` > 1, a blue/green-style list of EKS clusters every workload runs on (each IRSA role trusts every
+ * cluster, each Pod Identity role has an association per cluster, ServiceAccounts exist in each cluster).
+ */
+export function generatedCatalog(count: number, clusters = 1): string {
   const buckets = Math.max(1, Math.ceil(count / 10));
+  const issuer = (index: number) => `https://oidc.eks.ap-northeast-1.amazonaws.com/id/BENCH${String(index).padStart(28, "0")}`;
   const lines = [
     "aws:",
     '  accountId: "333333333333"',
     "  region: ap-northeast-1",
-    "cluster:",
-    "  type: eks",
-    "  name: bench",
-    "  issuerUrl: https://oidc.eks.ap-northeast-1.amazonaws.com/id/BENCH0000000000000000000000000000",
+    ...(clusters === 1
+      ? ["cluster:", "  type: eks", "  name: bench", `  issuerUrl: ${issuer(0)}`]
+      : ["clusters:", ...Array.from({ length: clusters }, (_, index) => `  - { type: eks, name: ${index === 0 ? "bench" : `bench-${index}`}, issuerUrl: "${issuer(index)}" }`)]),
     "gcp:",
     "  projectId: cluster-identity-bench",
     '  projectNumber: "333333333333"',
@@ -143,12 +147,21 @@ function main(): number {
     rows.push({ what: "app command `node bin/synth.js`, shipped environments", measurement: app, note: `${stacks} stacks; target ≤ 2× floor, ≤ 250 MB` });
 
     const driver = `process.exitCode = require(${JSON.stringify(path.join(dist, "lib", "run-synth.js"))}).runSynth({ projectRoot: process.argv[1], outdir: process.argv[2], stderr: process.stderr });`;
-    for (const count of [10, 100, 1000]) {
-      const project = path.join(scratch, `catalog-${count}`);
+    let singleCluster1000: Measurement | undefined;
+    for (const [count, clusters] of [[10, 1], [100, 1], [1000, 1], [1000, 2]] as const) {
+      const project = path.join(scratch, `catalog-${count}-${clusters}`);
       mkdirSync(path.join(project, "config"), { recursive: true });
-      writeFileSync(path.join(project, "config", "bench.yaml"), generatedCatalog(count));
+      writeFileSync(path.join(project, "config", "bench.yaml"), generatedCatalog(count, clusters));
       const measurement = measure(process.execPath, ["-e", driver, project, path.join(project, "out")], { cwd: root, env }, scratch);
-      rows.push({ what: `catalog of ${count.toLocaleString("en")} workloads (runSynth)`, measurement, note: count === 1000 ? "target ≤ 5 s, linear in workloads" : "" });
+      if (count === 1000 && clusters === 1) singleCluster1000 = measurement;
+      const what = `catalog of ${count.toLocaleString("en")} workloads${clusters > 1 ? ` on ${clusters} clusters` : ""} (runSynth)`;
+      const note =
+        clusters > 1 && singleCluster1000
+          ? `${(measurement.seconds / singleCluster1000.seconds).toFixed(2)}× the single-cluster row; target ≤ 2×`
+          : count === 1000
+            ? "target ≤ 5 s, linear in workloads"
+            : "";
+      rows.push({ what, measurement, note });
     }
 
     process.stdout.write(

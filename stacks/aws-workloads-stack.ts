@@ -4,10 +4,11 @@ import { ClusterAccessEntries } from "../constructs/cluster-access-entries";
 import { DataBucket } from "../constructs/data-bucket";
 import { DataKey } from "../constructs/data-key";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
-import { IrsaRole } from "../constructs/irsa-role";
-import { PodIdentityRole } from "../constructs/pod-identity-role";
+import { IrsaRole, IrsaRoleCluster } from "../constructs/irsa-role";
+import { PodIdentityRole, PodIdentityRoleCluster } from "../constructs/pod-identity-role";
 import { WorkloadRole } from "../constructs/workload-role";
 import type { Workload } from "../lib/config/catalog";
+import { clusterScopedId, clustersOf, ResolvedCluster } from "../lib/config/clusters";
 import type { Environment } from "../lib/config/load";
 import { kmsViaS3Statement, s3GrantStatements, sidOf } from "../lib/iam/s3-grants";
 import { EnvironmentStack } from "./environment-stack";
@@ -37,24 +38,25 @@ export class AwsWorkloadsStack extends EnvironmentStack {
     const { catalog, aws } = environment;
 
     const buckets = new Map<string, DataBucket>();
-    if (catalog.buckets.length > 0) {
+    // The data key encrypts every bucket that does not bring its own (an adopted bucket keeps its key).
+    if (catalog.buckets.some((bucket) => !bucket.kmsKeyArn))
       this.dataKey = new DataKey(this, "data-key", {
         alias: `cluster-identity-${environment.name}-workloads`,
         description: `Data buckets of the ${environment.name} workloads (cluster-identity)`,
         accountId: aws.accountId,
         partition: aws.partition,
       });
-      for (const bucket of catalog.buckets)
-        buckets.set(
-          bucket.name,
-          new DataBucket(this, `bucket-${bucket.name}`, {
-            bucketName: bucket.name,
-            kmsKeyArn: this.dataKey.keyArn,
-            region: aws.region,
-            noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays,
-          }),
-        );
-    }
+    for (const bucket of catalog.buckets)
+      buckets.set(
+        bucket.name,
+        new DataBucket(this, `bucket-${bucket.name}`, {
+          bucketName: bucket.name,
+          kmsKeyArn: bucket.kmsKeyArn ?? this.dataKey!.keyArn,
+          region: aws.region,
+          noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays,
+          ...(bucket.adoption ? { importExisting: bucket.adoption } : {}),
+        }),
+      );
     this.buckets = buckets;
 
     const roles = new Map<string, WorkloadRole>();
@@ -83,8 +85,10 @@ export class AwsWorkloadsStack extends EnvironmentStack {
     this.roles = roles;
 
     const access = catalog.clusterAccess;
-    if (access?.method === "access-entries" && environment.cluster.type === "eks")
-      new ClusterAccessEntries(this, "cluster-access", { clusterName: environment.cluster.name, partition: aws.partition, mappings: access.mappings });
+    if (access?.method === "access-entries")
+      for (const cluster of environment.clusters)
+        if (cluster.type === "eks")
+          new ClusterAccessEntries(this, clusterScopedId("cluster-access", cluster), { clusterName: cluster.name, partition: aws.partition, mappings: access.mappings });
 
     if (roles.size > 0)
       new TerraformOutput(this, "role_arns", {
@@ -106,8 +110,21 @@ export class AwsWorkloadsStack extends EnvironmentStack {
     const access = workload.aws!;
     const id = `role-${workloadConstructId(workload.id)}`;
     const common = { roleName: access.roleName, namespace: workload.namespace, serviceAccount: workload.serviceAccount, managedPolicyArns: access.managedPolicyArns };
-    if (access.mode === "irsa")
-      return new IrsaRole(this, id, { ...common, providerArn: oidc.providerArn, issuerHostPath: oidc.issuerHostPath, audience: oidc.audiences[0] });
-    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusterName: this.environment.cluster.name });
+    const clusters = clustersOf(workload, this.environment.clusters);
+    if (access.mode === "irsa") return new IrsaRole(this, id, { ...common, clusters: irsaClusters(oidc, clusters) });
+    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusters: podIdentityClusters(clusters) });
   }
+}
+
+/** What an IRSA role trusts for each of the given clusters: its provider (from `oidc-<env>`) and audience. */
+export function irsaClusters(oidc: OidcStack, clusters: readonly ResolvedCluster[]): IrsaRoleCluster[] {
+  return clusters.map((cluster) => {
+    const issuer = oidc.issuerOf(cluster.name);
+    return { providerArn: issuer.providerArn, issuerHostPath: issuer.issuerHostPath, audience: issuer.audiences[0], sidSuffix: cluster.sidSuffix };
+  });
+}
+
+/** The EKS clusters among the given ones, for Pod Identity (self-managed clusters have no associations). */
+export function podIdentityClusters(clusters: readonly ResolvedCluster[]): PodIdentityRoleCluster[] {
+  return clusters.filter((cluster) => cluster.type === "eks").map((cluster) => ({ clusterName: cluster.name, idSuffix: cluster.idSuffix }));
 }

@@ -22,6 +22,7 @@ import {
   WORKLOAD_IDENTITY_USER_ROLE,
 } from "../lib/gcp/resource-names";
 import { assertGrantableRole, requiredApis } from "../lib/gcp/roles";
+import { clusterScopedId, clusterScopedOutput, gcpProviderIdOf } from "../lib/config/clusters";
 import { EnvironmentStack } from "./environment-stack";
 import type { OidcStack } from "./oidc-stack";
 
@@ -40,6 +41,23 @@ export interface GcpWorkloadIdentity {
   readonly tokenAudience: string;
   /** The principal set holding roles/iam.workloadIdentityUser on the service account. */
   readonly principalSet: string;
+  /**
+   * Per cluster the workload runs on (config order): the audience of its subject token there and the
+   * audience of the credential configuration (that cluster's provider, by cross-stack reference).
+   */
+  readonly byCluster: ReadonlyMap<string, { readonly tokenAudience: string; readonly providerAudience: string }>;
+}
+
+/** One cluster's workload identity provider in the environment's pool. */
+export interface ClusterWorkloadIdentityProvider {
+  readonly providerId: string;
+  /** `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>` */
+  readonly providerName: string;
+  /** `//iam.googleapis.com/<providerName>` */
+  readonly providerAudience: string;
+  /** The same, built from the deployed provider's `name` (for other stacks). */
+  readonly publishedProviderAudience: string;
+  readonly provider: IamWorkloadIdentityPoolProvider;
 }
 
 /**
@@ -64,6 +82,8 @@ export class GcpWifStack extends EnvironmentStack {
   readonly publishedProviderAudience: string;
   /** Reference to the pool's `name` (`projects/<number>/locations/global/workloadIdentityPools/<pool>`). */
   readonly poolName: string;
+  /** One provider per cluster, by cluster name (config order); the scalar properties above are the first's. */
+  readonly providers: ReadonlyMap<string, ClusterWorkloadIdentityProvider>;
   /** By workload id (`<namespace>/<serviceAccount>`), only workloads with GCP access. */
   readonly workloadIdentities: ReadonlyMap<string, GcpWorkloadIdentity>;
 
@@ -78,10 +98,7 @@ export class GcpWifStack extends EnvironmentStack {
     const workloads = environment.catalog.workloads
       .filter((workload): workload is Workload & { gcp: WorkloadGcpAccess } => !!workload.gcp)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const ref = { projectNumber: gcp.projectNumber, poolId: gcp.poolId, providerId: gcp.providerId };
-    this.providerName = providerResourceName(ref);
-    this.providerAudience = providerAudience(ref);
-    const audiences = { irsa: oidc.audiences[0], provider: this.providerAudience };
+    const ref = { projectNumber: gcp.projectNumber, poolId: gcp.poolId };
 
     const apis = new Map<string, ProjectService>();
     if (gcp.enableApis)
@@ -101,40 +118,63 @@ export class GcpWifStack extends EnvironmentStack {
       return dependsOn.length > 0 ? { dependsOn } : {};
     };
 
-    const displayName = `${environment.cluster.name} k8s`.slice(0, 32);
     const pool = new IamWorkloadIdentityPool(this, "pool", {
       project: gcp.projectId,
       workloadIdentityPoolId: gcp.poolId,
-      displayName,
-      description: `Kubernetes service accounts of ${environment.cluster.name} (${environment.name}), managed by cluster-identity`,
+      displayName: `${environment.anchorCluster} k8s`.slice(0, 32),
+      description: `Kubernetes service accounts of ${environment.anchorCluster} (${environment.name}), managed by cluster-identity`,
       ...after(...apis.keys()),
     });
     this.poolName = pool.name;
 
-    const condition = attributeCondition(workloads);
-    if (condition.scope === "namespaces")
-      Annotations.of(this).addWarning(
-        `the attribute condition lists namespaces, not ServiceAccounts: ${workloads.length} subjects exceed Google's 4096-character limit (the workloadIdentityUser bindings still name single ServiceAccounts)`,
-      );
-    const provider = new IamWorkloadIdentityPoolProvider(this, "oidc-provider", {
-      project: gcp.projectId,
-      // The pool's attribute, not the configured id: the provider is created after the pool.
-      workloadIdentityPoolId: pool.workloadIdentityPoolId,
-      workloadIdentityPoolProviderId: gcp.providerId,
-      displayName,
-      description: `Service-account token issuer of ${environment.cluster.name}`,
-      // A reference to oidc-<env> for a self-hosted issuer (terraform_remote_state), EKS's issuer otherwise.
-      oidc: {
-        issuerUri: oidc.publishedIssuerUrl,
-        allowedAudiences: allowedAudiences(
-          workloads.map((workload) => workload.gcp.token),
-          audiences,
-        ),
-      },
-      attributeMapping: attributeMapping(),
-      attributeCondition: condition.expression,
-    });
-    this.publishedProviderAudience = `//iam.googleapis.com/${provider.name}`;
+    // One provider per cluster: each trusts its cluster's issuer and admits only the workloads running there.
+    // Principal sets are pool-wide, so this condition is what keeps a workload pinned to one cluster from being
+    // impersonated with a token of another.
+    const providers = new Map<string, ClusterWorkloadIdentityProvider>();
+    const audiencesOf = new Map<string, { irsa: string; provider: string }>();
+    for (const cluster of environment.clusters) {
+      const providerRef = { ...ref, providerId: gcpProviderIdOf(cluster, gcp) };
+      const audiences = { irsa: oidc.issuerOf(cluster.name).audiences[0], provider: providerAudience(providerRef) };
+      audiencesOf.set(cluster.name, audiences);
+      const here = workloads.filter((workload) => workload.clusters.includes(cluster.name));
+      const elsewhere = workloads.filter((workload) => !workload.clusters.includes(cluster.name));
+      const condition = attributeCondition(here, elsewhere);
+      if (condition.scope === "namespaces")
+        Annotations.of(this).addWarning(
+          `the attribute condition${cluster.idSuffix ? ` of ${cluster.name}` : ""} lists namespaces, not ServiceAccounts: ${here.length} subjects exceed Google's 4096-character limit (the workloadIdentityUser bindings still name single ServiceAccounts)`,
+        );
+      const displayName = `${cluster.name} k8s`.slice(0, 32);
+      const provider = new IamWorkloadIdentityPoolProvider(this, clusterScopedId("oidc-provider", cluster), {
+        project: gcp.projectId,
+        // The pool's attribute, not the configured id: the provider is created after the pool.
+        workloadIdentityPoolId: pool.workloadIdentityPoolId,
+        workloadIdentityPoolProviderId: providerRef.providerId,
+        displayName,
+        description: `Service-account token issuer of ${cluster.name}`,
+        // A reference to oidc-<env> for a self-hosted issuer (terraform_remote_state), EKS's issuer otherwise.
+        oidc: {
+          issuerUri: oidc.issuerOf(cluster.name).publishedIssuerUrl,
+          allowedAudiences: allowedAudiences(
+            here.map((workload) => workload.gcp.token),
+            audiences,
+          ),
+        },
+        attributeMapping: attributeMapping(),
+        attributeCondition: condition.expression,
+      });
+      providers.set(cluster.name, {
+        providerId: providerRef.providerId,
+        providerName: providerResourceName(providerRef),
+        providerAudience: audiences.provider,
+        publishedProviderAudience: `//iam.googleapis.com/${provider.name}`,
+        provider,
+      });
+    }
+    this.providers = providers;
+    const first = providers.get(environment.clusters[0].name)!;
+    this.providerName = first.providerName;
+    this.providerAudience = first.providerAudience;
+    this.publishedProviderAudience = first.publishedProviderAudience;
 
     const constructIds = new Map<string, string>();
     const identities = new Map<string, GcpWorkloadIdentity>();
@@ -151,7 +191,7 @@ export class GcpWifStack extends EnvironmentStack {
         project: gcp.projectId,
         accountId: access.serviceAccountId,
         displayName: access.displayName,
-        description: `Kubernetes ServiceAccount ${workload.id} of ${environment.cluster.name} through workload identity federation (cluster-identity)`,
+        description: `Kubernetes ServiceAccount ${workload.id} of ${workload.clusters.join(", ")} through workload identity federation (cluster-identity)`,
         ...after("iam.googleapis.com"),
       });
 
@@ -201,16 +241,23 @@ export class GcpWifStack extends EnvironmentStack {
         serviceAccountEmail: serviceAccount.email,
         token: access.token,
         tokenPath: access.tokenPath,
-        tokenAudience: tokenAudience(access.token, audiences),
+        tokenAudience: tokenAudience(access.token, audiencesOf.get(workload.clusters[0])!),
         principalSet,
+        byCluster: new Map(
+          workload.clusters.map((name) => [
+            name,
+            { tokenAudience: tokenAudience(access.token, audiencesOf.get(name)!), providerAudience: providers.get(name)!.publishedProviderAudience },
+          ]),
+        ),
       });
     }
     this.workloadIdentities = identities;
 
-    new TerraformOutput(this, "provider_audience", {
-      value: this.providerAudience,
-      description: "Full resource name of the workload identity provider: the audience of credential configurations and of projected tokens for Google",
-    });
+    for (const cluster of environment.clusters)
+      new TerraformOutput(this, clusterScopedOutput("provider_audience", cluster), {
+        value: providers.get(cluster.name)!.providerAudience,
+        description: `Full resource name of the workload identity provider${cluster.idSuffix ? ` of ${cluster.name}` : ""}: the audience of credential configurations and of projected tokens for Google`,
+      });
     new TerraformOutput(this, "pool_name", { value: this.poolName, description: "Workload identity pool" });
     new TerraformOutput(this, "service_account_emails", {
       value: Object.fromEntries([...identities].map(([id, identity]) => [id, identity.serviceAccountEmail])),

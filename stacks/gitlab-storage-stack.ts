@@ -16,6 +16,7 @@ import type { Environment } from "../lib/config/load";
 import { gitlabHelmValues } from "../lib/gitlab/helm-values";
 import { gitlabPolicies } from "../lib/gitlab/policies";
 import { toJson } from "../lib/iam/policy-document";
+import { irsaClusters, podIdentityClusters } from "./aws-workloads-stack";
 import { EnvironmentStack } from "./environment-stack";
 import type { OidcStack } from "./oidc-stack";
 
@@ -41,7 +42,10 @@ export class GitlabStorageStack extends EnvironmentStack {
     this.region = environment.aws.region;
     new EnvironmentAwsProvider(this, "aws", environment);
 
-    if (settings.kmsKey === "customer-managed") {
+    if (settings.kmsKeyArn) {
+      // Adopted buckets keep the key their objects are encrypted with: referenced, never managed or replaced.
+      this.kmsKeyArn = settings.kmsKeyArn;
+    } else if (settings.kmsKey === "customer-managed") {
       this.kmsKeyArn = new DataKey(this, "key", {
         alias: `${settings.bucketPrefix}-object-storage`,
         description: `GitLab object storage (${settings.bucketPrefix})`,
@@ -61,6 +65,7 @@ export class GitlabStorageStack extends EnvironmentStack {
         region: this.region,
         noncurrentVersionExpirationDays: settings.noncurrentVersionExpirationDays,
         ...(purpose === "tmp" ? { expirationDays: settings.tmpExpirationDays } : {}),
+        ...(settings.adoption ? { importExisting: settings.adoption } : {}),
       });
       // The AWS-managed key is the config's explicit choice (gitlab.kmsKey): accept CI-S3-3 for it, visibly.
       if (settings.kmsKey === "aws-managed")
@@ -70,16 +75,18 @@ export class GitlabStorageStack extends EnvironmentStack {
     this.buckets = buckets;
 
     const common = { roleName: settings.roleName, namespace: settings.namespace, serviceAccount: settings.serviceAccount };
+    // GitLab runs on every cluster of the environment.
     this.role =
       settings.mode === "pod-identity"
-        ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusterName: environment.cluster.name })
-        : new IrsaRole(this, "role", { ...common, providerArn: oidc.providerArn, issuerHostPath: oidc.issuerHostPath, audience: oidc.audiences[0] });
+        ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusters: podIdentityClusters(environment.clusters) })
+        : new IrsaRole(this, "role", { ...common, clusters: irsaClusters(oidc, environment.clusters) });
     this.roleArn = this.role.roleArn;
 
     const policies = gitlabPolicies({
       buckets: [...buckets].map(([purpose, bucket]) => ({ purpose, arn: bucket.bucketArn })),
       keyArn: this.kmsKeyArn,
       region: this.region,
+      ...(settings.adoption ? { adopted: true } : {}),
     });
     for (const [kind, document] of Object.entries(policies)) {
       if (!document) continue;

@@ -10,6 +10,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { suppressRules } from "../constructs/security-rules-aspect";
 import { DEFAULT_AUDIENCE } from "../lib/config/schema";
+import { clusterScopedId, clusterScopedOutput, ResolvedCluster } from "../lib/config/clusters";
 import type { Environment } from "../lib/config/load";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
 import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth";
@@ -33,71 +34,92 @@ export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "cluster-iden
 export const ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn";
 
 /**
- * `k8s-identities-<env>`: where every identity meets the cluster. The catalog's ServiceAccounts, annotated
+ * `k8s-identities-<env>`: where every identity meets the clusters — in each cluster a workload runs on, through
+ * that cluster's own provider configuration (the anchor cluster's is the default provider, with the resource
+ * ids of a single-cluster environment; every other cluster's is aliased by its name and its resources carry it). The catalog's ServiceAccounts, annotated
  * with their IRSA role (Pod Identity needs no annotation), the Google credential configurations, GitLab's
  * ServiceAccount and object-storage Secrets, and — for EKS clusters still on it — the aws-auth ConfigMap.
  * Every ARN, audience and e-mail in it is a cross-stack reference to the stack that owns it.
  */
 export class K8sIdentitiesStack extends EnvironmentStack {
-  /** By workload id; GitLab's under `<namespace>/<serviceAccount>` too. */
+  /** By workload id; GitLab's under `<namespace>/<serviceAccount>` too. The first cluster's. */
   readonly serviceAccounts: ReadonlyMap<string, ServiceAccountV1>;
+  /** By cluster name, then as `serviceAccounts`. */
+  readonly serviceAccountsByCluster: ReadonlyMap<string, ReadonlyMap<string, ServiceAccountV1>>;
 
   constructor(scope: Construct, environment: Environment, sources: K8sIdentitiesSources) {
     super(scope, "k8s-identities", environment);
-    const { catalog, cluster } = environment;
-    this.configureProvider(environment);
+    if (environment.clusters.some((cluster) => cluster.type === "eks")) new EnvironmentAwsProvider(this, "aws", environment);
+    const byCluster = new Map<string, ReadonlyMap<string, ServiceAccountV1>>();
+    for (const cluster of environment.clusters) byCluster.set(cluster.name, this.clusterIdentities(environment, cluster, sources));
+    this.serviceAccountsByCluster = byCluster;
+    this.serviceAccounts = byCluster.get(environment.clusters[0].name)!;
+  }
+
+  /** Everything this stack puts into one cluster. */
+  private clusterIdentities(environment: Environment, cluster: ResolvedCluster, sources: K8sIdentitiesSources): Map<string, ServiceAccountV1> {
+    const { catalog } = environment;
+    const provider = this.configureProvider(environment, cluster);
+    const inCluster = provider ? { provider } : {};
+    const id = (base: string) => clusterScopedId(base, cluster);
 
     const namespaces = new Map<string, NamespaceV1>();
     const namespaceOf = (name: string, create: boolean): string => {
       if (!create) return name;
       let namespace = namespaces.get(name);
       // A namespace holds everything deployed into it: never let a plan delete one.
-      namespace ??= new NamespaceV1(this, `namespace-${name}`, { metadata: { name, labels: MANAGED_BY_LABELS }, lifecycle: { preventDestroy: true } });
+      namespace ??= new NamespaceV1(this, id(`namespace-${name}`), { metadata: { name, labels: MANAGED_BY_LABELS }, lifecycle: { preventDestroy: true }, ...inCluster });
       namespaces.set(name, namespace);
       return namespace.metadata.name;
     };
 
     const serviceAccounts = new Map<string, ServiceAccountV1>();
     for (const workload of catalog.workloads) {
+      if (!workload.clusters.includes(cluster.name)) continue;
       const annotations: Record<string, string> = {};
       if (workload.aws?.mode === "irsa") {
         annotations[ROLE_ARN_ANNOTATION] = sources.awsWorkloads.roleArnOf(workload.id);
         if (cluster.audiences[0] !== DEFAULT_AUDIENCE) annotations["eks.amazonaws.com/audience"] = cluster.audiences[0];
         if (workload.aws.tokenExpirationSeconds) annotations["eks.amazonaws.com/token-expiration"] = String(workload.aws.tokenExpirationSeconds);
       }
-      const id = workloadConstructId(workload.id);
+      const workloadId = workloadConstructId(workload.id);
       const namespace = namespaceOf(workload.namespace, workload.createNamespace);
       serviceAccounts.set(
         workload.id,
-        new ServiceAccountV1(this, `sa-${id}`, {
+        new ServiceAccountV1(this, id(`sa-${workloadId}`), {
           metadata: { name: workload.serviceAccount, namespace, labels: MANAGED_BY_LABELS, annotations },
           automountServiceAccountToken: workload.automountServiceAccountToken,
+          ...inCluster,
         }),
       );
 
       if (workload.gcp) {
         if (!sources.gcpWif) throw new Error(`${this.node.id}: ${workload.id} has gcp access but there is no gcp-wif stack`);
         const identity = sources.gcpWif.forWorkload(workload.id);
+        const here = identity.byCluster.get(cluster.name);
+        if (!here) throw new Error(`${this.node.id}: ${workload.id} has no Google identity on ${cluster.name}`);
+        // The credential configuration names this cluster's provider: its tokens are only accepted there.
         const credentials = externalAccountCredentials({
-          audience: sources.gcpWif.publishedProviderAudience,
+          audience: here.providerAudience,
           serviceAccountEmail: identity.serviceAccountEmail,
           tokenPath: identity.tokenPath,
         });
         // Not secret material (no key), but a Secret because that is how pods mount it.
-        new SecretV1(this, `gcp-credentials-${id}`, {
+        new SecretV1(this, id(`gcp-credentials-${workloadId}`), {
           metadata: { name: workload.gcp.credentialsSecretName, namespace, labels: MANAGED_BY_LABELS },
           data: { [CREDENTIALS_KEY]: JSON.stringify(credentials, null, 2) },
           type: "Opaque",
+          ...inCluster,
         });
-        new TerraformOutput(this, `pod_spec_${id.replace(/-/g, "_")}`, {
+        new TerraformOutput(this, clusterScopedOutput(`pod_spec_${workloadId.replace(/-/g, "_")}`, cluster), {
           value: podSpecSnippet({
             serviceAccount: workload.serviceAccount,
             credentialsSecretName: workload.gcp.credentialsSecretName,
             token: workload.gcp.token,
             tokenPath: identity.tokenPath,
-            tokenAudience: identity.tokenAudience,
+            tokenAudience: here.tokenAudience,
           }),
-          description: `Pod spec fragment for ${workload.id}: Google credentials${workload.gcp.token === "projected-token" ? " and the projected token" : ""}`,
+          description: `Pod spec fragment for ${workload.id}${cluster.idSuffix ? ` on ${cluster.name}` : ""}: Google credentials${workload.gcp.token === "projected-token" ? " and the projected token" : ""}`,
         });
       }
     }
@@ -108,7 +130,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
       const namespace = namespaceOf(settings.namespace, settings.createNamespace);
       serviceAccounts.set(
         `${settings.namespace}/${settings.serviceAccount}`,
-        new ServiceAccountV1(this, "sa-gitlab", {
+        new ServiceAccountV1(this, id("sa-gitlab"), {
           metadata: {
             name: settings.serviceAccount,
             namespace,
@@ -116,28 +138,30 @@ export class K8sIdentitiesStack extends EnvironmentStack {
             annotations: settings.mode === "irsa" ? { [ROLE_ARN_ANNOTATION]: gitlab.roleArn } : {},
           },
           automountServiceAccountToken: settings.automountServiceAccountToken,
+          ...inCluster,
         }),
       );
-      new SecretV1(this, "gitlab-connection", {
+      new SecretV1(this, id("gitlab-connection"), {
         metadata: { name: settings.connectionSecretName, namespace, labels: MANAGED_BY_LABELS },
         data: { connection: gitlabConnectionSecret(gitlab.region) },
         type: "Opaque",
+        ...inCluster,
       });
       const registry = settings.buckets.find((bucket) => bucket.purpose === "registry");
       if (registry)
-        new SecretV1(this, "gitlab-registry-storage", {
+        new SecretV1(this, id("gitlab-registry-storage"), {
           metadata: { name: settings.registrySecretName, namespace, labels: MANAGED_BY_LABELS },
           data: { config: gitlabRegistryStorageSecret(registry.name, gitlab.region) },
           type: "Opaque",
+          ...inCluster,
         });
     }
-    this.serviceAccounts = serviceAccounts;
 
     const access = catalog.clusterAccess;
-    if (access?.method === "aws-auth") {
-      const existing = new DataKubernetesConfigMapV1(this, "aws-auth-current", { metadata: { name: "aws-auth", namespace: "kube-system" } });
+    if (access?.method === "aws-auth" && cluster.type === "eks") {
+      const existing = new DataKubernetesConfigMapV1(this, id("aws-auth-current"), { metadata: { name: "aws-auth", namespace: "kube-system" }, ...inCluster });
       const data = awsAuthData(access.nodeRoleArns, access.mappings);
-      const awsAuth = new ConfigMapV1Data(this, "aws-auth", {
+      const awsAuth = new ConfigMapV1Data(this, id("aws-auth"), {
         metadata: { name: "aws-auth", namespace: "kube-system" },
         data: { mapRoles: data.mapRoles, mapUsers: data.mapUsers },
         force: true,
@@ -149,6 +173,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
             },
           ],
         },
+        ...inCluster,
       });
       // system:masters for people is the config's explicit choice (the loader refuses it for workload roles):
       // accept CI-K8S-4 for it on this ConfigMap, naming who gets it.
@@ -160,31 +185,40 @@ export class K8sIdentitiesStack extends EnvironmentStack {
         });
     }
 
-    new TerraformOutput(this, "service_accounts", {
+    new TerraformOutput(this, clusterScopedOutput("service_accounts", cluster), {
       value: [...serviceAccounts.keys()].sort(),
-      description: "ServiceAccounts managed by this stack (<namespace>/<name>)",
+      description: `ServiceAccounts managed by this stack${cluster.idSuffix ? ` in ${cluster.name}` : ""} (<namespace>/<name>)`,
     });
+    return serviceAccounts;
   }
 
-  private configureProvider(environment: Environment): void {
-    const { cluster, catalog, aws } = environment;
+  /**
+   * The Kubernetes provider of a cluster: the default configuration for the anchor cluster (returns
+   * undefined: resources use it implicitly), an alias named after the cluster for every other.
+   */
+  private configureProvider(environment: Environment, cluster: ResolvedCluster): KubernetesProvider | undefined {
+    const { aws } = environment;
+    const id = clusterScopedId("kubernetes", cluster);
+    const alias = cluster.idSuffix ? { alias: cluster.name } : {};
+    let provider: KubernetesProvider;
     if (cluster.type === "self-managed") {
-      new KubernetesProvider(this, "kubernetes", { configPath: catalog.kubernetes.kubeconfigPath, configContext: catalog.kubernetes.context });
-      return;
+      provider = new KubernetesProvider(this, id, { configPath: cluster.kubeconfigPath, configContext: cluster.kubeconfigContext, ...alias });
+    } else {
+      // EKS: endpoint and CA from the EKS API, a short-lived token from the deployer's AWS credentials.
+      const eks = new DataAwsEksCluster(this, clusterScopedId("cluster", cluster), { name: cluster.name });
+      provider = new KubernetesProvider(this, id, {
+        host: eks.endpoint,
+        clusterCaCertificate: Fn.base64decode(eks.certificateAuthority.get(0).data),
+        exec: [
+          {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: "aws",
+            args: ["eks", "get-token", "--cluster-name", cluster.name, "--region", aws.region, ...(aws.assumeRoleArn ? ["--role-arn", aws.assumeRoleArn] : [])],
+          },
+        ],
+        ...alias,
+      });
     }
-    // EKS: endpoint and CA from the EKS API, a short-lived token from the deployer's AWS credentials.
-    new EnvironmentAwsProvider(this, "aws", environment);
-    const eks = new DataAwsEksCluster(this, "cluster", { name: cluster.name });
-    new KubernetesProvider(this, "kubernetes", {
-      host: eks.endpoint,
-      clusterCaCertificate: Fn.base64decode(eks.certificateAuthority.get(0).data),
-      exec: [
-        {
-          apiVersion: "client.authentication.k8s.io/v1beta1",
-          command: "aws",
-          args: ["eks", "get-token", "--cluster-name", cluster.name, "--region", aws.region, ...(aws.assumeRoleArn ? ["--role-arn", aws.assumeRoleArn] : [])],
-        },
-      ],
-    });
+    return cluster.idSuffix ? provider : undefined;
   }
 }

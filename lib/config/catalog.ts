@@ -5,6 +5,8 @@
  */
 import { forbiddenManagedPolicy } from "../iam/managed-policies";
 import { serviceAccountSubject } from "../oidc/issuer";
+import { BucketAdoption, bucketAdoption } from "./adoption";
+import type { ClusterKind } from "./clusters";
 import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
 import type {
   DataBucketConfig,
@@ -70,6 +72,8 @@ export interface Workload {
   readonly automountServiceAccountToken: boolean;
   /** `system:serviceaccount:<namespace>:<serviceAccount>` */
   readonly subject: string;
+  /** Names of the clusters it runs on (config order): its identities trust exactly these. */
+  readonly clusters: readonly string[];
   readonly aws?: WorkloadAwsAccess;
   readonly gcp?: WorkloadGcpAccess;
 }
@@ -77,6 +81,10 @@ export interface Workload {
 export interface DataBucket {
   readonly name: string;
   readonly noncurrentVersionExpirationDays: number;
+  /** The bucket exists: adopted through import blocks (`import: true`). */
+  readonly adoption?: BucketAdoption;
+  /** Its existing customer-managed key (referenced, never managed); the environment's data key otherwise. */
+  readonly kmsKeyArn?: string;
 }
 
 export interface GcpEnvironment {
@@ -103,6 +111,10 @@ export interface GitlabStorage {
   readonly registrySecretName: string;
   readonly createNamespace: boolean;
   readonly automountServiceAccountToken: boolean;
+  /** The buckets exist: adopted through import blocks (`gitlab.import: true`). */
+  readonly adoption?: BucketAdoption;
+  /** Existing key of the buckets (referenced, never managed); a key is created otherwise (kmsKey). */
+  readonly kmsKeyArn?: string;
 }
 
 export interface KubernetesAccess {
@@ -137,17 +149,32 @@ export interface Catalog {
 const BASIC_GCP_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
 export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
 
-function workloadIdentityDefault(clusterName: string, suffix: string): string {
+export function workloadIdentityDefault(clusterName: string, suffix: string): string {
   const base = clusterName.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^gcp-/, "k8s-");
   return `${base.slice(0, 32 - suffix.length - 1).replace(/-+$/, "")}-${suffix}`;
 }
 
-export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "self-managed", clusterName: string): { catalog: Catalog; issues: CatalogIssue[] } {
+/**
+ * `clusterType`: the kinds of the environment's clusters ("mixed" when EKS and self-managed); `clusterName`:
+ * the anchor cluster, which default names derive from; `clusterNames`: every cluster (workloads' default).
+ */
+export function resolveCatalog(
+  config: EnvironmentFile,
+  clusterType: ClusterKind,
+  clusterName: string,
+  clusterNames: readonly string[] = [clusterName],
+): { catalog: Catalog; issues: CatalogIssue[] } {
   const issues: CatalogIssue[] = [];
-  const buckets: DataBucket[] = (config.buckets ?? []).map((bucket: DataBucketConfig) => ({
-    name: bucket.name,
-    noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
-  }));
+  const adoptionIssues: { file: string; field: string; value: unknown; rule: string }[] = [];
+  const buckets: DataBucket[] = (config.buckets ?? []).map((bucket: DataBucketConfig, index) => {
+    const adoption = bucketAdoption(bucket, `buckets[${index}]`, "", adoptionIssues);
+    return {
+      name: bucket.name,
+      noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+      ...(adoption ? { adoption } : {}),
+      ...(bucket.kmsKeyArn ? { kmsKeyArn: bucket.kmsKeyArn } : {}),
+    };
+  });
   const ownedBuckets = new Map<string, number>();
   buckets.forEach((bucket, index) => {
     const first = ownedBuckets.get(bucket.name);
@@ -199,7 +226,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       const roleOwner = seenRoles.get(roleName);
       if (roleOwner) issues.push({ field: `${at}.aws.roleName`, value: roleName, rule: `role name already used by ${roleOwner}` });
       else seenRoles.set(roleName, id);
-      if (entry.aws.mode === "pod-identity" && clusterType !== "eks")
+      if (entry.aws.mode === "pod-identity" && clusterType === "self-managed")
         issues.push({ field: `${at}.aws.mode`, value: "pod-identity", rule: "EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster" });
       if (entry.aws.tokenExpirationSeconds !== undefined && entry.aws.mode !== "irsa")
         issues.push({ field: `${at}.aws.tokenExpirationSeconds`, value: entry.aws.tokenExpirationSeconds, rule: "token expiration applies to IRSA tokens only" });
@@ -258,6 +285,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       createNamespace: entry.createNamespace ?? false,
       automountServiceAccountToken: entry.automountServiceAccountToken ?? false,
       subject: serviceAccountSubject(entry.namespace, entry.serviceAccount),
+      clusters: clusterNames.filter((name) => !entry.clusters || entry.clusters.includes(name)),
       ...(aws ? { aws } : {}),
       ...(gcpAccess ? { gcp: gcpAccess } : {}),
     };
@@ -277,7 +305,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       if (ownedBuckets.has(bucket.name)) issues.push({ field: "gitlab.bucketPrefix", value: settings.bucketPrefix, rule: `the ${bucket.purpose} bucket "${bucket.name}" is also declared in buckets:` });
     }
     const mode = settings.mode ?? (clusterType === "eks" ? "pod-identity" : "irsa");
-    if (mode === "pod-identity" && clusterType !== "eks")
+    if (mode === "pod-identity" && clusterType === "self-managed")
       issues.push({ field: "gitlab.mode", value: mode, rule: "EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster" });
     const roleName = settings.roleName ?? `${settings.bucketPrefix}-eks-global`;
     const brokenRole = iamRoleNameRule(roleName);
@@ -301,6 +329,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       registrySecretName: settings.registrySecretName ?? "gitlab-registry-storage",
       createNamespace: settings.createNamespace ?? true,
       automountServiceAccountToken: settings.automountServiceAccountToken ?? false,
+      ...adoptedGitlab(settings, adoptionIssues),
     };
   }
 
@@ -330,6 +359,7 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
   const managedRoleNames = new Set([...seenRoles.keys(), ...(gitlab ? [gitlab.roleName] : [])]);
   const clusterAccess = config.clusterAccess ? resolveClusterAccess(config.clusterAccess, clusterType, managedRoleNames, issues) : undefined;
 
+  issues.push(...adoptionIssues.map(({ field, value, rule }) => ({ field, value, rule })));
   return {
     catalog: { buckets, workloads, ...(gcp ? { gcp } : {}), ...(gitlab ? { gitlab } : {}), kubernetes, ...(clusterAccess ? { clusterAccess } : {}) },
     issues,
@@ -338,12 +368,12 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
 
 function resolveClusterAccess(
   config: NonNullable<EnvironmentFile["clusterAccess"]>,
-  clusterType: "eks" | "self-managed",
+  clusterType: ClusterKind,
   managedRoleNames: ReadonlySet<string>,
   issues: CatalogIssue[],
 ): ClusterAccess {
   const method = config.method ?? "access-entries";
-  if (clusterType !== "eks")
+  if (clusterType === "self-managed")
     issues.push({ field: "clusterAccess", value: method, rule: "cluster access entries and the aws-auth ConfigMap are EKS mechanisms; a self-managed cluster maps IAM identities with its own authenticator" });
   const nodeRoleArns = config.nodeRoleArns ?? [];
   if (method === "aws-auth" && nodeRoleArns.length === 0)
@@ -380,4 +410,15 @@ function resolveClusterAccess(
     };
   });
   return { method, nodeRoleArns, mappings };
+}
+
+/** `gitlab.import` / `gitlab.kmsKeyArn`, checked: an existing key replaces the key gitlab.kmsKey would choose. */
+function adoptedGitlab(
+  settings: NonNullable<EnvironmentFile["gitlab"]>,
+  issues: { file: string; field: string; value: unknown; rule: string }[],
+): { adoption?: BucketAdoption; kmsKeyArn?: string } {
+  const adoption = bucketAdoption(settings, "gitlab", "", issues);
+  if (settings.kmsKeyArn && settings.kmsKey === "aws-managed")
+    issues.push({ file: "", field: "gitlab.kmsKeyArn", value: settings.kmsKeyArn, rule: "kmsKey: aws-managed uses alias/aws/s3; name an existing customer-managed key or the AWS-managed one, not both" });
+  return { ...(adoption ? { adoption } : {}), ...(settings.kmsKeyArn ? { kmsKeyArn: settings.kmsKeyArn } : {}) };
 }

@@ -7,10 +7,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { awsPartition, issuerHostPath, s3IssuerUrl } from "../oidc/issuer";
-import { buildJwks, Jwks, parseRsaPublicKey, PublicKeyError } from "../oidc/jwks";
+import { awsPartition } from "../oidc/issuer";
+import { checkExistingKeys } from "./adoption";
 import { Catalog, resolveCatalog } from "./catalog";
-import { BackendConfig, DEFAULT_AUDIENCE, environmentSchema, EnvironmentFile } from "./schema";
+import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
+import { BackendConfig, environmentSchema } from "./schema";
 
 export interface ConfigIssue {
   readonly file: string;
@@ -33,36 +34,8 @@ export class ConfigError extends Error {
   }
 }
 
-export interface ServiceAccountKey {
-  /** Path relative to the project root, POSIX separators (appears in messages only). */
-  readonly file: string;
-  readonly pem: string;
-}
-
-interface ResolvedClusterBase {
-  readonly name: string;
-  /** `https://host[/path]`, no trailing slash: equal byte for byte to the tokens' `iss`. */
-  readonly issuerUrl: string;
-  /** The issuer without `https://`: IAM's condition-key prefix. */
-  readonly issuerHostPath: string;
-  /** Client ids of the IAM OIDC provider; the first is the one AWS SDKs use by default. */
-  readonly audiences: readonly string[];
-}
-
-export interface ResolvedEksCluster extends ResolvedClusterBase {
-  readonly type: "eks";
-}
-
-export interface ResolvedSelfManagedCluster extends ResolvedClusterBase {
-  readonly type: "self-managed";
-  readonly issuerBucketName: string;
-  readonly serviceAccountKeys: readonly ServiceAccountKey[];
-  readonly jwks: Jwks;
-  readonly legacyEmptyKeyId: boolean;
-  readonly apiServerKeyDirectory: string;
-}
-
-export type ResolvedCluster = ResolvedEksCluster | ResolvedSelfManagedCluster;
+export type { ResolvedCluster, ResolvedEksCluster, ResolvedSelfManagedCluster, ServiceAccountKey } from "./clusters";
+export { DEFAULT_API_SERVER_KEY_DIRECTORY } from "./clusters";
 
 export interface Environment {
   /** From the file name: `config/dev.yaml` → `dev`. Suffix of every stack id. */
@@ -75,14 +48,17 @@ export interface Environment {
     readonly partition: string;
     readonly assumeRoleArn?: string;
   };
+  /** Every cluster of the environment (`cluster:` or `clusters:`), in config order. */
+  readonly clusters: readonly ResolvedCluster[];
+  /** The first of `clusters`, for code that needs one cluster. */
   readonly cluster: ResolvedCluster;
+  /** The cluster default names derive from; its resources keep unsuffixed addresses (see lib/config/clusters). */
+  readonly anchorCluster: string;
   readonly backend: BackendConfig;
   readonly tags: Readonly<Record<string, string>>;
   /** Owned data buckets, the workload catalog, GCP and GitLab settings, resolved. */
   readonly catalog: Catalog;
 }
-
-export const DEFAULT_API_SERVER_KEY_DIRECTORY = "/srv/kubernetes/assets";
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 
@@ -143,10 +119,12 @@ export function parseEnvironment(text: string, options: { readonly file: string;
     throw new ConfigError(issues);
   }
   const config = parsed.data;
-  const cluster = resolveCluster(config, file, options.projectRoot, issues);
-  const resolved = resolveCatalog(config, config.cluster.type, config.cluster.name);
-  issues.push(...resolved.issues.map((issue) => ({ file, ...issue })));
-  if (issues.length > 0 || !cluster) throw new ConfigError(issues);
+  const resolvedClusters = resolveClusters(config, file, options.projectRoot, awsPartition(config.aws.region), issues);
+  if (!resolvedClusters) throw new ConfigError(issues);
+  const { clusters, anchor } = resolvedClusters;
+  const resolved = resolveCatalog(config, clusterKind(clusters), anchor, clusters.map((cluster) => cluster.name));
+  issues.push(...resolved.issues.map((issue) => ({ file, ...issue })), ...checkPlacement(config, clusters, file), ...checkGcpProviders(clusters, resolved.catalog.gcp, file), ...checkExistingKeys(config, file));
+  if (issues.length > 0) throw new ConfigError(issues);
   return {
     name,
     file,
@@ -156,68 +134,12 @@ export function parseEnvironment(text: string, options: { readonly file: string;
       partition: awsPartition(config.aws.region),
       ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
     },
-    cluster,
+    clusters,
+    cluster: clusters[0],
+    anchorCluster: anchor,
     backend: config.backend ?? { type: "local" },
     tags: config.tags ?? {},
     catalog: resolved.catalog,
-  };
-}
-
-function resolveCluster(
-  config: EnvironmentFile,
-  file: string,
-  projectRoot: string,
-  issues: ConfigIssue[],
-): ResolvedCluster | undefined {
-  const cluster = config.cluster;
-  const audiences = cluster.audiences ?? [DEFAULT_AUDIENCE];
-  if (cluster.type === "eks")
-    return { type: "eks", name: cluster.name, issuerUrl: cluster.issuerUrl, issuerHostPath: issuerHostPath(cluster.issuerUrl), audiences };
-
-  const configDirectory = path.dirname(path.resolve(projectRoot, file));
-  const keys: ServiceAccountKey[] = [];
-  cluster.serviceAccountKeyFiles.forEach((keyFile, index) => {
-    const field = `cluster.serviceAccountKeyFiles[${index}]`;
-    const absolute = path.resolve(configDirectory, keyFile);
-    let pem: string;
-    try {
-      pem = readFileSync(absolute, "utf8");
-    } catch (error) {
-      issues.push({ file, field, value: keyFile, rule: `the key file cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}); paths are relative to the config file` });
-      return;
-    }
-    try {
-      parseRsaPublicKey(pem);
-    } catch (error) {
-      if (!(error instanceof PublicKeyError)) throw error;
-      issues.push({ file, field, value: keyFile, rule: `the key file ${error.message}` });
-      return;
-    }
-    keys.push({ file: path.relative(projectRoot, absolute).split(path.sep).join("/"), pem });
-  });
-  if (keys.length !== cluster.serviceAccountKeyFiles.length) return undefined;
-
-  const legacyEmptyKeyId = cluster.legacyEmptyKeyId ?? false;
-  let jwks: Jwks;
-  try {
-    jwks = buildJwks(keys.map((key) => key.pem), { legacyEmptyKeyId });
-  } catch (error) {
-    if (!(error instanceof PublicKeyError)) throw error;
-    issues.push({ file, field: "cluster.serviceAccountKeyFiles", value: cluster.serviceAccountKeyFiles, rule: `the key list ${error.message}` });
-    return undefined;
-  }
-  const issuerUrl = s3IssuerUrl(cluster.issuer.bucketName, config.aws.region);
-  return {
-    type: "self-managed",
-    name: cluster.name,
-    issuerUrl,
-    issuerHostPath: issuerHostPath(issuerUrl),
-    audiences,
-    issuerBucketName: cluster.issuer.bucketName,
-    serviceAccountKeys: keys,
-    jwks,
-    legacyEmptyKeyId,
-    apiServerKeyDirectory: cluster.apiServerKeyDirectory ?? DEFAULT_API_SERVER_KEY_DIRECTORY,
   };
 }
 

@@ -65,6 +65,28 @@ export const oidcProviderChoice = z
   ])
   .describe("An existing IAM OIDC provider: { use: <ARN> } or { import: <ARN> }. @default created by this app");
 
+/** The resources next to a bucket that `import: true` adopts along with it (Terraform import id: the bucket name). */
+export const BUCKET_COMPANIONS = ["versioning", "encryption", "public-access-block", "ownership", "policy", "lifecycle"] as const;
+
+const importFlag = z
+  .boolean()
+  .optional()
+  .describe(
+    "The resource already exists: adopt it with Terraform import blocks (the bucket and each companion resource) at the addresses a created one has, instead of creating it. Never re-creates or re-encrypts. @default false",
+  );
+
+const importExcept = z
+  .array(z.enum(BUCKET_COMPANIONS))
+  .min(1)
+  .optional()
+  .describe(
+    "With import: true, companions the existing bucket does not have yet (e.g. no bucket policy, no lifecycle rules): created instead of imported, since Terraform cannot import what does not exist. @default [] (all imported)",
+  );
+
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws(-cn|-us-gov|-iso|-iso-b)?:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "must be a KMS key ARN: arn:<partition>:kms:<region>:<12-digit account>:key/<key id> (not an alias)");
+
 const eksCluster = z
   .object({
     type: z.literal("eks"),
@@ -74,6 +96,7 @@ const eksCluster = z
       "The cluster's OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer)",
     ),
     audiences: audiences.optional(),
+    oidcProvider: oidcProviderChoice.optional(),
   })
   .strict();
 
@@ -90,6 +113,8 @@ const selfManagedCluster = z
             const broken = bucketNameRule(value, { allowDots: false });
             if (broken) ctx.addIssue({ code: "custom", message: broken });
           }),
+        import: importFlag,
+        importExcept,
       })
       .strict(),
     serviceAccountKeyFiles: z
@@ -112,8 +137,27 @@ const selfManagedCluster = z
         "Directory on the control-plane nodes that holds the key files, used in the API-server flag hints. @default \"/srv/kubernetes/assets\"",
       ),
     audiences: audiences.optional(),
+    oidcProvider: oidcProviderChoice.optional(),
+    kubernetes: z
+      .object({
+        kubeconfigPath: z.string().min(1).optional().describe("@default the top-level kubernetes.kubeconfigPath, else \"~/.kube/config\""),
+        context: z.string().min(1).optional().describe("@default the top-level kubernetes.context when this is the only self-managed cluster, else the cluster name"),
+      })
+      .strict()
+      .optional()
+      .describe("How k8s-identities-<env> reaches this cluster (several self-managed clusters each need their own context)"),
   })
   .strict();
+
+export const MAX_CLUSTERS = 5;
+
+const clusterEntry = z.discriminatedUnion("type", [eksCluster, selfManagedCluster]);
+
+const clusterList = z
+  .array(clusterEntry)
+  .min(1, "list at least one cluster")
+  .max(MAX_CLUSTERS, `at most ${MAX_CLUSTERS} clusters per environment; split the rest into another environment`)
+  .describe("Several clusters (1 to 5, names unique), used instead of `cluster:`; identities trust exactly the clusters each workload runs on");
 
 const localBackend = z
   .object({ type: z.literal("local") })
@@ -158,6 +202,13 @@ const dataBucket = z
       .min(1)
       .optional()
       .describe("Days before noncurrent object versions are deleted. @default 90"),
+    import: importFlag,
+    importExcept,
+    kmsKeyArn: kmsKeyArn
+      .optional()
+      .describe(
+        "An existing customer-managed key that encrypts this bucket (an adopted bucket keeps its key: referenced, never managed or replaced; the workloads' KMS grants cover it). @default the environment's data key",
+      ),
   })
   .strict()
   .describe("A data bucket this environment owns: created in aws-workloads-<env> with the security baseline");
@@ -243,6 +294,11 @@ const workload = z
       .boolean()
       .optional()
       .describe("Mount the Kubernetes API token into pods (IRSA, Pod Identity and GCP tokens do not need it). @default false"),
+    clusters: z
+      .array(checked(eksClusterNameRule))
+      .min(1)
+      .optional()
+      .describe("Names of the environment's clusters this workload runs on; its identities trust only those. @default every cluster of the environment"),
     aws: awsAccess.optional(),
     gcp: gcpAccess.optional(),
   })
@@ -279,6 +335,11 @@ const gitlabStorage = z
     createNamespace: z.boolean().optional().describe("@default true"),
     automountServiceAccountToken: z.boolean().optional().describe("@default false"),
     registrySecretName: checked(objectNameRule).optional().describe("@default \"gitlab-registry-storage\""),
+    import: importFlag.describe("GitLab's buckets already exist (seed 003): adopt all of them, with every companion resource, through import blocks. @default false"),
+    importExcept,
+    kmsKeyArn: kmsKeyArn
+      .optional()
+      .describe("The existing customer-managed key of adopted GitLab buckets: referenced (never managed or replaced) instead of creating a key. @default a key created here (gitlab.kmsKey)"),
   })
   .strict();
 
@@ -335,7 +396,13 @@ export const environmentSchema = z
         assumeRoleArn: checked(iamRoleArnRule, "Role the AWS provider assumes to deploy. @default none (ambient credentials)").optional(),
       })
       .strict(),
-    cluster: z.discriminatedUnion("type", [eksCluster, selfManagedCluster]),
+    cluster: clusterEntry.optional().describe("The environment's cluster; or list several under `clusters:`"),
+    clusters: clusterList.optional(),
+    anchorCluster: checked(eksClusterNameRule)
+      .optional()
+      .describe(
+        "The cluster whose name default resource names derive from (roles, pool, provider) and whose per-cluster resources keep unsuffixed Terraform addresses. Keep it after removing that cluster, so nothing else moves. @default the first cluster",
+      ),
     backend: z
       .discriminatedUnion("type", [localBackend, s3Backend, gcsBackend])
       .optional()
@@ -357,6 +424,8 @@ export type EnvironmentFile = z.output<typeof environmentSchema>;
 export type OidcProviderChoiceConfig = z.output<typeof oidcProviderChoice>;
 export type EksCluster = z.output<typeof eksCluster>;
 export type SelfManagedCluster = z.output<typeof selfManagedCluster>;
+export type ClusterConfig = z.output<typeof clusterEntry>;
+export type BucketCompanion = (typeof BUCKET_COMPANIONS)[number];
 export type WorkloadConfig = z.output<typeof workload>;
 export type AwsAccessConfig = z.output<typeof awsAccess>;
 export type GcpAccessConfig = z.output<typeof gcpAccess>;

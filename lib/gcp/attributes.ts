@@ -54,11 +54,14 @@ export interface ServiceAccountRef {
 }
 
 /**
+ * `excluded`: ServiceAccounts of the catalog that must never be admitted by this provider (they run on other
+ * clusters of the pool); only the namespace-wide fallback needs them spelled out.
+ *
  * Admits exactly the tokens of the given ServiceAccounts:
  * `assertion.sub in ['system:serviceaccount:<ns>:<name>', …]`. The provider trusts the whole cluster issuer,
  * so without this any pod of the cluster could obtain a federated token.
  */
-export function attributeCondition(serviceAccounts: readonly ServiceAccountRef[]): AttributeCondition {
+export function attributeCondition(serviceAccounts: readonly ServiceAccountRef[], excluded: readonly ServiceAccountRef[] = []): AttributeCondition {
   const subjects = serviceAccounts.map((sa) => `${SERVICE_ACCOUNT_SUBJECT_PREFIX}${sa.namespace}:${sa.serviceAccount}`);
   const exact = `assertion.sub in ${celStringList(subjects)}`;
   if (exact.length <= ATTRIBUTE_CONDITION_MAX_LENGTH) return { expression: exact, scope: "service-accounts" };
@@ -66,7 +69,12 @@ export function attributeCondition(serviceAccounts: readonly ServiceAccountRef[]
   // Checking the prefix as well keeps tokens that are not service-account tokens out, should the issuer ever
   // sign others (the namespace claim alone would not).
   const namespaces = serviceAccounts.map((sa) => sa.namespace);
-  const byNamespace = `assertion.sub.startsWith(${celString(SERVICE_ACCOUNT_SUBJECT_PREFIX)}) && assertion['kubernetes.io']['namespace'] in ${celStringList(namespaces)}`;
+  // Several clusters share the pool, and principal sets are pool-wide: a ServiceAccount of the catalog that does
+  // not run on this provider's cluster stays out even when its namespace is admitted.
+  const outside = excluded.map((sa) => `${SERVICE_ACCOUNT_SUBJECT_PREFIX}${sa.namespace}:${sa.serviceAccount}`).filter((subject) => !subjects.includes(subject));
+  const byNamespace = `assertion.sub.startsWith(${celString(SERVICE_ACCOUNT_SUBJECT_PREFIX)}) && assertion['kubernetes.io']['namespace'] in ${celStringList(namespaces)}${
+    outside.length > 0 ? ` && !(assertion.sub in ${celStringList(outside)})` : ""
+  }`;
   if (byNamespace.length <= ATTRIBUTE_CONDITION_MAX_LENGTH) return { expression: byNamespace, scope: "namespaces" };
   throw new Error(
     `the attribute condition for ${serviceAccounts.length} ServiceAccounts in ${new Set(namespaces).size} namespaces is ${byNamespace.length} characters even when listing namespaces; Google accepts at most ${ATTRIBUTE_CONDITION_MAX_LENGTH}: split the catalog over several environments or pools`,

@@ -24,7 +24,13 @@ export interface GitlabPolicies {
 
 const OBJECT_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
 
-export function gitlabPolicies(input: { readonly buckets: readonly GitlabBucketArn[]; readonly keyArn: string; readonly region: string }): GitlabPolicies {
+export function gitlabPolicies(input: {
+  readonly buckets: readonly GitlabBucketArn[];
+  readonly keyArn: string;
+  readonly region: string;
+  /** Adopted buckets: objects written before may lack Bucket Keys, so the object-level context is admitted too. @default false */
+  readonly adopted?: boolean;
+}): GitlabPolicies {
   const arnsOf = (predicate: (purpose: GitlabBucketPurpose) => boolean) =>
     input.buckets.filter((bucket) => predicate(bucket.purpose)).map((bucket) => bucket.arn);
   const objectBuckets = arnsOf((purpose) => purpose !== "registry" && purpose !== "backups");
@@ -64,7 +70,7 @@ export function gitlabPolicies(input: { readonly buckets: readonly GitlabBucketA
         }
       : {}),
     kms: policyDocument(
-      kmsViaS3Statement({ keyArn: input.keyArn, region: input.region, bucketArns: input.buckets.map((bucket) => bucket.arn), write: true, sid: "ObjectStorageKey" }),
+      kmsViaS3Statement({ keyArn: input.keyArn, region: input.region, bucketArns: input.buckets.map((bucket) => bucket.arn), write: true, sid: "ObjectStorageKey", ...(input.adopted ? { bucketKeys: false } : {}) }),
     ),
   };
 }

@@ -3,6 +3,7 @@
  * the stacks are wired, what is public, and — when a plan is at hand — what the deploy would change, with
  * destroys of stateful resources first. Deterministic: same stacks and plans, same bytes.
  */
+import { adoptedSection } from "./adopted";
 import { awsRegionOf } from "./stacks";
 import { publicObjectsOf } from "../rules/aws-s3";
 import type { StackJson } from "../rules/types";
@@ -134,6 +135,7 @@ export function renderReview(input: ReviewInput): string {
   }
   out.push("", "## Cross-stack wiring", "", mermaidWiring(stackIds, stackEdges(input.stacks)));
   out.push("", "## Public surface", "", ...publicSurface(input.stacks));
+  out.push("", "## Adopted resources", "", ...adoptedSection(input.stacks));
   out.push("", "## Plan", "", ...planSection(input));
   return `${out.join("\n")}\n`;
 }

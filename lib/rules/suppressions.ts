@@ -37,7 +37,17 @@ const ISSUER_REASON =
 export const DOCUMENTED_EXCEPTIONS: readonly DocumentedException[] = [
   { stacks: "oidc-*", constructPath: "issuer/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
   { stacks: "oidc-*", constructPath: "issuer/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
+  // The issuers of an environment's other clusters (`clusters:`): `issuer-<cluster>/…`.
+  { stacks: "oidc-*", constructPath: "issuer-*/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
+  { stacks: "oidc-*", constructPath: "issuer-*/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
 ];
+
+/** A construct path pattern: `*` stands for the rest of one path segment (never a slash), e.g. issuer-green for issuer-*. */
+export function constructPathMatches(pattern: string, path: string): boolean {
+  if (!pattern.includes("*")) return pattern === path;
+  const expression = pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[^/]+");
+  return new RegExp(`^${expression}$`).test(path);
+}
 
 export function stackMatches(pattern: string, stackId: string): boolean {
   return pattern.endsWith("*") ? stackId.startsWith(pattern.slice(0, -1)) : pattern === stackId;
@@ -57,7 +67,7 @@ export function documentedExceptionFor(
 ): DocumentedException | undefined {
   const path = relativeConstructPath(stackId, config);
   if (path === undefined) return undefined;
-  return exceptions.find((exception) => stackMatches(exception.stacks, stackId) && exception.constructPath === path && exception.ruleIds.includes(ruleId));
+  return exceptions.find((exception) => stackMatches(exception.stacks, stackId) && constructPathMatches(exception.constructPath, path) && exception.ruleIds.includes(ruleId));
 }
 
 /** Suppressions written on the resource; entries without a real reason are ignored (the finding stands). */

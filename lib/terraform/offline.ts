@@ -11,6 +11,23 @@ export interface SynthesizedStackJson {
   readonly provider?: Record<string, unknown>;
   readonly data?: { readonly terraform_remote_state?: Record<string, unknown> };
   readonly output?: Record<string, unknown>;
+  readonly import?: readonly unknown[];
+}
+
+/**
+ * Terraform import blocks of a synthesized stack (adopted resources). A plan of an import reads the existing
+ * object from the cloud, so without the account such a stack can only be validated, not planned.
+ */
+export function importBlockCount(stack: SynthesizedStackJson): number {
+  return Array.isArray(stack.import) ? stack.import.length : 0;
+}
+
+/** Why an offline plan is skipped for this stack, or undefined when it can be planned offline. */
+export function offlinePlanObstacle(stack: SynthesizedStackJson): string | undefined {
+  const imports = importBlockCount(stack);
+  return imports > 0
+    ? `plan skipped: ${imports} import block${imports === 1 ? " adopts" : "s adopt"} existing resources, and planning an import reads them from the account`
+    : undefined;
 }
 
 /** `cross-stack-reference-input-oidc-dev` → `oidc-dev` */
