@@ -270,8 +270,15 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
             .flatMap(([, list]) => list.map((value) => ({ op, value }))),
         );
         if (found.length === 0) unconstrained = true;
+        // Pod Identity: the ServiceAccount tag names a workload together with the namespace tag.
+        const namespaces = statement.conditions.StringEquals?.["aws:RequestTag/kubernetes-namespace"] ?? [];
         for (const { op, value } of found) {
-          const workload = claim === "sub" ? workloadOfSubject(value) : undefined;
+          const workload =
+            claim === "sub"
+              ? workloadOfSubject(value)
+              : claim === "aws:RequestTag/kubernetes-service-account" && namespaces.length === 1
+                ? `${namespaces[0]}/${value}`
+                : undefined;
           values.push(conditionItem(op, value, workload ? { workload } : {}));
         }
       }

@@ -62,6 +62,12 @@ function headsOn(items: readonly Item[], group: string): string | null {
   return heads.length === 0 ? null : `${[...new Set(heads)].sort(compare).join(", ")} on ${group}`;
 }
 
+/** `<heads> on <group>` per group, groups joined by `; `. */
+function describeGrouped(items: readonly Item[]): string {
+  const groups = [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare);
+  return groups.map((group) => headsOn(items, group)).join("; ");
+}
+
 function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   const items = [...draft.before, ...draft.after];
   const itemWorkloads = [...new Set(items.map((entry) => entry.workload).filter((workload): workload is string => !!workload))].sort(compare);
@@ -80,7 +86,11 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
       what = `${draft.set.what} ${heads} on ${group}`;
       before = headsOn(draft.context.before, group);
       after = headsOn(draft.context.after, group);
-    } else what = `${draft.set.what} ${draft.kind}: ${heads} on ${group}`;
+    } else {
+      what = `${draft.set.what} ${draft.kind}: ${describeGrouped(draft.after)}`;
+      before = describeGrouped(draft.before);
+      after = describeGrouped(draft.after);
+    }
   }
   return workloads.map((workload) => ({
     workload,
@@ -107,6 +117,14 @@ function draftsOf(set: FactSet, changes: readonly ItemChange[], context: Draft["
       const key = `${kind}\u0000${entry.group ?? ""}`;
       if (!merged.has(key)) merged.set(key, { kind, before: [], after: [] });
       merged.get(key)![change.kind === "added" ? "after" : "before"].push(entry);
+    } else if (set.grouped) {
+      // Widened/narrowed: merge the pairs that move between the same groups (actions moving together).
+      const groups = (items: readonly Item[]) => [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare).join("\u0001");
+      const key = `${kind}\u0000${groups(change.before)}\u0000${groups(change.after)}`;
+      if (!merged.has(key)) merged.set(key, { kind, before: [], after: [] });
+      const target = merged.get(key)!;
+      for (const entry of change.before) if (!target.before.some((known) => known.key === entry.key)) target.before.push(entry);
+      for (const entry of change.after) if (!target.after.some((known) => known.key === entry.key)) target.after.push(entry);
     } else drafts.push({ kind, set, before: change.before, after: change.after, ...(context ? { context } : {}) });
   }
   for (const { kind, before, after } of merged.values()) drafts.push({ kind, set, before, after, ...(context ? { context } : {}) });
