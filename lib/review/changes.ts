@@ -70,7 +70,9 @@ function describeGrouped(items: readonly Item[]): string {
 
 function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   const items = [...draft.before, ...draft.after];
-  const itemWorkloads = [...new Set(items.map((entry) => entry.workload).filter((workload): workload is string => !!workload))].sort(compare);
+  // Who the change is about: whoever gains (added, widened) or loses (removed, narrowed) it.
+  const changedSide = draft.kind === "added" || draft.kind === "widened" ? draft.after : draft.before;
+  const itemWorkloads = [...new Set(changedSide.map((entry) => entry.workload).filter((workload): workload is string => !!workload))].sort(compare);
   const resource = items.find((entry) => entry.resource)?.resource ?? entity.resource;
   const workloads = itemWorkloads.length > 0 ? itemWorkloads : entity.workloads.length > 0 ? entity.workloads : [resource];
   const cloud = items.find((entry) => entry.cloud)?.cloud ?? entity.cloud;
@@ -137,6 +139,9 @@ function hasGroup(entity: Entity, scope: NonNullable<FactSet["scope"]>): boolean
 
 function compareEntity(base: Entity, head: Entity): AccessChange[] {
   const result: AccessChange[] = [];
+  // Changes not about one subject are the workloads' of either revision (a member widened to a whole pool
+  // leaves the head without a named workload).
+  const entity: Entity = { ...head, workloads: [...new Set([...base.workloads, ...head.workloads])].sort(compare) };
   const keys = [...new Set([...base.sets.keys(), ...head.sets.keys()])].sort(compare);
   for (const key of keys) {
     const before = base.sets.get(key);
@@ -146,7 +151,7 @@ function compareEntity(base: Entity, head: Entity): AccessChange[] {
     const itemsOf = (side: FactSet | undefined) => (side && side.items.length > 0 ? side.items : set.constraint ? [NO_CONDITION] : []);
     const changes = diffItems(itemsOf(before), itemsOf(after));
     const context = set.grouped ? { before: itemsOf(before), after: itemsOf(after) } : undefined;
-    for (const draft of draftsOf(set, changes, context)) result.push(...toChanges(head, draft));
+    for (const draft of draftsOf(set, changes, context)) result.push(...toChanges(entity, draft));
   }
   return result;
 }
