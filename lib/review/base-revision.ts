@@ -3,9 +3,13 @@
  * CI artifact), or a git ref synthesized here (`--base-ref <ref>`): a temporary `git worktree` of that
  * commit, sharing this checkout's node_modules by symlink, runs that revision's own synth
  * (`node bin/synth.js` with CDKTF_OUTDIR in the temporary directory) and is removed afterwards.
+ *
+ * When the base commit's compiled sources are those of this checkout (a change of config only, the usual
+ * merge request) and this checkout's dist/ is up to date, dist/ is copied into the worktree so the base
+ * synth does not compile the same sources again.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { StackJson } from "../rules/types";
@@ -61,6 +65,28 @@ export function resolveRef(ref: string, cwd: string): string {
   );
 }
 
+/** What bin/synth.js compiles into dist/ (its `sourceRoots`). */
+export const COMPILED_SOURCES = ["main.ts", "lib", "stacks", "constructs", "scripts", "tsconfig.json", "tsconfig.build.json", "package-lock.json"];
+
+function newestModification(entry: string): number {
+  if (!existsSync(entry)) return 0;
+  const stat = statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(entry).reduce((newest, child) => Math.max(newest, newestModification(path.join(entry, child))), stat.mtimeMs);
+}
+
+/** True when dist/ of `projectRoot` is what compiling `commit`'s sources would produce. */
+export function distMatchesCommit(projectRoot: string, commit: string): boolean {
+  const buildInfo = path.join(projectRoot, "dist", ".tsbuildinfo");
+  if (!existsSync(buildInfo)) return false;
+  const built = statSync(buildInfo).mtimeMs;
+  if (COMPILED_SOURCES.some((entry) => newestModification(path.join(projectRoot, entry)) > built)) return false;
+  const sources = COMPILED_SOURCES.filter((entry) => existsSync(path.join(projectRoot, entry)));
+  if (!git(["diff", "--quiet", commit, "--", ...sources], projectRoot).ok) return false;
+  const untracked = git(["ls-files", "--others", "--exclude-standard", "--", ...sources], projectRoot);
+  return untracked.ok && untracked.stdout === "";
+}
+
 /** Synthesizes `ref` in a temporary worktree and reads its stacks; the worktree is always removed. */
 export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevision {
   const commit = resolveRef(ref, projectRoot);
@@ -74,6 +100,8 @@ export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevisio
     const project = path.join(tree, inside);
     const modules = path.join(path.resolve(projectRoot), "node_modules");
     if (existsSync(modules) && !existsSync(path.join(project, "node_modules"))) symlinkSync(modules, path.join(project, "node_modules"), "dir");
+    // Copied after the checkout, so dist/ is newer than the worktree's sources and bin/synth.js keeps it.
+    if (distMatchesCommit(projectRoot, commit)) cpSync(path.join(projectRoot, "dist"), path.join(project, "dist"), { recursive: true });
     if (!existsSync(path.join(project, "bin", "synth.js")))
       throw new BaseRevisionError(`review: --base-ref = ${ref}: the revision ${commit.slice(0, 12)} has no bin/synth.js to synthesize it with; synthesize it yourself and pass --base <its cdktf.out>`);
     const outdir = path.join(temporary, "cdktf.out");
