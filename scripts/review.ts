@@ -2,6 +2,13 @@
  * `npm run review`: writes `<outdir>/review/<env>.md` for every environment synthesized in cdktf.out (or
  * CDKTF_OUTDIR) — workloads and their AWS/GCP access, cross-stack wiring, public surface, plan summary.
  *
+ * With a base revision the report opens with `## Access changes` and `<outdir>/review/<env>.changes.json`
+ * holds them as data (one entry per change: workload, cloud, kind, what, before, after, review, …):
+ *   --base <dir>       the base revision's cdktf.out (e.g. the target branch's synth artifact);
+ *   --base-ref <ref>   a git ref, synthesized here in a temporary worktree (in a shallow CI clone, fetch it
+ *                      first: the error says how).
+ * Bad flags or an unusable base: a clear error, exit 2, nothing written.
+ *
  * Plans, per stack, first found wins:
  *   1. `<plans dir>/<stack>.json`: `terraform show -json` of a saved plan. The plans dir is `--plans <dir>`,
  *      else CLUSTER_IDENTITY_PLANS, else `<outdir>/plans` (what the CI pipeline writes:
@@ -13,15 +20,39 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { reviewEnvironments, StackPlan, summarizePlan } from "../lib/review";
+import { reviewAgainstBase, StackPlan, summarizePlan } from "../lib/review";
+import { BaseRevision, BaseRevisionError, readBaseDirectory, synthesizeBaseRef } from "../lib/review/base-revision";
 import { readSynthesizedStacks } from "../lib/review/read";
 
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 
-function plansDirectory(argv: readonly string[]): string {
-  const flag = argv.indexOf("--plans");
-  if (flag >= 0 && argv[flag + 1]) return argv[flag + 1];
-  return process.env.CLUSTER_IDENTITY_PLANS ?? path.join(outdir, "plans");
+interface Options {
+  readonly plans?: string;
+  readonly base?: string;
+  readonly baseRef?: string;
+}
+
+const FLAGS: Readonly<Record<string, keyof Options>> = { "--plans": "plans", "--base": "base", "--base-ref": "baseRef" };
+
+/** `--flag value` or `--flag=value`; anything else is an error naming the argument. */
+function parseArguments(argv: readonly string[]): Options {
+  const options: Record<string, string> = {};
+  for (let index = 0; index < argv.length; index++) {
+    const [flag, inline] = argv[index].includes("=") ? [argv[index].slice(0, argv[index].indexOf("=")), argv[index].slice(argv[index].indexOf("=") + 1)] : [argv[index], undefined];
+    const key = FLAGS[flag];
+    if (!key) throw new BaseRevisionError(`review: ${argv[index]}: unknown argument; use --base <cdktf.out of the base revision>, --base-ref <git ref> or --plans <dir>`);
+    const value = inline ?? argv[++index];
+    if (value === undefined || value === "") throw new BaseRevisionError(`review: ${flag}: needs a value`);
+    if (options[key] !== undefined) throw new BaseRevisionError(`review: ${flag} = ${value}: given twice`);
+    options[key] = value;
+  }
+  if (options.base !== undefined && options.baseRef !== undefined)
+    throw new BaseRevisionError(`review: --base = ${options.base} and --base-ref = ${options.baseRef}: give one base revision, not both`);
+  return options;
+}
+
+function plansDirectory(options: Options): string {
+  return options.plans ?? process.env.CLUSTER_IDENTITY_PLANS ?? path.join(outdir, "plans");
 }
 
 /** Display path relative to the output directory, so the report reads the same on every machine. */
@@ -45,25 +76,63 @@ function findPlan(stackId: string, directory: string): StackPlan | undefined {
 }
 
 function main(): number {
-  const stacks = readSynthesizedStacks(outdir);
-  if (Object.keys(stacks).length === 0) {
-    process.stderr.write(`no synthesized stacks under ${path.join(outdir, "stacks")}: run \`npm run synth\` first\n`);
-    return 2;
+  let options: Options;
+  let base: BaseRevision | undefined;
+  try {
+    options = parseArguments(process.argv.slice(2));
+    const stacks = readSynthesizedStacks(outdir);
+    if (Object.keys(stacks).length === 0) {
+      process.stderr.write(`no synthesized stacks under ${path.join(outdir, "stacks")}: run \`npm run synth\` first\n`);
+      return 2;
+    }
+    if (options.base !== undefined) base = readBaseDirectory(options.base);
+    else if (options.baseRef !== undefined) {
+      process.stdout.write(`synthesizing the base revision ${options.baseRef} in a temporary git worktree ...\n`);
+      base = synthesizeBaseRef(options.baseRef, process.cwd());
+    }
+    return write(stacks, options, base);
+  } catch (error) {
+    if (error instanceof BaseRevisionError) {
+      process.stderr.write(`${error.message}\nNo review was written.\n`);
+      return 2;
+    }
+    throw error;
   }
-  const directory = plansDirectory(process.argv.slice(2));
+}
+
+function write(stacks: ReturnType<typeof readSynthesizedStacks>, options: Options, base: BaseRevision | undefined): number {
+  const directory = plansDirectory(options);
   const plans = new Map<string, StackPlan>();
   for (const stackId of Object.keys(stacks)) {
     const plan = findPlan(stackId, directory);
     if (plan) plans.set(stackId, plan);
   }
   const hint = `looked for ${shown(path.join(directory, "<stack>.json"))} and the offline plans of npm run validate`;
-  const reviews = reviewEnvironments(stacks, plans, hint);
+  const reviews = reviewAgainstBase({ head: stacks, ...(base ? { base } : {}), plans, planHint: hint });
   const target = path.join(outdir, "review");
   mkdirSync(target, { recursive: true });
-  for (const [environment, markdown] of reviews) {
+  for (const [environment, review] of reviews) {
     const file = path.join(target, `${environment}.md`);
-    writeFileSync(file, markdown);
-    process.stdout.write(`wrote ${file} (${plans.size > 0 ? `${[...plans.keys()].filter((id) => id.endsWith(`-${environment}`)).length} plan(s)` : "no plans"})\n`);
+    writeFileSync(file, review.markdown);
+    const planned = plans.size > 0 ? `${[...plans.keys()].filter((id) => id.endsWith(`-${environment}`)).length} plan(s)` : "no plans";
+    let access = "";
+    if (review.comparison) {
+      writeFileSync(path.join(target, `${environment}.changes.json`), `${JSON.stringify(review.comparison.changes, null, 2)}\n`);
+      const needing = review.comparison.changes.filter((change) => change.review).length;
+      access =
+        review.comparison.status === "new-environment"
+          ? ", new environment"
+          : review.comparison.changes.length === 0
+            ? ", no access changes"
+            : `, ${review.comparison.changes.length} access change(s), ${needing} to review`;
+    }
+    process.stdout.write(`wrote ${file} (${planned}${access})\n`);
+  }
+  if (base) {
+    const environments = new Set(reviews.keys());
+    const gone = [...new Set(Object.keys(base.stacks).map((id) => Object.keys(stacks).includes(id) ? "" : id))].filter(Boolean);
+    const removed = gone.filter((id) => ![...environments].some((environment) => id.endsWith(`-${environment}`)));
+    if (removed.length > 0) process.stdout.write(`stacks of the base revision without an environment in this one (their environments are removed): ${removed.join(", ")}\n`);
   }
   return 0;
 }

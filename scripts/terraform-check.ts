@@ -3,14 +3,21 @@
  *
  * For every stack whose providers the filesystem mirror holds: `terraform init` from the mirror (a CLI config
  * written here; providers linked from a plugin cache, not copied per stack) and `terraform validate`; for the
- * AWS stacks also `terraform plan` with fake credentials, throw-away local state and stand-in states for
- * their cross-stack inputs — except stacks with import blocks (adopted resources): planning an import reads
- * the existing object from the account, so those are validated only, and the run says so by name. Each
- * check runs in a copy of the stack under cdktf.out/.terraform-check/, never in the stack directory
+ * AWS stacks `terraform plan` instead (which validates first) with fake credentials, throw-away local state and
+ * stand-in states for their cross-stack inputs — except stacks with import blocks (adopted resources): planning
+ * an import reads the existing object from the account, so those are validated only, and the run says so by
+ * name. Each check runs in a copy of the stack under cdktf.out/.terraform-check/, never in the stack directory
  * `cdktf deploy` uses. One line per stack; SKIPPED with the reason where it cannot
  * check; exit code 1 if any check failed.
+ *
+ * Stacks are checked concurrently, as many at a time as there are cores (TERRAFORM_CHECK_JOBS overrides),
+ * sharing one plugin cache. Terraform does not promise that concurrent `init`s can fill one cache safely,
+ * so the cache is filled first: the first stack needing a provider not yet cached runs its `init` alone;
+ * afterwards every `init` only links from the cache. Each stack's output is buffered and printed in stack
+ * order, so the report reads the same whatever finishes first.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import * as os from "node:os";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { candidateMirrorDirectories, cliConfig, findMirror, mirrorHas, requiredProviders } from "../lib/terraform/mirror";
@@ -23,16 +30,41 @@ interface Manifest {
   readonly stacks: Record<string, { readonly workingDirectory: string; readonly synthesizedStackPath: string }>;
 }
 
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
-  const result = spawnSync("terraform", args, { cwd, env, encoding: "utf8" });
-  return { ok: result.status === 0, output: `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}` };
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("terraform", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk));
+    child.on("error", (error) => resolve({ ok: false, output: `${Buffer.concat(chunks).toString("utf8")}${String(error)}` }));
+    child.on("close", (code) => resolve({ ok: code === 0, output: Buffer.concat(chunks).toString("utf8") }));
+  });
+}
+
+/** How many checks run at once: TERRAFORM_CHECK_JOBS, else the number of cores. */
+function concurrency(): number {
+  const configured = Number.parseInt(process.env.TERRAFORM_CHECK_JOBS ?? "", 10);
+  if (Number.isInteger(configured) && configured > 0) return configured;
+  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
+}
+
+interface Check {
+  readonly name: string;
+  readonly cwd: string;
+  readonly providers: readonly string[];
+  readonly plans: boolean;
+  /** Why an AWS stack is validated only (import blocks need the account): printed and summarized. */
+  readonly obstacle?: string;
+  /** Set when the stack cannot be checked: printed as is. */
+  readonly skipped?: string;
+  initialized?: Promise<{ ok: boolean; output: string }>;
 }
 
 function accountIdOf(stackJson: { provider?: { aws?: { allowed_account_ids?: string[] }[] } }): string {
   return stackJson.provider?.aws?.[0]?.allowed_account_ids?.[0] ?? "123456789012";
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const manifestPath = path.join(outdir, "manifest.json");
   if (!existsSync(manifestPath)) {
     log(`no ${manifestPath}: run \`npm run synth\` first`);
@@ -61,19 +93,18 @@ function main(): number {
   const env: NodeJS.ProcessEnv = { ...process.env, TF_CLI_CONFIG_FILE: configFile, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
   log(`provider mirror: ${mirror}`);
 
-  let failures = 0;
-  const validatedOnly: string[] = [];
+  const checks: Check[] = [];
   for (const [name, stack] of stacks) {
     const stackFile = path.join(outdir, stack.synthesizedStackPath);
     const stackText = readFileSync(stackFile, "utf8");
     const stackJson = JSON.parse(stackText);
-    const missing = requiredProviders(stackJson).filter((requirement) => !mirrorHas(mirror, requirement));
+    const required = requiredProviders(stackJson);
+    const missing = required.filter((requirement) => !mirrorHas(mirror, requirement));
+    const cwd = path.join(work, "stacks", name);
     if (missing.length > 0) {
-      log(`SKIPPED ${name}: the mirror lacks ${missing.map((m) => `${m.address} ${m.version}`).join(", ")}`);
+      checks.push({ name, cwd, providers: [], plans: false, skipped: `SKIPPED ${name}: the mirror lacks ${missing.map((m) => `${m.address} ${m.version}`).join(", ")}` });
       continue;
     }
-
-    const cwd = path.join(work, "stacks", name);
     rmSync(path.join(cwd, "offline.tfstate"), { force: true });
     // A plan of an earlier run must not stand for this one (npm run review reads it).
     rmSync(path.join(cwd, "offline.tfplan"), { force: true });
@@ -88,36 +119,70 @@ function main(): number {
       standIns[dataSource] = file;
     }
     writeFileSync(path.join(cwd, "zz_offline_override.tf.json"), `${JSON.stringify(offlineOverride({ stack: stackJson, standIns }), null, 2)}\n`);
-
-    const steps: [string, string[]][] = [
-      ["init", ["init", "-input=false", "-no-color", "-reconfigure"]],
-      ["validate", ["validate", "-no-color"]],
-    ];
-    const awsOnly = stackJson.provider && Object.keys(stackJson.provider).every((provider) => provider === "aws");
+    const awsOnly = !!stackJson.provider && Object.keys(stackJson.provider).every((provider) => provider === "aws");
     const obstacle = awsOnly ? offlinePlanObstacle(stackJson) : undefined;
-    const plans = awsOnly && !obstacle;
-    if (plans) steps.push(["plan", ["plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", "-out=offline.tfplan"]]);
-    let failed: { step: string; output: string } | undefined;
+    checks.push({
+      name,
+      cwd,
+      providers: required.map((requirement) => `${requirement.address} ${requirement.version}`),
+      plans: awsOnly && !obstacle,
+      ...(obstacle ? { obstacle } : {}),
+    });
+  }
+
+  const init = (check: Check) => (check.initialized ??= run(["init", "-input=false", "-no-color", "-reconfigure"], check.cwd, env));
+  // Fill the plugin cache one provider at a time: these inits run alone.
+  const cached = new Set<string>();
+  for (const check of checks.filter((candidate) => !candidate.skipped)) {
+    if (check.providers.every((provider) => cached.has(provider))) continue;
+    await init(check);
+    for (const provider of check.providers) cached.add(provider);
+  }
+
+  async function perform(check: Check): Promise<{ failed: boolean; text: string }> {
+    if (check.skipped) return { failed: false, text: check.skipped };
+    const steps: [string, () => Promise<{ ok: boolean; output: string }>][] = [["init", () => init(check)]];
+    // `terraform plan` validates the configuration first (the same checks as `terraform validate`), so a
+    // stack that is planned does not start its provider a third time for a separate validate.
+    if (!check.plans) steps.push(["validate", () => run(["validate", "-no-color"], check.cwd, env)]);
+    else steps.push(["plan", () => run(["plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", "-out=offline.tfplan"], check.cwd, env)]);
     let summary = "";
-    for (const [step, args] of steps) {
-      const result = run(args, cwd, env);
-      if (!result.ok) {
-        failed = { step, output: result.output };
-        break;
-      }
+    for (const [step, execute] of steps) {
+      const result = await execute();
+      if (!result.ok) return { failed: true, text: `FAILED  ${check.name}: terraform ${step}\n${result.output.trim().replace(/^/gm, "    ")}` };
       if (step === "plan") summary = /Plan: .*/.exec(result.output)?.[0] ?? "no changes";
     }
-    if (failed) {
-      failures++;
-      log(`FAILED  ${name}: terraform ${failed.step}\n${failed.output.trim().replace(/^/gm, "    ")}`);
-    } else {
-      log(`ok      ${name}: init + validate${plans ? ` + plan (${summary})` : obstacle ? ` only (${obstacle})` : ""}`);
-      if (obstacle) validatedOnly.push(name);
-    }
+    return { failed: false, text: `ok      ${check.name}: init + validate${check.plans ? ` + plan (${summary})` : check.obstacle ? ` only (${check.obstacle})` : ""}` };
   }
+
+  // A bounded pool; results are printed in stack order as soon as every earlier stack has finished.
+  const results: ({ failed: boolean; text: string } | undefined)[] = checks.map(() => undefined);
+  let printed = 0;
+  let next = 0;
+  const flush = () => {
+    while (printed < checks.length && results[printed]) log(results[printed++]!.text);
+  };
+  const worker = async () => {
+    while (next < checks.length) {
+      const index = next++;
+      results[index] = await perform(checks[index]);
+      flush();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency(), Math.max(1, checks.length)) }, worker));
+  flush();
+  const validatedOnly = checks.filter((check) => check.obstacle).map((check) => check.name);
   if (validatedOnly.length > 0)
     log(`VALIDATED ONLY (not planned offline; plan them with the account, e.g. in CI's plan job): ${validatedOnly.join(", ")}`);
-  return failures > 0 ? 1 : 0;
+  return results.some((result) => result?.failed) ? 1 : 0;
 }
 
-process.exitCode = main();
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

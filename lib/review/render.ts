@@ -7,6 +7,7 @@ import { adoptedSection } from "./adopted";
 import { awsRegionOf } from "./stacks";
 import { publicObjectsOf } from "../rules/aws-s3";
 import type { StackJson } from "../rules/types";
+import type { AccessChange, EnvironmentComparison } from "./changes";
 import type { PlanSummary } from "./plan";
 import { mermaidWiring, stackEdges } from "./wiring";
 import { AwsAccess, awsRoles, GcpAccess, workloadAccess, WorkloadAccess } from "./workloads";
@@ -25,6 +26,46 @@ export interface ReviewInput {
   readonly plans?: ReadonlyMap<string, StackPlan>;
   /** Shown when no stack has a plan: where plans would be looked for. */
   readonly planHint?: string;
+  /** Access changes against a base revision; without it the report has no `## Access changes` section. */
+  readonly comparison?: { readonly base: string; readonly result: EnvironmentComparison };
+}
+
+/** What the reader must not miss on a change: the review marker and flags such as system:masters. */
+function changeMarker(change: AccessChange): string {
+  const marks = [...(change.review ? ["⚠ review"] : []), ...(change.flags ?? [])];
+  return marks.length > 0 ? `**${marks.map(md).join(", ")}**` : "";
+}
+
+/** `## Access changes`: who gains or loses what against the base revision, reviews first. */
+export function accessChangesSection(comparison: NonNullable<ReviewInput["comparison"]>, environment: string): string[] {
+  const { base, result } = comparison;
+  const out = ["## Access changes", ""];
+  if (result.status === "new-environment") {
+    out.push(
+      `New environment: \`${md(environment)}\` is not in the base revision (${md(base)}). Every identity in it is new, so its access is not listed change by change: review the whole report below (workloads, public surface, plan).`,
+      "",
+      "| | stack | cloud | resources |",
+      "|---|---|---|---|",
+      ...result.changes.map((change) => `| ${changeMarker(change)} | ${md(change.workload)} | ${change.cloud} | ${md(change.after ?? "")} |`),
+    );
+    return out;
+  }
+  if (result.changes.length === 0) {
+    out.push("No access changes.", "", `Compared with the base revision (${md(base)}).`);
+    return out;
+  }
+  const reviews = result.changes.filter((change) => change.review).length;
+  out.push(
+    `Compared with the base revision (${md(base)}): ${result.changes.length} change${result.changes.length === 1 ? "" : "s"}, ${reviews} granting more than before (marked **⚠ review**: confirm each one).`,
+    "",
+    "| | workload | cloud | change | what | before | after |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const change of result.changes)
+    out.push(
+      `| ${changeMarker(change)} | ${md(change.workload)} | ${change.cloud} | ${change.kind} | ${md(change.what)}${change.identity !== change.what ? ` (${md(change.identity)})` : ""} | ${change.before === null ? "—" : md(change.before)} | ${change.after === null ? "—" : md(change.after)} |`,
+    );
+  return out;
 }
 
 /** Text for a Markdown table cell: no pipes, no HTML, no emphasis. */
@@ -125,6 +166,7 @@ export function renderReview(input: ReviewInput): string {
     "",
     `Stacks, in deploy order: ${stackIds.map((id) => `\`${id}\``).join(", ")}.`,
     "",
+    ...(input.comparison ? [...accessChangesSection(input.comparison, input.environment), ""] : []),
     "## Workloads",
     "",
     workloads.length > 0 ? workloadTable(workloads) : "No workload identities.",

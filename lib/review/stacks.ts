@@ -26,6 +26,13 @@ export function groupByEnvironment(stacks: Readonly<Record<string, StackJson>>):
     if (!environments.has(split.environment)) environments.set(split.environment, new Map());
     environments.get(split.environment)!.set(id, stacks[id]);
   }
+  // Stacks of other components (delivery-<env>, …) join the environment whose name ends their id (the
+  // longest such name), after the known components, by id.
+  const names = [...environments.keys()].sort((a, b) => b.length - a.length || a.localeCompare(b));
+  for (const id of Object.keys(stacks).filter((candidate) => !splitStackId(candidate)).sort()) {
+    const environment = names.find((name) => id.endsWith(`-${name}`) && id.length > name.length + 1);
+    if (environment) environments.get(environment)!.set(id, stacks[id]);
+  }
   return environments;
 }
 

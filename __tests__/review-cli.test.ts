@@ -1,0 +1,127 @@
+/**
+ * `npm run review` end to end (dist/scripts/review.js): `--base-ref` on a throw-away git repository (a copy
+ * of this project, committed twice: a config change between), `--base` on a cdktf.out, and bad input — a
+ * `--base` that is not a cdktf.out, an unknown ref — failing clearly with nothing written.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "./helpers";
+
+jest.setTimeout(240_000);
+
+const SKIP = new Set(["node_modules", "cdktf.out", ".git", "coverage", ".terraform"]);
+let root: string;
+let project: string;
+
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(command, args, { cwd: project, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env } });
+  return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+function git(...args: string[]) {
+  const result = run("git", ["-c", "user.email=review@example.invalid", "-c", "user.name=review", "-c", "commit.gpgsign=false", ...args]);
+  if (result.status !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+const review = (...args: string[]) => run(process.execPath, ["dist/scripts/review.js", ...args]);
+const reviewDirectory = () => path.join(project, "cdktf.out", "review");
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-review-e2e-"));
+  project = path.join(root, "project");
+  cpSync(PROJECT_ROOT, project, { recursive: true, preserveTimestamps: true, filter: (source) => !SKIP.has(path.basename(source)) });
+  symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(project, "node_modules"), "dir");
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "base");
+  const dev = path.join(project, "config", "dev.yaml");
+  writeFileSync(dev, readFileSync(dev, "utf8").replace("projectRoles: [roles/bigquery.jobUser]", "projectRoles: [roles/bigquery.jobUser, roles/bigquery.dataEditor]"));
+  git("commit", "-q", "-am", "head: bq-reader may edit BigQuery data");
+  const synth = run(process.execPath, ["bin/synth.js"]);
+  if (synth.status !== 0) throw new Error(`synth failed: ${synth.stderr}`);
+});
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe("npm run review --base-ref", () => {
+  let result: ReturnType<typeof review>;
+  beforeAll(() => {
+    rmSync(reviewDirectory(), { recursive: true, force: true });
+    result = review("--base-ref", "main~1");
+  });
+
+  it("synthesizes the base revision in a temporary worktree and reports the access change", () => {
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const changes = JSON.parse(readFileSync(path.join(reviewDirectory(), "dev.changes.json"), "utf8"));
+    expect(changes).toEqual([
+      {
+        workload: "analytics/bq-reader",
+        cloud: "gcp",
+        kind: "added",
+        what: "Google role",
+        before: null,
+        after: "project cluster-identity-dev: roles/bigquery.dataEditor",
+        review: true,
+        identity: "Google service account dev-bq-reader@cluster-identity-dev.iam.gserviceaccount.com",
+        resource: "gcp-wif-dev:google_project_iam_member.analytics-bq-reader_project-role-bigquery-dataEditor_52072B46",
+      },
+    ]);
+    expect(JSON.parse(readFileSync(path.join(reviewDirectory(), "prod.changes.json"), "utf8"))).toEqual([]);
+  });
+
+  it("opens each report with ## Access changes, naming the base commit", () => {
+    const base = git("rev-parse", "main~1").slice(0, 12);
+    const dev = readFileSync(path.join(reviewDirectory(), "dev.md"), "utf8");
+    expect(dev.split("\n").find((line) => line.startsWith("## "))).toBe("## Access changes");
+    expect(dev).toContain(`Compared with the base revision (main~1 (${base})): 1 change, 1 granting more than before`);
+    expect(dev).toContain("| **⚠ review** | analytics/bq-reader | gcp | added | Google role");
+    expect(readFileSync(path.join(reviewDirectory(), "prod.md"), "utf8")).toContain("## Access changes\n\nNo access changes.\n");
+  });
+
+  it("leaves no worktree behind", () => {
+    expect(git("worktree", "list").split("\n")).toHaveLength(1);
+  });
+});
+
+describe("npm run review --base", () => {
+  it("compares with a cdktf.out directory", () => {
+    const copy = path.join(root, "base.out");
+    cpSync(path.join(project, "cdktf.out"), copy, { recursive: true });
+    const result = review("--base", copy);
+    expect(result.status).toBe(0);
+    expect(readFileSync(path.join(reviewDirectory(), "dev.md"), "utf8")).toContain("## Access changes\n\nNo access changes.\n");
+  });
+});
+
+describe("bad input: a clear error, exit ≠ 0, no report written", () => {
+  beforeEach(() => rmSync(reviewDirectory(), { recursive: true, force: true }));
+
+  it("refuses a --base that is not a cdktf.out", () => {
+    const result = review("--base", "config");
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("review: --base = config: not a cdktf output directory (no manifest.json and stacks/)");
+    expect(existsSync(reviewDirectory())).toBe(false);
+  });
+
+  it("refuses an unknown ref and says what to fetch", () => {
+    const result = review("--base-ref", "no-such-branch");
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("review: --base-ref = no-such-branch: unknown revision");
+    expect(result.stderr).toContain("git fetch --depth=1 origin +refs/heads/no-such-branch:refs/remotes/origin/no-such-branch");
+    expect(existsSync(reviewDirectory())).toBe(false);
+  });
+
+  it("refuses unknown arguments and two bases", () => {
+    expect(review("--bas", "x").stderr).toContain("review: --bas: unknown argument");
+    const both = review("--base", "a", "--base-ref", "b");
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("give one base revision, not both");
+    expect(existsSync(reviewDirectory())).toBe(false);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * The base revision of a review: a cdktf.out given as a directory (`--base <dir>`, e.g. the target branch's
+ * CI artifact), or a git ref synthesized here (`--base-ref <ref>`): a temporary `git worktree` of that
+ * commit, sharing this checkout's node_modules by symlink, runs that revision's own synth
+ * (`node bin/synth.js` with CDKTF_OUTDIR in the temporary directory) and is removed afterwards.
+ *
+ * When the base commit's compiled sources are those of this checkout (a change of config only, the usual
+ * merge request) and this checkout's dist/ is up to date, dist/ is copied into the worktree so the base
+ * synth does not compile the same sources again.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { StackJson } from "../rules/types";
+import { readSynthesizedStacks } from "./read";
+
+/** A bad `--base` / `--base-ref`: the message names the flag, the value and what is wrong. */
+export class BaseRevisionError extends Error {}
+
+export interface BaseRevision {
+  readonly stacks: Record<string, StackJson>;
+  /** How the report names the base: `--base ../main.out` or `main (0123abcd)`. */
+  readonly label: string;
+}
+
+/** Reads a cdktf output directory of the base revision; refuses anything else. */
+export function readBaseDirectory(directory: string): BaseRevision {
+  const flag = `--base = ${directory}`;
+  if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new BaseRevisionError(`review: ${flag}: no such directory; expected the cdktf.out of the base revision`);
+  if (!existsSync(path.join(directory, "manifest.json")) || !existsSync(path.join(directory, "stacks")))
+    throw new BaseRevisionError(`review: ${flag}: not a cdktf output directory (no manifest.json and stacks/); expected the cdktf.out of the base revision, e.g. the target branch's synth artifact`);
+  let stacks: Record<string, StackJson>;
+  try {
+    stacks = readSynthesizedStacks(directory);
+  } catch (error) {
+    throw new BaseRevisionError(`review: ${flag}: a stack is not valid JSON (${(error as Error).message})`);
+  }
+  if (Object.keys(stacks).length === 0) throw new BaseRevisionError(`review: ${flag}: the directory holds no synthesized stack (stacks/<stack>/cdk.tf.json)`);
+  return { stacks, label: `--base ${directory}` };
+}
+
+function git(args: readonly string[], cwd: string): { ok: boolean; stdout: string; stderr: string } {
+  const result = spawnSync("git", args, { cwd, encoding: "utf8" });
+  return { ok: result.status === 0 && !result.error, stdout: (result.stdout ?? "").trim(), stderr: `${result.stderr ?? ""}${result.error ? String(result.error) : ""}`.trim() };
+}
+
+/**
+ * The commit `ref` names: as given, else as the remote-tracking branch `origin/<ref>` (a CI clone has the
+ * target branch only there, if at all).
+ */
+export function resolveRef(ref: string, cwd: string): string {
+  const flag = `--base-ref = ${ref}`;
+  if (!git(["rev-parse", "--git-dir"], cwd).ok) throw new BaseRevisionError(`review: ${flag}: ${cwd} is not in a git repository; use --base <cdktf.out of the base revision> instead`);
+  if (ref.startsWith("-")) throw new BaseRevisionError(`review: ${flag}: not a git ref`);
+  for (const candidate of [ref, `origin/${ref}`, `refs/remotes/origin/${ref}`]) {
+    const resolved = git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${candidate}^{commit}`], cwd);
+    if (resolved.ok && /^[0-9a-f]{40,64}$/.test(resolved.stdout)) return resolved.stdout;
+  }
+  const shallow = git(["rev-parse", "--is-shallow-repository"], cwd).stdout === "true";
+  const branch = ref.replace(/^origin\//, "");
+  throw new BaseRevisionError(
+    `review: ${flag}: unknown revision: no commit, branch or tag of that name here, nor origin/${branch}${shallow ? " (this is a shallow clone)" : ""}. ` +
+      `Fetch it first, e.g. \`git fetch --depth=1 origin +refs/heads/${branch}:refs/remotes/origin/${branch}\`, then run the review again.`,
+  );
+}
+
+/** What bin/synth.js compiles into dist/ (its `sourceRoots`). */
+export const COMPILED_SOURCES = ["main.ts", "lib", "stacks", "constructs", "scripts", "tsconfig.json", "tsconfig.build.json", "package-lock.json"];
+
+function newestModification(entry: string): number {
+  if (!existsSync(entry)) return 0;
+  const stat = statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(entry).reduce((newest, child) => Math.max(newest, newestModification(path.join(entry, child))), stat.mtimeMs);
+}
+
+/** True when dist/ of `projectRoot` is what compiling `commit`'s sources would produce. */
+export function distMatchesCommit(projectRoot: string, commit: string): boolean {
+  const buildInfo = path.join(projectRoot, "dist", ".tsbuildinfo");
+  if (!existsSync(buildInfo)) return false;
+  const built = statSync(buildInfo).mtimeMs;
+  if (COMPILED_SOURCES.some((entry) => newestModification(path.join(projectRoot, entry)) > built)) return false;
+  const sources = COMPILED_SOURCES.filter((entry) => existsSync(path.join(projectRoot, entry)));
+  if (!git(["diff", "--quiet", commit, "--", ...sources], projectRoot).ok) return false;
+  const untracked = git(["ls-files", "--others", "--exclude-standard", "--", ...sources], projectRoot);
+  return untracked.ok && untracked.stdout === "";
+}
+
+/** Synthesizes `ref` in a temporary worktree and reads its stacks; the worktree is always removed. */
+export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevision {
+  const commit = resolveRef(ref, projectRoot);
+  const top = git(["rev-parse", "--show-toplevel"], projectRoot).stdout;
+  const inside = path.relative(top, path.resolve(projectRoot));
+  const temporary = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-review-base-"));
+  const tree = path.join(temporary, "tree");
+  try {
+    const added = git(["worktree", "add", "--detach", "--quiet", tree, commit], projectRoot);
+    if (!added.ok) throw new BaseRevisionError(`review: --base-ref = ${ref}: git worktree add failed: ${added.stderr}`);
+    const project = path.join(tree, inside);
+    const modules = path.join(path.resolve(projectRoot), "node_modules");
+    if (existsSync(modules) && !existsSync(path.join(project, "node_modules"))) symlinkSync(modules, path.join(project, "node_modules"), "dir");
+    // Copied after the checkout, so dist/ is newer than the worktree's sources and bin/synth.js keeps it.
+    if (distMatchesCommit(projectRoot, commit)) cpSync(path.join(projectRoot, "dist"), path.join(project, "dist"), { recursive: true });
+    if (!existsSync(path.join(project, "bin", "synth.js")))
+      throw new BaseRevisionError(`review: --base-ref = ${ref}: the revision ${commit.slice(0, 12)} has no bin/synth.js to synthesize it with; synthesize it yourself and pass --base <its cdktf.out>`);
+    const outdir = path.join(temporary, "cdktf.out");
+    const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" };
+    delete env.CLUSTER_IDENTITY_ENVIRONMENTS;
+    const synth = spawnSync(process.execPath, ["bin/synth.js"], { cwd: project, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (synth.status !== 0)
+      throw new BaseRevisionError(`review: --base-ref = ${ref}: the synth of ${commit.slice(0, 12)} failed (exit ${String(synth.status)}):\n${`${synth.stdout ?? ""}${synth.stderr ?? ""}`.trim()}`);
+    const stacks = readSynthesizedStacks(outdir);
+    if (Object.keys(stacks).length === 0) throw new BaseRevisionError(`review: --base-ref = ${ref}: the synth of ${commit.slice(0, 12)} wrote no stack`);
+    return { stacks, label: `${ref} (${commit.slice(0, 12)})` };
+  } finally {
+    git(["worktree", "remove", "--force", tree], projectRoot);
+    rmSync(temporary, { recursive: true, force: true });
+    git(["worktree", "prune"], projectRoot);
+  }
+}
