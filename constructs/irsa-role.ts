@@ -14,6 +14,8 @@ export interface IrsaRoleProps {
   readonly audience?: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** Permissions boundary of the role (WorkloadRoleProps). @default none */
+  readonly permissionsBoundaryArn?: string;
 }
 
 /** IAM Roles for Service Accounts: a role only `<namespace>/<serviceAccount>` can assume with its token. */
@@ -29,6 +31,7 @@ export class IrsaRole extends WorkloadRole {
       description: `IRSA role of ${props.namespace}/${props.serviceAccount}`,
       trustPolicy: irsaTrustPolicy({ providerArn: props.providerArn, issuerHostPath: props.issuerHostPath, audience, subject }),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+      ...(props.permissionsBoundaryArn ? { permissionsBoundaryArn: props.permissionsBoundaryArn } : {}),
     });
     this.audience = audience;
     this.subject = subject;

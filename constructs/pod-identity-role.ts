@@ -11,6 +11,8 @@ export interface PodIdentityRoleProps {
   readonly serviceAccount: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** Permissions boundary of the role (WorkloadRoleProps). @default none */
+  readonly permissionsBoundaryArn?: string;
 }
 
 /**
@@ -26,6 +28,7 @@ export class PodIdentityRole extends WorkloadRole {
       description: `EKS Pod Identity role of ${props.namespace}/${props.serviceAccount}`,
       trustPolicy: podIdentityTrustPolicy(props),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+      ...(props.permissionsBoundaryArn ? { permissionsBoundaryArn: props.permissionsBoundaryArn } : {}),
     });
     this.association = new EksPodIdentityAssociation(this, "association", {
       clusterName: props.clusterName,

@@ -17,6 +17,7 @@ import { gitlabHelmValues } from "../lib/gitlab/helm-values";
 import { gitlabPolicies } from "../lib/gitlab/policies";
 import { toJson } from "../lib/iam/policy-document";
 import { EnvironmentStack } from "./environment-stack";
+import type { WorkloadStackOptions } from "./aws-workloads-stack";
 import type { OidcStack } from "./oidc-stack";
 
 /**
@@ -33,7 +34,7 @@ export class GitlabStorageStack extends EnvironmentStack {
   readonly roleArn: string;
   readonly region: string;
 
-  constructor(scope: Construct, environment: Environment, oidc: OidcStack) {
+  constructor(scope: Construct, environment: Environment, oidc: OidcStack, options: WorkloadStackOptions = {}) {
     super(scope, "gitlab-storage", environment);
     const settings = environment.catalog.gitlab;
     if (!settings) throw new Error(`${this.node.id}: the environment has no gitlab section`);
@@ -69,7 +70,12 @@ export class GitlabStorageStack extends EnvironmentStack {
     }
     this.buckets = buckets;
 
-    const common = { roleName: settings.roleName, namespace: settings.namespace, serviceAccount: settings.serviceAccount };
+    const common = {
+      roleName: settings.roleName,
+      namespace: settings.namespace,
+      serviceAccount: settings.serviceAccount,
+      ...(options.permissionsBoundaryArn ? { permissionsBoundaryArn: options.permissionsBoundaryArn } : {}),
+    };
     this.role =
       settings.mode === "pod-identity"
         ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusterName: environment.cluster.name })

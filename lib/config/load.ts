@@ -10,6 +10,7 @@ import { z } from "zod";
 import { awsPartition, issuerHostPath, s3IssuerUrl } from "../oidc/issuer";
 import { buildJwks, Jwks, parseRsaPublicKey, PublicKeyError } from "../oidc/jwks";
 import { Catalog, resolveCatalog } from "./catalog";
+import { Delivery, resolveDelivery } from "./delivery";
 import { BackendConfig, DEFAULT_AUDIENCE, environmentSchema, EnvironmentFile } from "./schema";
 
 export interface ConfigIssue {
@@ -80,6 +81,8 @@ export interface Environment {
   readonly tags: Readonly<Record<string, string>>;
   /** Owned data buckets, the workload catalog, GCP and GitLab settings, resolved. */
   readonly catalog: Catalog;
+  /** The pipeline's own identities (`delivery:`, stack delivery-<env>); undefined when not configured. */
+  readonly delivery?: Delivery;
 }
 
 export const DEFAULT_API_SERVER_KEY_DIRECTORY = "/srv/kubernetes/assets";
@@ -146,6 +149,18 @@ export function parseEnvironment(text: string, options: { readonly file: string;
   const cluster = resolveCluster(config, file, options.projectRoot, issues);
   const resolved = resolveCatalog(config, config.cluster.type, config.cluster.name);
   issues.push(...resolved.issues.map((issue) => ({ file, ...issue })));
+  const partition = awsPartition(config.aws.region);
+  const delivery = config.delivery
+    ? resolveDelivery(config.delivery, {
+        environmentName: name,
+        accountId: config.aws.accountId,
+        partition,
+        backend: config.backend ?? { type: "local" },
+        hasGcp: !!config.gcp,
+        ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
+      })
+    : undefined;
+  issues.push(...(delivery?.issues ?? []).map((issue) => ({ file, ...issue })));
   if (issues.length > 0 || !cluster) throw new ConfigError(issues);
   return {
     name,
@@ -160,6 +175,7 @@ export function parseEnvironment(text: string, options: { readonly file: string;
     backend: config.backend ?? { type: "local" },
     tags: config.tags ?? {},
     catalog: resolved.catalog,
+    ...(delivery?.delivery ? { delivery: delivery.delivery } : {}),
   };
 }
 
