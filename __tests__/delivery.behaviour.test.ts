@@ -244,7 +244,7 @@ describe("the permissions boundary on the workload roles", () => {
     );
     expect(actions.size).toBeGreaterThan(5);
     for (const action of actions) {
-      const context = action.startsWith("kms:") ? { "kms:ViaService": `s3.${REGION}.amazonaws.com` } : {};
+      const context: Record<string, string> = action.startsWith("kms:") ? { "kms:ViaService": `s3.${REGION}.amazonaws.com` } : {};
       const resource = action.startsWith("kms:") ? `arn:aws:kms:${REGION}:${ACCOUNT}:key/k` : "arn:aws:s3:::example-gitlab-eks-lfs/x";
       expect([action, bounded(action, resource, context)]).toEqual([action, "Allowed"]);
     }

@@ -32,7 +32,10 @@ function synthInto(outdir: string, options: { cwd?: string; selection?: string; 
   }
 }
 
-const ALL_STACKS = ["aws-workloads", "gcp-wif", "gitlab-storage", "k8s-identities", "oidc"].flatMap((component) => [`${component}-dev`, `${component}-prod`]);
+const ALL_STACKS = [
+  ...["aws-workloads", "gcp-wif", "gitlab-storage", "k8s-identities", "oidc"].flatMap((component) => [`${component}-dev`, `${component}-prod`]),
+  "delivery-prod", // dev has no delivery: section
+].sort();
 
 const temporary = () => mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-"));
 
