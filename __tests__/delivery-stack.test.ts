@@ -140,6 +140,30 @@ describe("delivery-<env>", () => {
     for (const policy of resourcesOfType(delivery, "aws_iam_role_policy")) expect((policy.policy as string).length).toBeLessThan(10_240);
   });
 
+  it("refuses, before synthesis, a catalog whose names would not fit the deploy role's policy", () => {
+    const many = Array.from({ length: 120 }, (_, i) => `  - namespace: apps\n    serviceAccount: writer-${i}\n    aws: { mode: irsa }\n`).join("");
+    const environment = environmentFromYaml(EKS_S3 + many + DELIVERY);
+    expect(() => createEnvironmentStacks(Testing.app(), environment)).toThrow(
+      /^config\/test\.yaml: delivery: the deploy role's policy is \d+ characters, IAM allows 10240 per role; the catalog names too many buckets and roles for one environment's pipeline identity — split the environment$/,
+    );
+  });
+
+  it("lets the deploy role write exactly the issuer's two documents of a self-managed cluster", () => {
+    const selfManaged = `
+aws: { accountId: "111111111111", region: ap-northeast-1 }
+cluster: { type: self-managed, name: test-kops, issuer: { bucketName: test-oidc-issuer }, serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub] }
+backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
+`;
+    const synthesized = synthesizedStacks(environmentFromYaml(selfManaged + DELIVERY))["delivery-test"];
+    const policy = JSON.parse(synthesized.resource!.aws_iam_role_policy["deploy-policy"].policy as string) as { Statement: { Sid: string; Resource: unknown }[] };
+    expect(policy.Statement.find((s) => s.Sid === "ManageIssuerDocuments")?.Resource).toEqual([
+      "arn:aws:s3:::test-oidc-issuer/.well-known/openid-configuration",
+      "arn:aws:s3:::test-oidc-issuer/keys.json",
+    ]);
+    expect(policy.Statement.find((s) => s.Sid === "ManageStackBuckets")?.Resource).toEqual(["arn:aws:s3:::test-oidc-issuer"]);
+    expect(resourcesOfType(synthesized, "aws_eks_access_entry")).toEqual([]);
+  });
+
   it("exposes the deploy role's ARN by name for wiring that must not wait for a reference", () => {
     const environment = shippedEnvironment("prod");
     const { delivery: stack } = createEnvironmentStacks(Testing.app(), environment);

@@ -42,6 +42,9 @@ export function deliveryDeployRoleArn(environment: Environment): string | undefi
   return delivery ? iamRoleArn(environment.aws.partition, environment.aws.accountId, delivery.deployRoleName) : undefined;
 }
 
+/** IAM's limit on the inline policies of one role (characters, whitespace not counted). */
+export const IAM_INLINE_POLICY_LIMIT = 10_240;
+
 const POLICY_SCOPE_REASON =
   "delivery: a KMS key id is only known once the key exists, so the pipeline's key statements are scoped by the provider's tags (managed-by, environment) or are reads; no cryptographic use is granted (CI-DLV-4 checks both)";
 const BOUNDARY_REASON =
@@ -153,6 +156,11 @@ export class DeliveryStack extends EnvironmentStack {
   }
 
   private role(id: string, name: string, description: string, documents: { readonly trust: string; readonly policy: string }): IamRole {
+    // IAM counts a role's inline policies without whitespace; JSON.stringify writes none.
+    if (documents.policy.length > IAM_INLINE_POLICY_LIMIT)
+      throw new Error(
+        `${this.environment.file}: delivery: the ${id} role's policy is ${documents.policy.length} characters, IAM allows ${IAM_INLINE_POLICY_LIMIT} per role; the catalog names too many buckets and roles for one environment's pipeline identity — split the environment`,
+      );
     const role = new IamRole(this, `${id}-role`, { name, description, assumeRolePolicy: documents.trust, maxSessionDuration: 3600 });
     suppressRules(role, { ruleId: "CI-IRSA-3", reason: GITLAB_TRUST_REASON });
     const policy = new IamRolePolicy(this, `${id}-policy`, { name: `${id}-permissions`, role: role.id, policy: documents.policy });
