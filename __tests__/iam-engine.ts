@@ -41,6 +41,10 @@ export interface IdentityRequest {
   readonly context?: Record<string, string | string[]>;
   /** The resource's own policy, e.g. a KMS key policy (KMS denies without one that admits the account). */
   readonly resourcePolicy?: PolicyDocument;
+  /** The principal's permissions boundary, if it has one. */
+  readonly permissionsBoundary?: PolicyDocument;
+  /** @default "arn:aws:iam::<accountId>:role/workload" */
+  readonly principal?: string;
 }
 
 /**
@@ -57,9 +61,10 @@ export function identityDecision(policies: readonly PolicyDocument[], request: I
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: request.resourcePolicy ? validated(request.resourcePolicy, "resource-policy") : undefined,
+      ...(request.permissionsBoundary ? { permissionBoundaryPolicies: [{ name: "permissions-boundary", policy: request.permissionsBoundary as never }] } : {}),
       request: {
         action: request.action,
-        principal: `arn:aws:iam::${request.accountId}:role/workload`,
+        principal: request.principal ?? `arn:aws:iam::${request.accountId}:role/workload`,
         resource: { accountId: request.accountId, resource: request.resource },
         contextVariables: request.context ?? {},
       },

@@ -160,17 +160,18 @@ describe("AWS permissions", () => {
   });
 
   it("a permissions boundary removed is a widening, added a narrowing", () => {
+    // dev: an environment without delivery:, whose roles carry no boundary of their own.
     const withBoundary = (stacks: Map<string, Mutable>) => {
-      const workloads = stacks.get("aws-workloads-prod")!;
+      const workloads = stacks.get("aws-workloads-dev")!;
       workloads.resource.aws_iam_policy = { boundary: { name: "cluster-identity-boundary", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }) } };
-      only(workloads, "aws_iam_role", "s3-full-access").permissions_boundary = "${aws_iam_policy.boundary.arn}";
+      only(workloads, "aws_iam_role", "s3-echoer").permissions_boundary = "${aws_iam_policy.boundary.arn}";
     };
-    const base = environment("prod");
-    const head = environment("prod");
+    const base = environment("dev");
+    const head = environment("dev");
     withBoundary(base);
     const removed = diffAccess(accessModel(base as never), accessModel(head as never));
-    expect(brief(removed)).toEqual([["default/s3-full-access", "aws", "widened", "permissions boundary", "policy cluster-identity-boundary", null]]);
-    expect(brief(diffAccess(accessModel(head as never), accessModel(base as never)))).toEqual([["default/s3-full-access", "aws", "narrowed", "permissions boundary", null, "policy cluster-identity-boundary"]]);
+    expect(brief(removed)).toEqual([["default/s3-echoer", "aws", "widened", "permissions boundary", "policy cluster-identity-boundary", null]]);
+    expect(brief(diffAccess(accessModel(head as never), accessModel(base as never)))).toEqual([["default/s3-echoer", "aws", "narrowed", "permissions boundary", null, "policy cluster-identity-boundary"]]);
   });
 });
 
@@ -304,8 +305,9 @@ describe("public surface and delivery identities", () => {
   });
 
   it("a delivery-<env> stack's GitLab roles are non-workload identities named by resource", () => {
-    const changes = changesOf("prod", (stacks) => {
-      stacks.set("delivery-prod", {
+    const changes = changesOf("dev", (stacks) => {
+      // dev has no delivery: section; a delivery stack appearing there is all new.
+      stacks.set("delivery-dev", {
         provider: { aws: [{ region: "ap-northeast-1" }] },
         resource: {
           aws_iam_openid_connect_provider: { gitlab: { url: "https://gitlab.com", client_id_list: ["https://gitlab.com"] } },
@@ -329,9 +331,9 @@ describe("public surface and delivery identities", () => {
       });
     });
     expect(brief(changes)).toEqual([
-      ["delivery-prod:aws_iam_openid_connect_provider.gitlab", "aws", "added", "IAM OIDC provider gitlab.com", null, "audiences https://gitlab.com"],
+      ["delivery-dev:aws_iam_openid_connect_provider.gitlab", "aws", "added", "IAM OIDC provider gitlab.com", null, "audiences https://gitlab.com"],
       [
-        "delivery-prod:aws_iam_role.plan",
+        "delivery-dev:aws_iam_role.plan",
         "aws",
         "added",
         "AWS role cluster-identity-prod-plan (IRSA)",

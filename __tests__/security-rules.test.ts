@@ -330,7 +330,8 @@ describe("the rule pack", () => {
   it("has a compliant and a non-compliant case for every rule, and unique ids", () => {
     const ids = ALL_RULES.map((rule) => rule.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(Object.keys(CASES).sort()).toEqual([...ids].sort());
+    // CI-DLV-*: their cases are in delivery-rules.test.ts.
+    expect(Object.keys(CASES).sort()).toEqual(ids.filter((id) => !id.startsWith("CI-DLV-")).sort());
   });
 
   it("gives every rule a one-line message and remedy, and checkov ids only in checkov's format", () => {

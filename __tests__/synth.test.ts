@@ -36,6 +36,7 @@ const ALL_STACKS = [
   ...["aws-workloads", "gcp-wif", "gitlab-storage", "k8s-identities", "oidc"].flatMap((component) => [`${component}-dev`, `${component}-prod`]),
   // staging (blue/green, README "Day 2") has no GitLab.
   ...["aws-workloads", "gcp-wif", "k8s-identities", "oidc"].map((component) => `${component}-staging`),
+  "delivery-prod", // dev has no delivery: section
 ].sort();
 
 const temporary = () => mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-"));

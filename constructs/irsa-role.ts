@@ -21,6 +21,8 @@ interface IrsaRoleCommonProps {
   readonly serviceAccount: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** Permissions boundary of the role (WorkloadRoleProps). @default none */
+  readonly permissionsBoundaryArn?: string;
 }
 
 /** One cluster (`providerArn`, `issuerHostPath`, `audience`) or several (`clusters`). */
@@ -50,6 +52,7 @@ export class IrsaRole extends WorkloadRole {
       description: `IRSA role of ${props.namespace}/${props.serviceAccount}`,
       trustPolicy: irsaTrustPolicyForClusters(trusts),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+      ...(props.permissionsBoundaryArn ? { permissionsBoundaryArn: props.permissionsBoundaryArn } : {}),
     });
     const length = deployedIrsaTrustLength(trusts);
     if (length > DEFAULT_TRUST_POLICY_QUOTA)

@@ -17,6 +17,8 @@ interface PodIdentityRoleCommonProps {
   readonly serviceAccount: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** Permissions boundary of the role (WorkloadRoleProps). @default none */
+  readonly permissionsBoundaryArn?: string;
 }
 
 /** One cluster (`clusterName`) or several (`clusters`). */
@@ -44,6 +46,7 @@ export class PodIdentityRole extends WorkloadRole {
         clusters: clusters.map((cluster) => ({ clusterName: cluster.clusterName })),
       }),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+      ...(props.permissionsBoundaryArn ? { permissionsBoundaryArn: props.permissionsBoundaryArn } : {}),
     });
     this.associations = clusters.map(
       (cluster) =>

@@ -18,6 +18,11 @@ export interface WorkloadRoleProps {
   readonly managedPolicyArns?: readonly string[];
   /** @default 3600 */
   readonly maxSessionDurationSeconds?: number;
+  /**
+   * Managed policy capping what the role can ever do (delivery-<env>'s permissions boundary, by cross-stack
+   * reference). @default none
+   */
+  readonly permissionsBoundaryArn?: string;
 }
 
 /**
@@ -39,6 +44,7 @@ export class WorkloadRole extends Construct implements PolicyGrantee {
       description: props.description,
       assumeRolePolicy: toJson(props.trustPolicy),
       maxSessionDuration: props.maxSessionDurationSeconds ?? 3600,
+      ...(props.permissionsBoundaryArn ? { permissionsBoundary: props.permissionsBoundaryArn } : {}),
     });
     this.roleArn = this.role.arn;
     this.roleName = props.roleName;

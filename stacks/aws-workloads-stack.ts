@@ -19,6 +19,14 @@ export function workloadConstructId(workloadId: string): string {
   return workloadId.replace("/", "-");
 }
 
+export interface WorkloadStackOptions {
+  /**
+   * Permissions boundary every role of the stack carries: delivery-<env>'s policy, by cross-stack reference,
+   * when the environment configures `delivery:`. @default none
+   */
+  readonly permissionsBoundaryArn?: string;
+}
+
 /**
  * `aws-workloads-<env>`: the AWS side of the workload catalog. The environment's data buckets and their key,
  * one role per workload with AWS access (IRSA trusting `oidc-<env>`'s provider, or EKS Pod Identity with its
@@ -32,8 +40,11 @@ export class AwsWorkloadsStack extends EnvironmentStack {
   /** Key of the data buckets; undefined when the environment owns none. */
   readonly dataKey?: DataKey;
 
-  constructor(scope: Construct, environment: Environment, oidc: OidcStack) {
+  private readonly permissionsBoundaryArn?: string;
+
+  constructor(scope: Construct, environment: Environment, oidc: OidcStack, options: WorkloadStackOptions = {}) {
     super(scope, "aws-workloads", environment);
+    if (options.permissionsBoundaryArn) this.permissionsBoundaryArn = options.permissionsBoundaryArn;
     new EnvironmentAwsProvider(this, "aws", environment);
     const { catalog, aws } = environment;
 
@@ -109,7 +120,13 @@ export class AwsWorkloadsStack extends EnvironmentStack {
   private createRole(workload: Workload, oidc: OidcStack): WorkloadRole {
     const access = workload.aws!;
     const id = `role-${workloadConstructId(workload.id)}`;
-    const common = { roleName: access.roleName, namespace: workload.namespace, serviceAccount: workload.serviceAccount, managedPolicyArns: access.managedPolicyArns };
+    const common = {
+      roleName: access.roleName,
+      namespace: workload.namespace,
+      serviceAccount: workload.serviceAccount,
+      managedPolicyArns: access.managedPolicyArns,
+      ...(this.permissionsBoundaryArn ? { permissionsBoundaryArn: this.permissionsBoundaryArn } : {}),
+    };
     const clusters = clustersOf(workload, this.environment.clusters);
     if (access.mode === "irsa") return new IrsaRole(this, id, { ...common, clusters: irsaClusters(oidc, clusters) });
     return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusters: podIdentityClusters(clusters) });

@@ -18,6 +18,7 @@ import { gitlabPolicies } from "../lib/gitlab/policies";
 import { toJson } from "../lib/iam/policy-document";
 import { irsaClusters, podIdentityClusters } from "./aws-workloads-stack";
 import { EnvironmentStack } from "./environment-stack";
+import type { WorkloadStackOptions } from "./aws-workloads-stack";
 import type { OidcStack } from "./oidc-stack";
 
 /**
@@ -34,7 +35,7 @@ export class GitlabStorageStack extends EnvironmentStack {
   readonly roleArn: string;
   readonly region: string;
 
-  constructor(scope: Construct, environment: Environment, oidc: OidcStack) {
+  constructor(scope: Construct, environment: Environment, oidc: OidcStack, options: WorkloadStackOptions = {}) {
     super(scope, "gitlab-storage", environment);
     const settings = environment.catalog.gitlab;
     if (!settings) throw new Error(`${this.node.id}: the environment has no gitlab section`);
@@ -74,7 +75,12 @@ export class GitlabStorageStack extends EnvironmentStack {
     }
     this.buckets = buckets;
 
-    const common = { roleName: settings.roleName, namespace: settings.namespace, serviceAccount: settings.serviceAccount };
+    const common = {
+      roleName: settings.roleName,
+      namespace: settings.namespace,
+      serviceAccount: settings.serviceAccount,
+      ...(options.permissionsBoundaryArn ? { permissionsBoundaryArn: options.permissionsBoundaryArn } : {}),
+    };
     // GitLab runs on every cluster of the environment.
     this.role =
       settings.mode === "pod-identity"

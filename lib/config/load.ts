@@ -11,6 +11,7 @@ import { awsPartition } from "../oidc/issuer";
 import { checkExistingKeys } from "./adoption";
 import { Catalog, resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
+import { Delivery, resolveDelivery } from "./delivery";
 import { BackendConfig, environmentSchema } from "./schema";
 
 export interface ConfigIssue {
@@ -58,6 +59,8 @@ export interface Environment {
   readonly tags: Readonly<Record<string, string>>;
   /** Owned data buckets, the workload catalog, GCP and GitLab settings, resolved. */
   readonly catalog: Catalog;
+  /** The pipeline's own identities (`delivery:`, stack delivery-<env>); undefined when not configured. */
+  readonly delivery?: Delivery;
 }
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
@@ -124,6 +127,18 @@ export function parseEnvironment(text: string, options: { readonly file: string;
   const { clusters, anchor } = resolvedClusters;
   const resolved = resolveCatalog(config, clusterKind(clusters), anchor, clusters.map((cluster) => cluster.name));
   issues.push(...resolved.issues.map((issue) => ({ file, ...issue })), ...checkPlacement(config, clusters, file), ...checkGcpProviders(clusters, resolved.catalog.gcp, file), ...checkExistingKeys(config, file));
+  const partition = awsPartition(config.aws.region);
+  const delivery = config.delivery
+    ? resolveDelivery(config.delivery, {
+        environmentName: name,
+        accountId: config.aws.accountId,
+        partition,
+        backend: config.backend ?? { type: "local" },
+        hasGcp: !!config.gcp,
+        ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
+      })
+    : undefined;
+  issues.push(...(delivery?.issues ?? []).map((issue) => ({ file, ...issue })));
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     name,
@@ -140,6 +155,7 @@ export function parseEnvironment(text: string, options: { readonly file: string;
     backend: config.backend ?? { type: "local" },
     tags: config.tags ?? {},
     catalog: resolved.catalog,
+    ...(delivery?.delivery ? { delivery: delivery.delivery } : {}),
   };
 }
 

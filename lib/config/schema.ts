@@ -4,6 +4,7 @@
  * shared with every other place that validates names.
  */
 import { z } from "zod";
+import { deliverySchema } from "./delivery";
 import {
   arnRule,
   audienceRule,
@@ -413,6 +414,7 @@ export const environmentSchema = z
     gitlab: gitlabStorage.optional().describe("GitLab object storage (gitlab-storage-<env>). @default none"),
     kubernetes: kubernetesSettings.optional(),
     clusterAccess: clusterAccess.optional(),
+    delivery: deliverySchema(oidcProviderChoice).optional(),
     tags: z
       .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256))
       .optional()

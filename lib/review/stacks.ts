@@ -6,7 +6,7 @@ import { isObject } from "../rules/json";
 import type { ResourceConfig, StackJson } from "../rules/types";
 
 /** Stack components in deploy order (SPEC §3); a stack id is `<component>-<env>`. */
-export const COMPONENTS = ["oidc", "aws-workloads", "gitlab-storage", "gcp-wif", "k8s-identities"] as const;
+export const COMPONENTS = ["delivery", "oidc", "aws-workloads", "gitlab-storage", "gcp-wif", "k8s-identities"] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export function splitStackId(stackId: string): { readonly component: Component; readonly environment: string } | undefined {

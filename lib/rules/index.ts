@@ -4,6 +4,7 @@
  */
 import { IAM_RULES } from "./aws-iam";
 import { S3_RULES } from "./aws-s3";
+import { DELIVERY_RULES } from "./delivery";
 import { GOOGLE_RULES } from "./google";
 import { constructPathOf, resourceAddress, resourcesOf } from "./json";
 import { KUBERNETES_RULES } from "./kubernetes";
@@ -12,7 +13,7 @@ import type { AppliedSuppression, Finding, ResourceUnderTest, Rule, StackJson } 
 
 export type { Finding, ResourceUnderTest, Rule, StackJson, Suppression } from "./types";
 
-export const ALL_RULES: readonly Rule[] = [...S3_RULES, ...IAM_RULES, ...GOOGLE_RULES, ...KUBERNETES_RULES];
+export const ALL_RULES: readonly Rule[] = [...S3_RULES, ...IAM_RULES, ...GOOGLE_RULES, ...KUBERNETES_RULES, ...DELIVERY_RULES];
 
 export function ruleById(id: string, rules: readonly Rule[] = ALL_RULES): Rule {
   const rule = rules.find((candidate) => candidate.id === id);

@@ -1,0 +1,174 @@
+/** `delivery:` in the config and the delivery-<env> stack it synthesizes (properties; behaviour is in delivery.behaviour.test.ts). */
+import { Testing } from "cdktf";
+import { deliveryNames } from "../lib/config/delivery";
+import { createEnvironmentStacks } from "../lib/environment-stacks";
+import { deliveryDeployRoleArn } from "../stacks/delivery-stack";
+import { defaultStatePrefix } from "../stacks/environment-stack";
+import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, shippedStacks, synthesizedStacks } from "./helpers";
+
+const EKS_S3 = `
+aws: { accountId: "333333333333", region: eu-west-1 }
+cluster: { type: eks, name: test-eks, issuerUrl: "https://oidc.eks.eu-west-1.amazonaws.com/id/TEST" }
+backend: { type: s3, bucket: test-tfstate, region: eu-west-1 }
+workloads:
+  - namespace: apps
+    serviceAccount: writer
+    aws: { mode: pod-identity }
+`;
+const DELIVERY = `
+delivery:
+  gitlab:
+    url: https://gitlab.example.com
+    projectPath: ops/cluster-identity
+    deployBranches: [main, production]
+`;
+
+describe("delivery: in the config", () => {
+  it("resolves names from the environment, the state location from the s3 backend", () => {
+    const environment = environmentFromYaml(EKS_S3 + DELIVERY);
+    expect(environment.delivery).toEqual({
+      gitlab: { url: "https://gitlab.example.com", hostPath: "gitlab.example.com", projectPath: "ops/cluster-identity", deployBranches: ["main", "production"] },
+      awsAudience: "sts.amazonaws.com",
+      planRoleName: "cluster-identity-test-plan",
+      deployRoleName: "cluster-identity-test-deploy",
+      boundaryPolicyName: "cluster-identity-test-workload-boundary",
+      state: { bucket: "test-tfstate", region: "eu-west-1", keyPrefix: defaultStatePrefix("test") },
+    });
+    expect(environmentFromYaml(EKS_S3).delivery).toBeUndefined();
+  });
+
+  it("refuses a project path with a wildcard, a branch with one, and duplicate branches", () => {
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace("ops/cluster-identity", "ops/*"))).toBe(
+      'config/test.yaml: delivery.gitlab.projectPath = "ops/*": must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)',
+    );
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace("[main, production]", "[main, 'release/*']"))).toBe(
+      'config/test.yaml: delivery.gitlab.deployBranches[1] = "release/*": must be a branch name without wildcards, \':\' or whitespace',
+    );
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace("[main, production]", "[main, main]"))).toBe(
+      'config/test.yaml: delivery.gitlab.deployBranches = ["main","main"]: deploy branches must be unique',
+    );
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace("https://gitlab.example.com", "https://gitlab.example.com/"))).toBe(
+      'config/test.yaml: delivery.gitlab.url = "https://gitlab.example.com/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
+    );
+  });
+
+  it("needs the s3 backend, without a backend role, and no provider assume-role", () => {
+    expect(configErrorOf(EKS_S3.replace("{ type: s3, bucket: test-tfstate, region: eu-west-1 }", "{ type: local }") + DELIVERY)).toBe(
+      'config/test.yaml: backend.type = "local": delivery: needs the s3 backend — the pipeline\'s roles are granted exactly the environment\'s state objects and lock files in it (a pipeline cannot keep local state; gcs state is not supported by delivery)',
+    );
+    expect(configErrorOf(EKS_S3.replace('region: eu-west-1 }\ncluster', 'region: eu-west-1, assumeRoleArn: "arn:aws:iam::333333333333:role/deployer" }\ncluster') + DELIVERY)).toBe(
+      'config/test.yaml: aws.assumeRoleArn = "arn:aws:iam::333333333333:role/deployer": with delivery: the pipeline deploys with its own roles (plan/deploy, fenced by a permissions boundary); a provider that assumes another role would bypass that fence — remove aws.assumeRoleArn',
+    );
+  });
+
+  it("checks that an existing GitLab provider is the GitLab URL's, in this account", () => {
+    const withProvider = (arn: string) => `${EKS_S3}${DELIVERY}    oidcProvider: { use: "${arn}" }\n`;
+    expect(configErrorOf(withProvider("arn:aws:iam::333333333333:oidc-provider/gitlab.com"))).toBe(
+      'config/test.yaml: delivery.gitlab.oidcProvider.use = "arn:aws:iam::333333333333:oidc-provider/gitlab.com": the provider is for issuer gitlab.com, but delivery.gitlab.url is https://gitlab.example.com',
+    );
+    expect(configErrorOf(withProvider("arn:aws:iam::444444444444:oidc-provider/gitlab.example.com"))).toBe(
+      'config/test.yaml: delivery.gitlab.oidcProvider.use = "arn:aws:iam::444444444444:oidc-provider/gitlab.example.com": the provider is in account 444444444444, but this environment deploys to account 333333333333',
+    );
+  });
+
+  it("refuses a deploy branch whose token subject Google cannot hold (127 characters)", () => {
+    const gcp = `gcp: { projectId: test-project, projectNumber: "123" }\n`;
+    expect(configErrorOf(EKS_S3 + gcp + DELIVERY.replace("production", "x".repeat(90)))).toMatch(
+      /^config\/test\.yaml: delivery\.gitlab\.deployBranches\[1\] = "x{90}": the pipeline's token subject "project_path:ops\/cluster-identity:ref_type:branch:ref:x{90}" is 144 characters; Google accepts at most 127 \(shorten the branch or project path\)$/,
+    );
+  });
+
+  it("derives Google ids that fit Google's rules for the longest environment name", () => {
+    const names = deliveryNames("a".repeat(16));
+    expect(names.planServiceAccountId.length).toBeLessThanOrEqual(30);
+    expect(names.deployServiceAccountId.length).toBeLessThanOrEqual(30);
+    expect(names.poolId.length).toBeLessThanOrEqual(32);
+  });
+});
+
+describe("delivery-<env>", () => {
+  const stacks = shippedStacks();
+  const delivery = stacks["delivery-prod"];
+
+  it("exists only for environments with delivery:, and carries the contract's outputs", () => {
+    expect(Object.keys(stacks).filter((id) => id.startsWith("delivery-"))).toEqual(["delivery-prod"]);
+    expect(Object.keys(delivery.output!)).toEqual(
+      expect.arrayContaining([
+        "plan_role_arn",
+        "deploy_role_arn",
+        "permissions_boundary_arn",
+        "gcp_workload_identity_provider",
+        "gcp_plan_service_account",
+        "gcp_deploy_service_account",
+      ]),
+    );
+  });
+
+  it("has no Google side without gcp:", () => {
+    const synthesized = synthesizedStacks(environmentFromYaml(EKS_S3 + DELIVERY))["delivery-test"];
+    expect(Object.keys(synthesized.provider!)).toEqual(["aws"]);
+    expect(Object.keys(synthesized.output!).filter((output) => output.startsWith("gcp_"))).toEqual([]);
+    expect(Object.keys(synthesized.resource!).filter((type) => type.startsWith("google_"))).toEqual([]);
+  });
+
+  it("gives the pipeline namespaced cluster access, never cluster-wide", () => {
+    const associations = resourcesOfType(delivery, "aws_eks_access_policy_association");
+    expect(associations.map((a) => [a.policy_arn, a.access_scope])).toEqual([
+      ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy", { type: "namespace", namespaces: ["default", "gitlab"] }],
+      ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", { type: "namespace", namespaces: ["default", "gitlab"] }],
+    ]);
+    expect(resourcesOfType(delivery, "aws_eks_access_entry").every((entry) => entry.kubernetes_groups === undefined)).toBe(true);
+  });
+
+  it("maps the deploy role to the aws-auth writers' group when the cluster is still on aws-auth", () => {
+    const awsAuth = `clusterAccess:\n  method: aws-auth\n  nodeRoleArns: ["arn:aws:iam::333333333333:role/nodes"]\n  mappings: []\n`;
+    const synthesized = synthesizedStacks(environmentFromYaml(EKS_S3 + awsAuth + DELIVERY))["delivery-test"];
+    expect(synthesized.resource!.aws_eks_access_entry["deploy-access-entry"].kubernetes_groups).toEqual(["cluster-identity:aws-auth-writers"]);
+  });
+
+  it("uses an existing GitLab provider without managing it, or imports it at the address a created one has", () => {
+    const arn = "arn:aws:iam::333333333333:oidc-provider/gitlab.example.com";
+    const used = synthesizedStacks(environmentFromYaml(`${EKS_S3}${DELIVERY}    oidcProvider: { use: "${arn}" }\n`))["delivery-test"];
+    expect(resourcesOfType(used, "aws_iam_openid_connect_provider")).toEqual([]);
+    expect(JSON.parse(used.resource!.aws_iam_role["deploy-role"].assume_role_policy as string).Statement[0].Principal).toEqual({ Federated: arn });
+    const imported = synthesizedStacks(environmentFromYaml(`${EKS_S3}${DELIVERY}    oidcProvider: { import: "${arn}" }\n`))["delivery-test"];
+    expect(Object.keys(imported.resource!.aws_iam_openid_connect_provider)).toEqual(["gitlab-provider"]);
+    expect(JSON.stringify(imported)).toContain(arn);
+  });
+
+  it("keeps each role's inline policy within IAM's 10,240-character limit", () => {
+    for (const policy of resourcesOfType(delivery, "aws_iam_role_policy")) expect((policy.policy as string).length).toBeLessThan(10_240);
+  });
+
+  it("refuses, before synthesis, a catalog whose names would not fit the deploy role's policy", () => {
+    const many = Array.from({ length: 120 }, (_, i) => `  - namespace: apps\n    serviceAccount: writer-${i}\n    aws: { mode: irsa }\n`).join("");
+    const environment = environmentFromYaml(EKS_S3 + many + DELIVERY);
+    expect(() => createEnvironmentStacks(Testing.app(), environment)).toThrow(
+      /^config\/test\.yaml: delivery: the deploy role's policy is \d+ characters, IAM allows 10240 per role; the catalog names too many buckets and roles for one environment's pipeline identity — split the environment$/,
+    );
+  });
+
+  it("lets the deploy role write exactly the issuer's two documents of a self-managed cluster", () => {
+    const selfManaged = `
+aws: { accountId: "111111111111", region: ap-northeast-1 }
+cluster: { type: self-managed, name: test-kops, issuer: { bucketName: test-oidc-issuer }, serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub] }
+backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
+`;
+    const synthesized = synthesizedStacks(environmentFromYaml(selfManaged + DELIVERY))["delivery-test"];
+    const policy = JSON.parse(synthesized.resource!.aws_iam_role_policy["deploy-policy"].policy as string) as { Statement: { Sid: string; Resource: unknown }[] };
+    expect(policy.Statement.find((s) => s.Sid === "ManageIssuerDocuments")?.Resource).toEqual([
+      "arn:aws:s3:::test-oidc-issuer/.well-known/openid-configuration",
+      "arn:aws:s3:::test-oidc-issuer/keys.json",
+    ]);
+    expect(policy.Statement.find((s) => s.Sid === "ManageStackBuckets")?.Resource).toEqual(["arn:aws:s3:::test-oidc-issuer"]);
+    expect(resourcesOfType(synthesized, "aws_eks_access_entry")).toEqual([]);
+  });
+
+  it("exposes the deploy role's ARN by name for wiring that must not wait for a reference", () => {
+    const environment = shippedEnvironment("prod");
+    const { delivery: stack } = createEnvironmentStacks(Testing.app(), environment);
+    expect(stack!.deployRoleArnByName).toBe("arn:aws:iam::222222222222:role/cluster-identity-prod-deploy");
+    expect(deliveryDeployRoleArn(environment)).toBe(stack!.deployRoleArnByName);
+    expect(deliveryDeployRoleArn(shippedEnvironment("dev"))).toBeUndefined();
+  });
+});

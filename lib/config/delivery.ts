@@ -1,0 +1,217 @@
+/**
+ * `delivery:` — the identities of the GitLab pipeline that deploys this app (issue 11): its schema and its
+ * resolution (defaults, names, the cross-checks that need the rest of the environment).
+ *
+ * The zod schema is built by a function that receives `oidcProviderChoice` from ./schema, so this module
+ * needs nothing from ./schema at load time (./schema imports it: no import cycle).
+ */
+import { z } from "zod";
+import { parseOidcProviderArn } from "../iam/oidc-provider-arn";
+import { gcpServiceAccountIdRule, iamRoleNameRule, issuerUrlRule, workloadIdentityIdRule } from "./rules";
+import type { CatalogIssue } from "./catalog";
+import type { BackendConfig, OidcProviderChoiceConfig } from "./schema";
+
+/** A GitLab project path: `group[/subgroup…]/project`, each part as GitLab allows it. */
+const PROJECT_PATH = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/;
+/** A branch name as it appears in `ref`: a git ref name without wildcards, `:` or whitespace. */
+const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)(?!.*\.$)[A-Za-z0-9._\/-]{1,200}$/;
+
+/** `project_path:<path>:ref_type:branch:ref:` + branch: GitLab's `sub` for a branch pipeline. */
+export function gitlabBranchSubject(projectPath: string, branch: string): string {
+  return `project_path:${projectPath}:ref_type:branch:ref:${branch}`;
+}
+
+/** Google limits google.subject (here the GitLab `sub`) and attribute values to 127 bytes. */
+export const GOOGLE_ATTRIBUTE_MAX_LENGTH = 127;
+
+/** The `delivery:` section; `oidcProvider` is the shared `{ use | import }` choice (schema.ts). */
+export function deliverySchema<Choice extends z.ZodType>(oidcProviderChoice: Choice) {
+  return z
+    .object({
+      gitlab: z
+        .object({
+          url: z
+            .string()
+            .describe("The GitLab instance: the issuer of CI id_tokens (https://gitlab.com, or a self-managed GitLab's URL)")
+            .superRefine((value, ctx) => {
+              const broken = issuerUrlRule(value);
+              if (broken) ctx.addIssue({ code: "custom", message: broken });
+            }),
+          projectPath: z
+            .string()
+            .regex(PROJECT_PATH, "must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)")
+            .describe("group/project of this repository: the only project whose pipelines may use the delivery identities"),
+          deployBranches: z
+            .array(z.string().regex(BRANCH, "must be a branch name without wildcards, ':' or whitespace"))
+            .min(1)
+            .superRefine((list, ctx) => {
+              if (new Set(list).size !== list.length) ctx.addIssue({ code: "custom", message: "deploy branches must be unique" });
+            })
+            .describe("Protected branches whose pipelines may deploy (the deploy identities); every branch may plan"),
+          oidcProvider: oidcProviderChoice
+            .optional()
+            .describe("The IAM OIDC provider for the GitLab URL when it exists already: { use: <ARN> } or { import: <ARN> }. @default created in delivery-<env>"),
+        })
+        .strict(),
+    })
+    .strict()
+    .describe("The GitLab pipeline's own identities (delivery-<env>, deployed first by an administrator). @default none");
+}
+
+export type DeliveryConfig = { readonly gitlab: { readonly url: string; readonly projectPath: string; readonly deployBranches: readonly string[]; readonly oidcProvider?: OidcProviderChoiceConfig } };
+
+/** Where the environment's Terraform state lives (the s3 backend): what the delivery roles may read and lock. */
+export interface DeliveryState {
+  readonly bucket: string;
+  readonly region: string;
+  /**
+   * Every stack's state is `<keyPrefix>/<stack>.tfstate`, its lock `<keyPrefix>/<stack>.tfstate.tflock`.
+   * @default "cluster-identity/<env>" (the backend's own default, stacks/environment-stack.ts defaultStatePrefix)
+   */
+  readonly keyPrefix: string;
+}
+
+export interface DeliveryGoogle {
+  readonly poolId: string;
+  readonly providerId: string;
+  readonly planServiceAccountId: string;
+  readonly deployServiceAccountId: string;
+}
+
+export interface Delivery {
+  readonly gitlab: {
+    /** `https://host[/path]`: the `iss` of the pipeline's id_tokens. */
+    readonly url: string;
+    /** The URL without `https://`: the IAM provider's name and its condition-key prefix. */
+    readonly hostPath: string;
+    readonly projectPath: string;
+    readonly deployBranches: readonly string[];
+    readonly oidcProvider?: OidcProviderChoiceConfig;
+  };
+  /** The audience of id_tokens for AWS (`id_tokens: … aud: sts.amazonaws.com`). */
+  readonly awsAudience: string;
+  readonly planRoleName: string;
+  readonly deployRoleName: string;
+  /** The managed policy every workload role carries as its permissions boundary. */
+  readonly boundaryPolicyName: string;
+  readonly state: DeliveryState;
+  /** Only when the environment has `gcp:`. */
+  readonly google?: DeliveryGoogle;
+}
+
+export const DELIVERY_AWS_AUDIENCE = "sts.amazonaws.com";
+
+/** Names of the delivery identities: derived from the environment name alone, so ARNs are known before deploy. */
+export function deliveryNames(environmentName: string) {
+  return {
+    planRoleName: `cluster-identity-${environmentName}-plan`,
+    deployRoleName: `cluster-identity-${environmentName}-deploy`,
+    boundaryPolicyName: `cluster-identity-${environmentName}-workload-boundary`,
+    poolId: `delivery-${environmentName}`,
+    providerId: "gitlab",
+    planServiceAccountId: `ci-plan-${environmentName}`,
+    deployServiceAccountId: `ci-deploy-${environmentName}`,
+  };
+}
+
+/** `arn:<partition>:iam::<account>:role/<name>` (roles of this app have no path). */
+export function iamRoleArn(partition: string, accountId: string, roleName: string): string {
+  return `arn:${partition}:iam::${accountId}:role/${roleName}`;
+}
+
+/** `arn:<partition>:iam::<account>:policy/<name>` */
+export function iamPolicyArn(partition: string, accountId: string, policyName: string): string {
+  return `arn:${partition}:iam::${accountId}:policy/${policyName}`;
+}
+
+export interface DeliveryContext {
+  readonly environmentName: string;
+  readonly accountId: string;
+  readonly partition: string;
+  readonly backend: BackendConfig;
+  readonly hasGcp: boolean;
+  readonly assumeRoleArn?: string;
+}
+
+/** Resolves `delivery:`; problems are returned as issues (the loader adds the file name). */
+export function resolveDelivery(config: DeliveryConfig, context: DeliveryContext): { readonly delivery?: Delivery; readonly issues: CatalogIssue[] } {
+  const issues: CatalogIssue[] = [];
+  const gitlab = config.gitlab;
+  const hostPath = gitlab.url.replace(/^https:\/\//, "");
+  const names = deliveryNames(context.environmentName);
+
+  for (const [field, value] of [["planRoleName", names.planRoleName], ["deployRoleName", names.deployRoleName]] as const) {
+    const broken = iamRoleNameRule(value);
+    if (broken) issues.push({ field: "delivery", value, rule: `the ${field} derived from the environment name is invalid (${broken})` });
+  }
+  if (context.hasGcp) {
+    for (const value of [names.planServiceAccountId, names.deployServiceAccountId]) {
+      const broken = gcpServiceAccountIdRule(value);
+      if (broken) issues.push({ field: "delivery", value, rule: `the Google service account id derived from the environment name is invalid (${broken})` });
+    }
+    const brokenPool = workloadIdentityIdRule(names.poolId);
+    if (brokenPool) issues.push({ field: "delivery", value: names.poolId, rule: `the delivery pool id derived from the environment name is invalid (${brokenPool})` });
+  }
+
+  gitlab.deployBranches.forEach((branch, index) => {
+    const subject = gitlabBranchSubject(gitlab.projectPath, branch);
+    if (context.hasGcp && subject.length > GOOGLE_ATTRIBUTE_MAX_LENGTH)
+      issues.push({
+        field: `delivery.gitlab.deployBranches[${index}]`,
+        value: branch,
+        rule: `the pipeline's token subject "${subject}" is ${subject.length} characters; Google accepts at most ${GOOGLE_ATTRIBUTE_MAX_LENGTH} (shorten the branch or project path)`,
+      });
+  });
+
+  const choice = gitlab.oidcProvider;
+  if (choice) {
+    const arn = "use" in choice ? choice.use : choice.import;
+    const parts = parseOidcProviderArn(arn);
+    const field = `delivery.gitlab.oidcProvider.${"use" in choice ? "use" : "import"}`;
+    if (!parts) issues.push({ field, value: arn, rule: "an IAM OIDC provider ARN must be arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer host and path>" });
+    else if (parts.accountId !== context.accountId)
+      issues.push({ field, value: arn, rule: `the provider is in account ${parts.accountId}, but this environment deploys to account ${context.accountId}` });
+    else if (parts.issuerHostPath !== hostPath)
+      issues.push({ field, value: arn, rule: `the provider is for issuer ${parts.issuerHostPath}, but delivery.gitlab.url is ${gitlab.url}` });
+    else if (parts.partition !== context.partition)
+      issues.push({ field, value: arn, rule: `the provider is in partition ${parts.partition}, but this environment's region is in ${context.partition}` });
+  }
+
+  if (context.assumeRoleArn)
+    issues.push({
+      field: "aws.assumeRoleArn",
+      value: context.assumeRoleArn,
+      rule: "with delivery: the pipeline deploys with its own roles (plan/deploy, fenced by a permissions boundary); a provider that assumes another role would bypass that fence — remove aws.assumeRoleArn",
+    });
+
+  const backend = context.backend;
+  if (backend.type !== "s3") {
+    issues.push({
+      field: "backend.type",
+      value: backend.type,
+      rule: "delivery: needs the s3 backend — the pipeline's roles are granted exactly the environment's state objects and lock files in it (a pipeline cannot keep local state; gcs state is not supported by delivery)",
+    });
+    return { issues };
+  }
+  if (backend.roleArn)
+    issues.push({ field: "backend.roleArn", value: backend.roleArn, rule: "with delivery: the pipeline's roles access the state bucket themselves; remove backend.roleArn" });
+
+  const delivery: Delivery = {
+    gitlab: {
+      url: gitlab.url,
+      hostPath,
+      projectPath: gitlab.projectPath,
+      deployBranches: [...gitlab.deployBranches],
+      ...(choice ? { oidcProvider: choice } : {}),
+    },
+    awsAudience: DELIVERY_AWS_AUDIENCE,
+    planRoleName: names.planRoleName,
+    deployRoleName: names.deployRoleName,
+    boundaryPolicyName: names.boundaryPolicyName,
+    state: { bucket: backend.bucket, region: backend.region, keyPrefix: backend.keyPrefix ?? `cluster-identity/${context.environmentName}` },
+    ...(context.hasGcp
+      ? { google: { poolId: names.poolId, providerId: names.providerId, planServiceAccountId: names.planServiceAccountId, deployServiceAccountId: names.deployServiceAccountId } }
+      : {}),
+  };
+  return { delivery, issues };
+}
