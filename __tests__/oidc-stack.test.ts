@@ -9,14 +9,13 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { createLocalJWKSet, importPKCS8, jwtVerify, SignJWT, KeyLike } from "jose";
-import { createPrivateKey } from "node:crypto";
 import type { PolicyDocument } from "../lib/iam/policy-document";
 import {
   DEV_SELF_MANAGED_YAML,
   environmentFromYaml,
-  fixture,
   onlyResource,
   resourcesOfType,
+  runtimeKeyPair,
   shippedEnvironment,
   stacksOf,
   SynthesizedStack,
@@ -175,7 +174,9 @@ describe("backends", () => {
 });
 
 describe("a token from the cluster verifies against the synthesized issuer (jose)", () => {
-  const { parsed } = synthesizedOidc();
+  // The cluster's signing key is made at run time: the repository holds no private key of a published key.
+  const cluster = runtimeKeyPair();
+  const { parsed } = synthesizedOidc(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", cluster.publicKeyFile));
   const discovery = s3ObjectContent(parsed, ".well-known/openid-configuration") as { issuer: string };
   const jwks = createLocalJWKSet(s3ObjectContent(parsed, "keys.json") as Parameters<typeof createLocalJWKSet>[0]);
   const provider = onlyResource(parsed, "aws_iam_openid_connect_provider");
@@ -196,7 +197,7 @@ describe("a token from the cluster verifies against the synthesized issuer (jose
     jwtVerify(token, jwks, { issuer: provider.url as string, audience: "sts.amazonaws.com", algorithms: ["RS256"] });
 
   it("accepts a token signed with the cluster's signing key", async () => {
-    const signingKey = await importPKCS8(createPrivateKey(fixture("dev-sa-signer.key")).export({ type: "pkcs8", format: "pem" }) as string, "RS256");
+    const signingKey = await importPKCS8(cluster.privateKeyPem, "RS256");
     const { payload } = await verify(await serviceAccountToken(signingKey));
     expect(payload.sub).toBe("system:serviceaccount:default:s3-echoer");
   });
@@ -207,12 +208,12 @@ describe("a token from the cluster verifies against the synthesized issuer (jose
   });
 
   it("rejects a token whose kid is not published", async () => {
-    const signingKey = createPrivateKey(fixture("dev-sa-signer.key"));
+    const signingKey = cluster.privateKey;
     await expect(verify(await serviceAccountToken(signingKey, { kid: "unknown" }))).rejects.toThrow("no applicable key found in the JSON Web Key Set");
   });
 
   it("rejects a token from another issuer (a trailing slash is another issuer)", async () => {
-    const signingKey = createPrivateKey(fixture("dev-sa-signer.key"));
+    const signingKey = cluster.privateKey;
     await expect(verify(await serviceAccountToken(signingKey, { issuer: `${discovery.issuer}/` }))).rejects.toThrow('unexpected "iss" claim value');
   });
 });
