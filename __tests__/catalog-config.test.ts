@@ -1,4 +1,5 @@
 /** Config errors of the workload catalog, GCP and GitLab sections: exact messages. */
+import { impersonationRole, IMPERSONATION_ROLES } from "../lib/gcp/roles";
 import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml } from "./helpers";
 
 const EKS_YAML = `
@@ -134,6 +135,35 @@ describe("GCP access", () => {
     ).toBe(
       'config/test.yaml: workloads[0].gcp = "roles/bigquery.admin": admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role',
     );
+  });
+
+  const gcpWorkload = (grants: string) =>
+    `${EKS_YAML}${gcp}${workload(`  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token, ${grants} } }\n`)}`;
+
+  it.each(Object.entries(IMPERSONATION_ROLES))("refuses the impersonation role %s in projectRoles and datasetRoles, even with allowAdminRoles", (role, how) => {
+    const rule = `impersonation roles are never granted to a workload: its holder ${how}; the app itself grants roles/iam.workloadIdentityUser on the workload's own service account, to its ServiceAccount only (allowAdminRoles does not change this)`;
+    expect(errorOf(gcpWorkload(`projectRoles: [roles/bigquery.jobUser, ${role}]`))).toBe(`config/test.yaml: workloads[0].gcp.projectRoles[1] = "${role}": ${rule}`);
+    expect(errorOf(gcpWorkload(`allowAdminRoles: true, datasetRoles: [{ dataset: sales, role: ${role} }]`))).toBe(
+      `config/test.yaml: workloads[0].gcp.datasetRoles[0].role = "${role}": ${rule}`,
+    );
+  });
+
+  it("refuses the impersonation roles the security review named", () => {
+    for (const role of ["roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountKeyAdmin"])
+      expect(impersonationRole(role)).toBeDefined();
+    expect(impersonationRole("roles/bigquery.jobUser")).toBeUndefined();
+    expect(impersonationRole("constructor")).toBeUndefined();
+  });
+
+  it.each(["roles/owner", "roles/editor", "roles/viewer"])("refuses the basic role %s on a dataset too (a config error, not a crash in the stack)", (role) => {
+    expect(errorOf(gcpWorkload(`datasetRoles: [{ dataset: sales, role: roles/bigquery.dataViewer }, { dataset: sales, role: ${role} }]`))).toBe(
+      `config/test.yaml: workloads[0].gcp.datasetRoles[1].role = "${role}": basic roles (owner, editor, viewer) are never granted; choose predefined roles`,
+    );
+  });
+
+  it("still accepts predefined roles, and admin roles when allowed", () => {
+    expect(() => environmentFromYaml(gcpWorkload("projectRoles: [roles/bigquery.jobUser], datasetRoles: [{ dataset: sales, role: roles/bigquery.dataViewer }]"))).not.toThrow();
+    expect(() => environmentFromYaml(gcpWorkload("allowAdminRoles: true, projectRoles: [roles/bigquery.admin]"))).not.toThrow();
   });
 
   it("checks Google ids", () => {

@@ -3,6 +3,7 @@
  * rules that span several fields checked (duplicates, a mode the cluster cannot run, a token that does not
  * exist, names that only break once defaults are filled in).
  */
+import { impersonationRole, isAdminRole, isBasicRole } from "../gcp/roles";
 import { forbiddenManagedPolicy } from "../iam/managed-policies";
 import { serviceAccountSubject } from "../oidc/issuer";
 import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
@@ -134,7 +135,6 @@ export interface Catalog {
   readonly clusterAccess?: ClusterAccess;
 }
 
-const BASIC_GCP_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
 export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
 
 function workloadIdentityDefault(clusterName: string, suffix: string): string {
@@ -230,14 +230,28 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
       if (accountOwner)
         issues.push({ field: `${at}.gcp.serviceAccountId`, value: entry.gcp.serviceAccountId, rule: `service account already used by ${accountOwner}; give each workload its own` });
       else seenGcpAccounts.set(entry.gcp.serviceAccountId, id);
-      const roles = [...(entry.gcp.projectRoles ?? []), ...(entry.gcp.datasetRoles ?? []).map((grant) => grant.role)];
-      (entry.gcp.projectRoles ?? []).forEach((role, roleIndex) => {
-        if (BASIC_GCP_ROLES.includes(role))
-          issues.push({ field: `${at}.gcp.projectRoles[${roleIndex}]`, value: role, rule: "basic roles (owner, editor, viewer) are never granted; choose predefined roles" });
-      });
+      // Every grant list: a role refused at project level is refused on a dataset too.
+      const grants = [
+        ...(entry.gcp.projectRoles ?? []).map((role, roleIndex) => ({ field: `${at}.gcp.projectRoles[${roleIndex}]`, role })),
+        ...(entry.gcp.datasetRoles ?? []).map((grant, grantIndex) => ({ field: `${at}.gcp.datasetRoles[${grantIndex}].role`, role: grant.role })),
+      ];
+      const refused = new Set<string>();
+      for (const { field, role } of grants) {
+        const impersonation = impersonationRole(role);
+        if (isBasicRole(role))
+          issues.push({ field, value: role, rule: "basic roles (owner, editor, viewer) are never granted; choose predefined roles" });
+        else if (impersonation)
+          issues.push({
+            field,
+            value: role,
+            rule: `impersonation roles are never granted to a workload: its holder ${impersonation}; the app itself grants roles/iam.workloadIdentityUser on the workload's own service account, to its ServiceAccount only (allowAdminRoles does not change this)`,
+          });
+        else continue;
+        refused.add(role);
+      }
       if (!entry.gcp.allowAdminRoles)
-        roles.forEach((role) => {
-          if (/Admin$|\.admin$/.test(role))
+        grants.forEach(({ role }) => {
+          if (isAdminRole(role) && !refused.has(role))
             issues.push({ field: `${at}.gcp`, value: role, rule: "admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role" });
         });
       gcpAccess = {
