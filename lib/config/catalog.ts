@@ -350,6 +350,9 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
   };
 }
 
+/** EKS access policies that administer the cluster (or a namespace's RBAC): never for a role this app creates. */
+export const CLUSTER_ADMIN_ACCESS_POLICIES: readonly string[] = ["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"];
+
 function resolveClusterAccess(
   config: NonNullable<EnvironmentFile["clusterAccess"]>,
   clusterType: "eks" | "self-managed",
@@ -382,6 +385,14 @@ function resolveClusterAccess(
         issues.push({ field: `${at}.groups[${groupIndex}]`, value: group, rule: `role ${name} is a workload role of this app; workload roles never get system:masters` });
       else if (method === "access-entries" && group.startsWith("system:"))
         issues.push({ field: `${at}.groups[${groupIndex}]`, value: group, rule: "EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead" });
+    });
+    (mapping.accessPolicies ?? []).forEach((policy, policyIndex) => {
+      if (kind === "role" && managedRoleNames.has(name) && CLUSTER_ADMIN_ACCESS_POLICIES.includes(policy.policy))
+        issues.push({
+          field: `${at}.accessPolicies[${policyIndex}].policy`,
+          value: policy.policy,
+          rule: `role ${name} is a workload role of this app; workload roles never get cluster-admin-class access (AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy), cluster-wide or in a namespace: grant AmazonEKSViewPolicy / AmazonEKSEditPolicy in its namespaces, or use a separate role for people`,
+        });
     });
     if (method === "aws-auth" && (mapping.accessPolicies ?? []).length > 0)
       issues.push({ field: `${at}.accessPolicies`, value: mapping.accessPolicies, rule: "access policies exist only with method access-entries; aws-auth maps groups" });
