@@ -7,6 +7,8 @@ export interface PodIdentityRoleProps {
   readonly roleName: string;
   readonly accountId: string;
   readonly clusterName: string;
+  /** The cluster's ARN (eksClusterArn), matched against Pod Identity's eks-cluster-arn session tag. */
+  readonly clusterArn: string;
   readonly namespace: string;
   readonly serviceAccount: string;
   /** @default [] */

@@ -6,6 +6,7 @@ import { DataKey } from "../constructs/data-key";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { IrsaRole } from "../constructs/irsa-role";
 import { PodIdentityRole } from "../constructs/pod-identity-role";
+import { eksClusterArnOf } from "../lib/iam/trust-policies";
 import { WorkloadRole } from "../constructs/workload-role";
 import type { Workload } from "../lib/config/catalog";
 import type { Environment } from "../lib/config/load";
@@ -108,6 +109,6 @@ export class AwsWorkloadsStack extends EnvironmentStack {
     const common = { roleName: access.roleName, namespace: workload.namespace, serviceAccount: workload.serviceAccount, managedPolicyArns: access.managedPolicyArns };
     if (access.mode === "irsa")
       return new IrsaRole(this, id, { ...common, providerArn: oidc.providerArn, issuerHostPath: oidc.issuerHostPath, audience: oidc.audiences[0] });
-    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusterName: this.environment.cluster.name });
+    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusterName: this.environment.cluster.name, clusterArn: eksClusterArnOf(this.environment) });
   }
 }

@@ -9,6 +9,7 @@ import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { suppressRules } from "../constructs/security-rules-aspect";
 import { IrsaRole } from "../constructs/irsa-role";
 import { PodIdentityRole } from "../constructs/pod-identity-role";
+import { eksClusterArnOf } from "../lib/iam/trust-policies";
 import { WorkloadRole } from "../constructs/workload-role";
 import type { GitlabStorage } from "../lib/config/catalog";
 import type { GitlabBucketPurpose } from "../lib/config/schema";
@@ -72,7 +73,7 @@ export class GitlabStorageStack extends EnvironmentStack {
     const common = { roleName: settings.roleName, namespace: settings.namespace, serviceAccount: settings.serviceAccount };
     this.role =
       settings.mode === "pod-identity"
-        ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusterName: environment.cluster.name })
+        ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusterName: environment.cluster.name, clusterArn: eksClusterArnOf(environment) })
         : new IrsaRole(this, "role", { ...common, providerArn: oidc.providerArn, issuerHostPath: oidc.issuerHostPath, audience: oidc.audiences[0] });
     this.roleArn = this.role.roleArn;
 
