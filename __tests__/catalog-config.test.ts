@@ -33,6 +33,7 @@ describe("workload catalog", () => {
           { bucket: "external-bucket", access: "list", owned: false },
         ],
         managedPolicyArns: [],
+        awsManagedPolicies: [],
       },
     });
     expect(environment.catalog.buckets).toEqual([{ name: "data-bucket", noncurrentVersionExpirationDays: 90 }]);
@@ -90,6 +91,59 @@ describe("workload catalog", () => {
     expect(
       errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: a, serviceAccount: app, aws: { mode: irsa, roleName: r } }\n  - { namespace: b, serviceAccount: app, aws: { mode: irsa, roleName: r } }\n")}`),
     ).toBe('config/test.yaml: workloads[1].aws.roleName = "r": role name already used by a/app');
+  });
+
+  const withPolicies = (policies: string) =>
+    `${EKS_YAML}${workload(`  - { namespace: default, serviceAccount: s3cmd, aws: { mode: irsa, ${policies} } }\n`)}`;
+  const REASON = "vendor agent reads its own CloudWatch metrics";
+
+  it.each(["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/SecurityAudit"])(
+    "refuses the AWS managed policy %s in managedPolicyArns: it needs an allowlist entry with a reason",
+    (arn) => {
+      expect(errorOf(withPolicies(`managedPolicyArns: ['arn:aws:iam::222222222222:policy/team-policy', '${arn}']`))).toBe(
+        `config/test.yaml: workloads[0].aws.managedPolicyArns[1] = "${arn}": an AWS managed policy is account-wide and attached only as an explicit choice: list it under aws.awsManagedPolicies as { arn, reason }, or grant least-privilege access with aws.s3`,
+      );
+    },
+  );
+
+  it("keeps managedPolicyArns for customer-managed policies of the environment's account only", () => {
+    const environment = environmentFromYaml(withPolicies("managedPolicyArns: ['arn:aws:iam::222222222222:policy/team/reports-policy']"));
+    expect(environment.catalog.workloads[0].aws?.managedPolicyArns).toEqual(["arn:aws:iam::222222222222:policy/team/reports-policy"]);
+    expect(errorOf(withPolicies("managedPolicyArns: ['arn:aws:iam::999999999999:policy/their-policy']"))).toBe(
+      `config/test.yaml: workloads[0].aws.managedPolicyArns[0] = "arn:aws:iam::999999999999:policy/their-policy": a customer-managed policy must belong to the environment's account 222222222222`,
+    );
+  });
+
+  it("accepts an AWS managed policy allowlisted with a reason", () => {
+    const environment = environmentFromYaml(withPolicies(`awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess', reason: '${REASON}' }]`));
+    expect(environment.catalog.workloads[0].aws?.awsManagedPolicies).toEqual([{ arn: "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess", reason: REASON }]);
+  });
+
+  it.each(["AdministratorAccess", "IAMFullAccess", "AmazonS3FullAccess", "PowerUserAccess", "job-function/AdministratorAccess"])(
+    "refuses %s in awsManagedPolicies whatever the reason",
+    (name) => {
+      const refused = name.replace(/^.*\//, "");
+      expect(errorOf(withPolicies(`awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/${name}', reason: '${REASON}' }]`))).toBe(
+        `config/test.yaml: workloads[0].aws.awsManagedPolicies[0].arn = "arn:aws:iam::aws:policy/${name}": ${refused} is never attached to a workload role, whatever the reason; grant least-privilege access with aws.s3 instead`,
+      );
+    },
+  );
+
+  it("refuses an allowlist entry without a real reason, a non-AWS ARN, a wildcard, and the same policy twice", () => {
+    expect(errorOf(withPolicies("awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess', reason: 'needed' }]"))).toBe(
+      'config/test.yaml: workloads[0].aws.awsManagedPolicies[0].reason = "needed": must say why in at least 20 characters (it is written next to the attachment and shown as accepted)',
+    );
+    expect(errorOf(withPolicies("awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }]"))).toMatch(
+      /^config\/test\.yaml: workloads\[0\]\.aws\.awsManagedPolicies\[0\]\.reason = \(missing\): /,
+    );
+    for (const arn of ["arn:aws:iam::222222222222:policy/team-policy", "arn:aws:iam::aws:policy/*"])
+      expect(errorOf(withPolicies(`awsManagedPolicies: [{ arn: '${arn}', reason: '${REASON}' }]`))).toBe(
+        `config/test.yaml: workloads[0].aws.awsManagedPolicies[0].arn = "${arn}": must be an AWS managed policy ARN without wildcards: arn:<partition>:iam::aws:policy/[<path>/]<name>`,
+      );
+    const arn = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess";
+    expect(errorOf(withPolicies(`awsManagedPolicies: [{ arn: '${arn}', reason: '${REASON}' }, { arn: '${arn}', reason: '${REASON} too' }]`))).toBe(
+      `config/test.yaml: workloads[0].aws.awsManagedPolicies[1].arn = "${arn}": policy already attached by workloads[0].aws.awsManagedPolicies[0].arn`,
+    );
   });
 
   it("refuses over-broad managed policies", () => {

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { irsaTrustPolicy } from "../lib/iam/trust-policies";
-import { WorkloadRole } from "./workload-role";
+import { AwsManagedPolicyAttachment, WorkloadRole } from "./workload-role";
 
 export interface IrsaRoleProps {
   readonly roleName: string;
@@ -14,6 +14,8 @@ export interface IrsaRoleProps {
   readonly audience?: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** @default [] */
+  readonly awsManagedPolicies?: readonly AwsManagedPolicyAttachment[];
 }
 
 /** IAM Roles for Service Accounts: a role only `<namespace>/<serviceAccount>` can assume with its token. */
@@ -29,6 +31,7 @@ export class IrsaRole extends WorkloadRole {
       description: `IRSA role of ${props.namespace}/${props.serviceAccount}`,
       trustPolicy: irsaTrustPolicy({ providerArn: props.providerArn, issuerHostPath: props.issuerHostPath, audience, subject }),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+      ...(props.awsManagedPolicies ? { awsManagedPolicies: props.awsManagedPolicies } : {}),
     });
     this.audience = audience;
     this.subject = subject;

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { EksPodIdentityAssociation } from "@cdktf/provider-aws/lib/eks-pod-identity-association";
 import { podIdentityTrustPolicy } from "../lib/iam/trust-policies";
-import { WorkloadRole } from "./workload-role";
+import { AwsManagedPolicyAttachment, WorkloadRole } from "./workload-role";
 
 export interface PodIdentityRoleProps {
   readonly roleName: string;
@@ -13,6 +13,8 @@ export interface PodIdentityRoleProps {
   readonly serviceAccount: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** @default [] */
+  readonly awsManagedPolicies?: readonly AwsManagedPolicyAttachment[];
 }
 
 /**
@@ -28,6 +30,7 @@ export class PodIdentityRole extends WorkloadRole {
       description: `EKS Pod Identity role of ${props.namespace}/${props.serviceAccount}`,
       trustPolicy: podIdentityTrustPolicy(props),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
+      ...(props.awsManagedPolicies ? { awsManagedPolicies: props.awsManagedPolicies } : {}),
     });
     this.association = new EksPodIdentityAssociation(this, "association", {
       clusterName: props.clusterName,

@@ -106,7 +106,17 @@ export class AwsWorkloadsStack extends EnvironmentStack {
   private createRole(workload: Workload, oidc: OidcStack): WorkloadRole {
     const access = workload.aws!;
     const id = `role-${workloadConstructId(workload.id)}`;
-    const common = { roleName: access.roleName, namespace: workload.namespace, serviceAccount: workload.serviceAccount, managedPolicyArns: access.managedPolicyArns };
+    const common = {
+      roleName: access.roleName,
+      namespace: workload.namespace,
+      serviceAccount: workload.serviceAccount,
+      managedPolicyArns: access.managedPolicyArns,
+      // The allowlist entry's own reason, naming the config it comes from.
+      awsManagedPolicies: access.awsManagedPolicies.map((choice) => ({
+        arn: choice.arn,
+        reason: `${this.environment.file}: ${workload.id} aws.awsManagedPolicies: ${choice.reason}`,
+      })),
+    };
     if (access.mode === "irsa")
       return new IrsaRole(this, id, { ...common, providerArn: oidc.providerArn, issuerHostPath: oidc.issuerHostPath, audience: oidc.audiences[0] });
     return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusterName: this.environment.cluster.name, clusterArn: eksClusterArnOf(this.environment) });

@@ -4,7 +4,7 @@
  * exist, names that only break once defaults are filled in).
  */
 import { impersonationRole, isAdminRole, isBasicRole } from "../gcp/roles";
-import { forbiddenManagedPolicy } from "../iam/managed-policies";
+import { forbiddenManagedPolicy, policyArnAccount } from "../iam/managed-policies";
 import { serviceAccountSubject } from "../oidc/issuer";
 import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
 import type {
@@ -40,8 +40,17 @@ export interface WorkloadAwsAccess {
   readonly mode: AwsAccessMode;
   readonly roleName: string;
   readonly s3: readonly S3Grant[];
+  /** Customer-managed policies of the environment's account. */
   readonly managedPolicyArns: readonly string[];
+  /** AWS managed policies the config allowlists, each with its reason. */
+  readonly awsManagedPolicies: readonly AwsManagedPolicyChoice[];
   readonly tokenExpirationSeconds?: number;
+}
+
+export interface AwsManagedPolicyChoice {
+  readonly arn: string;
+  /** The config's own words; written next to the attachment as an accepted config choice. */
+  readonly reason: string;
 }
 
 /** Where the IRSA webhook mounts the token (and where seed 001 points Google at it). */
@@ -210,12 +219,44 @@ export function resolveCatalog(config: EnvironmentFile, clusterType: "eks" | "se
         return { bucket: grant.bucket, access: grant.access, owned, ...(grant.prefix ? { prefix: grant.prefix } : {}), ...(grant.kmsKeyArn ? { kmsKeyArn: grant.kmsKeyArn } : {}) };
       });
       const managedPolicyArns = entry.aws.managedPolicyArns ?? [];
+      const awsManagedPolicies = (entry.aws.awsManagedPolicies ?? []).map((choice) => ({ arn: choice.arn, reason: choice.reason.trim() }));
+      const seenPolicies = new Map<string, string>();
+      const claimPolicy = (arn: string, field: string) => {
+        const first = seenPolicies.get(arn);
+        if (first) issues.push({ field, value: arn, rule: `policy already attached by ${first}` });
+        else seenPolicies.set(arn, field);
+      };
       managedPolicyArns.forEach((arn, policyIndex) => {
+        const field = `${at}.aws.managedPolicyArns[${policyIndex}]`;
         const refused = forbiddenManagedPolicy(arn);
+        const account = policyArnAccount(arn);
         if (refused)
-          issues.push({ field: `${at}.aws.managedPolicyArns[${policyIndex}]`, value: arn, rule: `${refused} is never attached to a workload role; grant least-privilege access with aws.s3 instead` });
+          issues.push({ field, value: arn, rule: `${refused} is never attached to a workload role; grant least-privilege access with aws.s3 instead` });
+        else if (account === "aws")
+          issues.push({
+            field,
+            value: arn,
+            rule: "an AWS managed policy is account-wide and attached only as an explicit choice: list it under aws.awsManagedPolicies as { arn, reason }, or grant least-privilege access with aws.s3",
+          });
+        else if (account !== undefined && account !== config.aws.accountId)
+          issues.push({ field, value: arn, rule: `a customer-managed policy must belong to the environment's account ${config.aws.accountId}` });
+        claimPolicy(arn, field);
       });
-      aws = { mode: entry.aws.mode, roleName, s3, managedPolicyArns, ...(entry.aws.tokenExpirationSeconds ? { tokenExpirationSeconds: entry.aws.tokenExpirationSeconds } : {}) };
+      awsManagedPolicies.forEach((choice, policyIndex) => {
+        const field = `${at}.aws.awsManagedPolicies[${policyIndex}].arn`;
+        const refused = forbiddenManagedPolicy(choice.arn);
+        if (refused)
+          issues.push({ field, value: choice.arn, rule: `${refused} is never attached to a workload role, whatever the reason; grant least-privilege access with aws.s3 instead` });
+        claimPolicy(choice.arn, field);
+      });
+      aws = {
+        mode: entry.aws.mode,
+        roleName,
+        s3,
+        managedPolicyArns,
+        awsManagedPolicies,
+        ...(entry.aws.tokenExpirationSeconds ? { tokenExpirationSeconds: entry.aws.tokenExpirationSeconds } : {}),
+      };
     }
 
     let gcpAccess: WorkloadGcpAccess | undefined;
