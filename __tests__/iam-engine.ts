@@ -41,6 +41,8 @@ export interface IdentityRequest {
   readonly context?: Record<string, string | string[]>;
   /** The resource's own policy, e.g. a KMS key policy (KMS denies without one that admits the account). */
   readonly resourcePolicy?: PolicyDocument;
+  /** @default "arn:aws:iam::<accountId>:role/workload" */
+  readonly principal?: string;
 }
 
 /**
@@ -59,7 +61,7 @@ export function identityDecision(policies: readonly PolicyDocument[], request: I
       resourcePolicy: request.resourcePolicy ? validated(request.resourcePolicy, "resource-policy") : undefined,
       request: {
         action: request.action,
-        principal: `arn:aws:iam::${request.accountId}:role/workload`,
+        principal: request.principal ?? `arn:aws:iam::${request.accountId}:role/workload`,
         resource: { accountId: request.accountId, resource: request.resource },
         contextVariables: request.context ?? {},
       },

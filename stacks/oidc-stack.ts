@@ -1,5 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformLocal, TerraformOutput } from "cdktf";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsIamSessionContext } from "@cdktf/provider-aws/lib/data-aws-iam-session-context";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { declareOidcProvider } from "../constructs/oidc-provider";
 import { S3OidcIssuer } from "../constructs/s3-oidc-issuer";
@@ -45,6 +47,7 @@ export class OidcStack extends EnvironmentStack {
         bucketName: cluster.issuerBucketName,
         issuerUrl: cluster.issuerUrl,
         jwks: cluster.jwks,
+        documentWriterArns: cluster.issuerWriterArns.length > 0 ? cluster.issuerWriterArns : [this.deployingPrincipalArn()],
       });
     }
 
@@ -59,6 +62,11 @@ export class OidcStack extends EnvironmentStack {
     });
     this.providerArn = provider.arn;
 
+    if (this.issuer)
+      new TerraformOutput(this, "issuer_document_writers", {
+        value: this.issuer.documentWriterArns,
+        description: "The only principals the issuer bucket lets write or delete the discovery document and JWKS",
+      });
     new TerraformOutput(this, "issuer_url", {
       value: this.issuerUrl,
       description: "OIDC issuer of the cluster's service-account tokens (their iss claim)",
@@ -86,5 +94,14 @@ export class OidcStack extends EnvironmentStack {
           "kube-apiserver flags for this issuer; copy every public key file and the private signing key to the key directory",
       });
     }
+  }
+
+  /**
+   * The IAM principal terraform apply runs as, as `aws:PrincipalArn` sees it: for an assumed-role session the
+   * role's ARN (with its path), otherwise the user's ARN. Read at plan time.
+   */
+  private deployingPrincipalArn(): string {
+    const caller = new DataAwsCallerIdentity(this, "deployer");
+    return new DataAwsIamSessionContext(this, "deployer-session", { arn: caller.arn }).issuerArn;
   }
 }

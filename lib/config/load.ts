@@ -60,6 +60,11 @@ export interface ResolvedSelfManagedCluster extends ResolvedClusterBase {
   readonly jwks: Jwks;
   readonly legacyEmptyKeyId: boolean;
   readonly apiServerKeyDirectory: string;
+  /**
+   * IAM role ARNs allowed to write the issuer documents (cluster.issuer.writers, else aws.assumeRoleArn);
+   * empty: the principal running terraform apply, resolved at plan time.
+   */
+  readonly issuerWriterArns: readonly string[];
 }
 
 export type ResolvedCluster = ResolvedEksCluster | ResolvedSelfManagedCluster;
@@ -206,6 +211,20 @@ function resolveCluster(
     issues.push({ file, field: "cluster.serviceAccountKeyFiles", value: cluster.serviceAccountKeyFiles, rule: `the key list ${error.message}` });
     return undefined;
   }
+  const writers = cluster.issuer.writers;
+  const assumeRoleArn = config.aws.assumeRoleArn;
+  if (writers) {
+    const duplicate = writers.findIndex((arn, index) => writers.indexOf(arn) !== index);
+    if (duplicate >= 0) issues.push({ file, field: `cluster.issuer.writers[${duplicate}]`, value: writers[duplicate], rule: "listed twice" });
+    if (assumeRoleArn && !writers.includes(assumeRoleArn))
+      issues.push({
+        file,
+        field: "cluster.issuer.writers",
+        value: writers,
+        rule: `terraform apply runs as aws.assumeRoleArn (${assumeRoleArn}); list it too, or the bucket policy denies the deploy its own writes of the issuer documents`,
+      });
+  }
+  const issuerWriterArns = writers ?? (assumeRoleArn ? [assumeRoleArn] : []);
   const issuerUrl = s3IssuerUrl(cluster.issuer.bucketName, config.aws.region);
   return {
     type: "self-managed",
@@ -218,6 +237,7 @@ function resolveCluster(
     jwks,
     legacyEmptyKeyId,
     apiServerKeyDirectory: cluster.apiServerKeyDirectory ?? DEFAULT_API_SERVER_KEY_DIRECTORY,
+    issuerWriterArns,
   };
 }
 

@@ -90,6 +90,13 @@ const selfManagedCluster = z
             const broken = bucketNameRule(value, { allowDots: false });
             if (broken) ctx.addIssue({ code: "custom", message: broken });
           }),
+        writers: z
+          .array(checked(iamRoleArnRule))
+          .min(1)
+          .optional()
+          .describe(
+            "IAM roles that deploy this stack: the only principals allowed to write or delete the discovery document and JWKS (the bucket policy denies everyone else, so an account principal with s3:PutObject cannot forge the keys). Include the role terraform apply runs as. @default [aws.assumeRoleArn] when set, else the principal running terraform apply (aws_caller_identity → aws_iam_session_context)",
+          ),
       })
       .strict(),
     serviceAccountKeyFiles: z
