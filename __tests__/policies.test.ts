@@ -1,6 +1,7 @@
 import { gitlabHelmValues } from "../lib/gitlab/helm-values";
 import { gitlabPolicies } from "../lib/gitlab/policies";
 import { kmsViaS3Statement, s3GrantStatements, sidOf } from "../lib/iam/s3-grants";
+import { forbiddenManagedPolicy, isAwsManagedPolicyArn, policyArnAccount } from "../lib/iam/managed-policies";
 import { eksClusterArn, irsaTrustPolicy, podIdentityTrustPolicy } from "../lib/iam/trust-policies";
 import { environmentFromYaml, DEV_SELF_MANAGED_YAML } from "./helpers";
 
@@ -140,5 +141,21 @@ describe("GitLab", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("managed policy ARNs", () => {
+  it("tells AWS managed policies from customer-managed ones, with their account", () => {
+    expect(isAwsManagedPolicyArn("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBe(true);
+    expect(isAwsManagedPolicyArn("arn:aws-cn:iam::aws:policy/job-function/ViewOnlyAccess")).toBe(true);
+    expect(isAwsManagedPolicyArn("arn:aws:iam::222222222222:policy/aws/ReadOnlyAccess")).toBe(false);
+    expect(policyArnAccount("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBe("aws");
+    expect(policyArnAccount("arn:aws:iam::222222222222:policy/team/x")).toBe("222222222222");
+    expect(policyArnAccount("arn:aws:s3:::bucket")).toBeUndefined();
+  });
+
+  it("knows the forbidden four, under a path too", () => {
+    expect(forbiddenManagedPolicy("arn:aws:iam::aws:policy/job-function/AdministratorAccess")).toBe("AdministratorAccess");
+    expect(forbiddenManagedPolicy("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBeUndefined();
   });
 });
