@@ -169,7 +169,12 @@ describe("GitLab storage (prod: EKS Pod Identity)", () => {
 
   describe("Pod Identity trust", () => {
     const trust = policyOf(stack, roleByName(stack, "example-gitlab-eks-eks-global").assume_role_policy as string, values);
-    const tags = { "aws:SourceAccount": "222222222222", "aws:RequestTag/eks-cluster-name": "gitlab-cluster", "aws:RequestTag/kubernetes-namespace": "gitlab", "aws:RequestTag/kubernetes-service-account": "gitlab-global" };
+    const tags = {
+      "aws:SourceAccount": "222222222222",
+      "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:ap-northeast-1:222222222222:cluster/gitlab-cluster",
+      "aws:RequestTag/eks-cluster-name": "gitlab-cluster", "aws:RequestTag/kubernetes-namespace": "gitlab",
+      "aws:RequestTag/kubernetes-service-account": "gitlab-global",
+    };
     const assume = (action: string, context: Record<string, string>, principal = "pods.eks.amazonaws.com") =>
       trustDecision(trust, { action, principal, roleArn: "arn:aws:iam::222222222222:role/example-gitlab-eks-eks-global", accountId: "222222222222", context });
 
@@ -183,6 +188,14 @@ describe("GitLab storage (prod: EKS Pod Identity)", () => {
       expect(assume("sts:AssumeRole", { ...tags, "aws:RequestTag/kubernetes-namespace": "default" })).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRole", { ...tags, "aws:RequestTag/eks-cluster-name": "other" })).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRole", { ...tags, "aws:SourceAccount": "999999999999" })).toBe("ImplicitlyDenied");
+    });
+
+    it("refuses a cluster of the same name in another region of the account", () => {
+      const sameNameElsewhere = { ...tags, "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:222222222222:cluster/gitlab-cluster" };
+      expect(assume("sts:AssumeRole", sameNameElsewhere)).toBe("ImplicitlyDenied");
+      expect(assume("sts:TagSession", sameNameElsewhere)).toBe("ImplicitlyDenied");
+      const { "aws:RequestTag/eks-cluster-arn": _arn, ...withoutArn } = tags;
+      expect(assume("sts:AssumeRole", withoutArn)).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRole", tags, "ec2.amazonaws.com")).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRoleWithWebIdentity", tags)).toBe("ImplicitlyDenied");
     });

@@ -1,5 +1,6 @@
 /** Security baseline (SPEC §4) of aws-workloads-<env> and gitlab-storage-<env>, asserted on the synthesized JSON. */
 import type { PolicyDocument, PolicyStatement } from "../lib/iam/policy-document";
+import { AWS_MANAGED_POLICY_RULE_ID, CONFIG_CHOICE_RULE_IDS } from "../lib/rules/config-choices";
 import { environmentFromYaml, resourcesOfType, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
 
 const stacks = shippedStacks();
@@ -186,5 +187,42 @@ gitlab: { bucketPrefix: acme-gitlab, kmsKey: aws-managed }
     expect(resourcesOfType(stack, "aws_kms_key")).toHaveLength(0);
     const kms = JSON.parse(resourcesOfType(stack, "aws_iam_policy").find((p) => p.name === "acme-gitlab-s3-kms-policy")!.policy as string);
     expect(kms.Statement[0].Resource).toMatch(/^\$\{data\.aws_kms_key\./);
+  });
+});
+
+describe("managed policies on a workload role", () => {
+  const stack = synthesizedStacks(
+    environmentFromYaml(`
+aws: { accountId: "222222222222", region: ap-northeast-1 }
+cluster: { type: eks, name: prod, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/ABC" }
+workloads:
+  - namespace: monitoring
+    serviceAccount: agent
+    aws:
+      mode: pod-identity
+      managedPolicyArns: ["arn:aws:iam::222222222222:policy/team/agent-extra"]
+      awsManagedPolicies:
+        - { arn: "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess", reason: "the vendor agent reads CloudWatch metrics of the account" }
+`),
+  )["aws-workloads-test"];
+  const attachments = resourcesOfType(stack, "aws_iam_role_policy_attachment");
+  const byArn = (arn: string) => attachments.find((attachment) => attachment.policy_arn === arn)!;
+
+  it("attaches both: the customer-managed policy and the allowlisted AWS managed one", () => {
+    expect(attachments.map((attachment) => attachment.policy_arn).sort()).toEqual([
+      "arn:aws:iam::222222222222:policy/team/agent-extra",
+      "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess",
+    ]);
+  });
+
+  it("writes the allowlist entry's reason on the AWS managed attachment as an accepted config choice", () => {
+    expect((byArn("arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess")["//"] as Record<string, unknown>).suppressions).toEqual([
+      { ruleId: AWS_MANAGED_POLICY_RULE_ID, reason: "config/test.yaml: monitoring/agent aws.awsManagedPolicies: the vendor agent reads CloudWatch metrics of the account" },
+    ]);
+    expect((byArn("arn:aws:iam::222222222222:policy/team/agent-extra")["//"] as Record<string, unknown> | undefined)?.suppressions).toBeUndefined();
+  });
+
+  it("accepts only rule ids a config choice can accept", () => {
+    expect(CONFIG_CHOICE_RULE_IDS).toEqual(["CI-GCP-8", "CI-S3-3", "CI-K8S-4", "CI-IAM-MANAGED"]);
   });
 });

@@ -1,4 +1,5 @@
 /** Config errors of the workload catalog, GCP and GitLab sections: exact messages. */
+import { impersonationRole, IMPERSONATION_ROLES } from "../lib/gcp/roles";
 import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml } from "./helpers";
 
 const EKS_YAML = `
@@ -33,6 +34,7 @@ describe("workload catalog", () => {
           { bucket: "external-bucket", access: "list", owned: false },
         ],
         managedPolicyArns: [],
+        awsManagedPolicies: [],
       },
     });
     expect(environment.catalog.buckets).toEqual([{ name: "data-bucket", noncurrentVersionExpirationDays: 90 }]);
@@ -92,6 +94,59 @@ describe("workload catalog", () => {
     ).toBe('config/test.yaml: workloads[1].aws.roleName = "r": role name already used by a/app');
   });
 
+  const withPolicies = (policies: string) =>
+    `${EKS_YAML}${workload(`  - { namespace: default, serviceAccount: s3cmd, aws: { mode: irsa, ${policies} } }\n`)}`;
+  const REASON = "vendor agent reads its own CloudWatch metrics";
+
+  it.each(["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/SecurityAudit"])(
+    "refuses the AWS managed policy %s in managedPolicyArns: it needs an allowlist entry with a reason",
+    (arn) => {
+      expect(errorOf(withPolicies(`managedPolicyArns: ['arn:aws:iam::222222222222:policy/team-policy', '${arn}']`))).toBe(
+        `config/test.yaml: workloads[0].aws.managedPolicyArns[1] = "${arn}": an AWS managed policy is account-wide and attached only as an explicit choice: list it under aws.awsManagedPolicies as { arn, reason }, or grant least-privilege access with aws.s3`,
+      );
+    },
+  );
+
+  it("keeps managedPolicyArns for customer-managed policies of the environment's account only", () => {
+    const environment = environmentFromYaml(withPolicies("managedPolicyArns: ['arn:aws:iam::222222222222:policy/team/reports-policy']"));
+    expect(environment.catalog.workloads[0].aws?.managedPolicyArns).toEqual(["arn:aws:iam::222222222222:policy/team/reports-policy"]);
+    expect(errorOf(withPolicies("managedPolicyArns: ['arn:aws:iam::999999999999:policy/their-policy']"))).toBe(
+      `config/test.yaml: workloads[0].aws.managedPolicyArns[0] = "arn:aws:iam::999999999999:policy/their-policy": a customer-managed policy must belong to the environment's account 222222222222`,
+    );
+  });
+
+  it("accepts an AWS managed policy allowlisted with a reason", () => {
+    const environment = environmentFromYaml(withPolicies(`awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess', reason: '${REASON}' }]`));
+    expect(environment.catalog.workloads[0].aws?.awsManagedPolicies).toEqual([{ arn: "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess", reason: REASON }]);
+  });
+
+  it.each(["AdministratorAccess", "IAMFullAccess", "AmazonS3FullAccess", "PowerUserAccess", "job-function/AdministratorAccess"])(
+    "refuses %s in awsManagedPolicies whatever the reason",
+    (name) => {
+      const refused = name.replace(/^.*\//, "");
+      expect(errorOf(withPolicies(`awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/${name}', reason: '${REASON}' }]`))).toBe(
+        `config/test.yaml: workloads[0].aws.awsManagedPolicies[0].arn = "arn:aws:iam::aws:policy/${name}": ${refused} is never attached to a workload role, whatever the reason; grant least-privilege access with aws.s3 instead`,
+      );
+    },
+  );
+
+  it("refuses an allowlist entry without a real reason, a non-AWS ARN, a wildcard, and the same policy twice", () => {
+    expect(errorOf(withPolicies("awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess', reason: 'needed' }]"))).toBe(
+      'config/test.yaml: workloads[0].aws.awsManagedPolicies[0].reason = "needed": must say why in at least 20 characters (it is written next to the attachment and shown as accepted)',
+    );
+    expect(errorOf(withPolicies("awsManagedPolicies: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }]"))).toMatch(
+      /^config\/test\.yaml: workloads\[0\]\.aws\.awsManagedPolicies\[0\]\.reason = \(missing\): /,
+    );
+    for (const arn of ["arn:aws:iam::222222222222:policy/team-policy", "arn:aws:iam::aws:policy/*"])
+      expect(errorOf(withPolicies(`awsManagedPolicies: [{ arn: '${arn}', reason: '${REASON}' }]`))).toBe(
+        `config/test.yaml: workloads[0].aws.awsManagedPolicies[0].arn = "${arn}": must be an AWS managed policy ARN without wildcards: arn:<partition>:iam::aws:policy/[<path>/]<name>`,
+      );
+    const arn = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess";
+    expect(errorOf(withPolicies(`awsManagedPolicies: [{ arn: '${arn}', reason: '${REASON}' }, { arn: '${arn}', reason: '${REASON} too' }]`))).toBe(
+      `config/test.yaml: workloads[0].aws.awsManagedPolicies[1].arn = "${arn}": policy already attached by workloads[0].aws.awsManagedPolicies[0].arn`,
+    );
+  });
+
   it("refuses over-broad managed policies", () => {
     expect(
       errorOf(`${EKS_YAML}${workload("  - { namespace: default, serviceAccount: s3cmd, aws: { mode: irsa, managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3FullAccess'] } }\n")}`),
@@ -135,6 +190,35 @@ describe("GCP access", () => {
     ).toBe(
       'config/test.yaml: workloads[0].gcp = "roles/bigquery.admin": admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role',
     );
+  });
+
+  const gcpWorkload = (grants: string) =>
+    `${EKS_YAML}${gcp}${workload(`  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token, ${grants} } }\n`)}`;
+
+  it.each(Object.entries(IMPERSONATION_ROLES))("refuses the impersonation role %s in projectRoles and datasetRoles, even with allowAdminRoles", (role, how) => {
+    const rule = `impersonation roles are never granted to a workload: its holder ${how}; the app itself grants roles/iam.workloadIdentityUser on the workload's own service account, to its ServiceAccount only (allowAdminRoles does not change this)`;
+    expect(errorOf(gcpWorkload(`projectRoles: [roles/bigquery.jobUser, ${role}]`))).toBe(`config/test.yaml: workloads[0].gcp.projectRoles[1] = "${role}": ${rule}`);
+    expect(errorOf(gcpWorkload(`allowAdminRoles: true, datasetRoles: [{ dataset: sales, role: ${role} }]`))).toBe(
+      `config/test.yaml: workloads[0].gcp.datasetRoles[0].role = "${role}": ${rule}`,
+    );
+  });
+
+  it("refuses the impersonation roles the security review named", () => {
+    for (const role of ["roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountKeyAdmin"])
+      expect(impersonationRole(role)).toBeDefined();
+    expect(impersonationRole("roles/bigquery.jobUser")).toBeUndefined();
+    expect(impersonationRole("constructor")).toBeUndefined();
+  });
+
+  it.each(["roles/owner", "roles/editor", "roles/viewer"])("refuses the basic role %s on a dataset too (a config error, not a crash in the stack)", (role) => {
+    expect(errorOf(gcpWorkload(`datasetRoles: [{ dataset: sales, role: roles/bigquery.dataViewer }, { dataset: sales, role: ${role} }]`))).toBe(
+      `config/test.yaml: workloads[0].gcp.datasetRoles[1].role = "${role}": basic roles (owner, editor, viewer) are never granted; choose predefined roles`,
+    );
+  });
+
+  it("still accepts predefined roles, and admin roles when allowed", () => {
+    expect(() => environmentFromYaml(gcpWorkload("projectRoles: [roles/bigquery.jobUser], datasetRoles: [{ dataset: sales, role: roles/bigquery.dataViewer }]"))).not.toThrow();
+    expect(() => environmentFromYaml(gcpWorkload("allowAdminRoles: true, projectRoles: [roles/bigquery.admin]"))).not.toThrow();
   });
 
   it("checks Google ids", () => {

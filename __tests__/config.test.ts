@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadEnvironments, parseEnvironment } from "../lib/config/load";
 import { environmentJsonSchema } from "../lib/config/schema";
-import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, shippedEnvironment } from "./helpers";
+import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, runtimeKeyPair, shippedEnvironment } from "./helpers";
 
 const configError = configErrorOf;
 
@@ -106,8 +106,9 @@ cluster:
   });
 
   it("a private key configured as the public key", () => {
-    expect(configError(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", "../__tests__/fixtures/dev-sa-signer.key"))).toBe(
-      'config/test.yaml: cluster.serviceAccountKeyFiles[0] = "../__tests__/fixtures/dev-sa-signer.key": the key file is a private key; configure only the public key (the private signing key stays on the control plane)',
+    const { privateKeyFile } = runtimeKeyPair();
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", privateKeyFile))).toBe(
+      `config/test.yaml: cluster.serviceAccountKeyFiles[0] = ${JSON.stringify(privateKeyFile)}: the key file is a private key; configure only the public key (the private signing key stays on the control plane)`,
     );
   });
 

@@ -58,7 +58,7 @@ describe("IRSA on two clusters (staging)", () => {
 
 describe("EKS Pod Identity on two clusters (staging)", () => {
   const trust = trustOf(awsWorkloads, "staging-blue-reporting-report-exporter");
-  const assume = (cluster: string, serviceAccount = "report-exporter") =>
+  const assume = (cluster: string, serviceAccount = "report-exporter", region = "ap-northeast-1") =>
     trustDecision(trust, {
       action: "sts:AssumeRole",
       principal: "pods.eks.amazonaws.com",
@@ -66,13 +66,15 @@ describe("EKS Pod Identity on two clusters (staging)", () => {
       accountId: ACCOUNT,
       context: {
         "aws:SourceAccount": ACCOUNT,
+        "aws:RequestTag/eks-cluster-arn": `arn:aws:eks:${region}:${ACCOUNT}:cluster/${cluster}`,
         "aws:RequestTag/eks-cluster-name": cluster,
         "aws:RequestTag/kubernetes-namespace": "reporting",
         "aws:RequestTag/kubernetes-service-account": serviceAccount,
       },
     });
 
-  it("admits exactly the two cluster names", () => {
+  it("admits exactly the two clusters (by name and ARN)", () => {
+    expect(assume("staging-green", "report-exporter", "us-east-1")).toBe("ImplicitlyDenied");
     expect(assume("staging-blue")).toBe("Allowed");
     expect(assume("staging-green")).toBe("Allowed");
     expect(assume("staging-purple")).toBe("ImplicitlyDenied");

@@ -17,7 +17,7 @@ import {
   serviceAccountPrincipalSet,
   workloadConstructId,
 } from "../lib/gcp/resource-names";
-import { assertGrantableRole, requiredApis } from "../lib/gcp/roles";
+import { assertGrantableRole, isAdminRole, isBasicRole, requiredApis } from "../lib/gcp/roles";
 
 const provider = { projectNumber: "210987654321", poolId: "aws-oidc-pool", providerId: "aws-oidc-provider" };
 const audiences = { irsa: "sts.amazonaws.com", provider: providerAudience(provider) };
@@ -157,6 +157,19 @@ describe("extract (Google's CEL extension)", () => {
 describe("roles and APIs", () => {
   it.each(["roles/owner", "roles/editor", "roles/viewer"])("never grants the basic role %s", (role) => {
     expect(() => assertGrantableRole(role, "default/app project role")).toThrow(`default/app project role: basic role ${role} is never granted`);
+  });
+
+  it("never grants an impersonation role", () => {
+    expect(() => assertGrantableRole("roles/iam.serviceAccountTokenCreator", "default/app project role")).toThrow(
+      "default/app project role: roles/iam.serviceAccountTokenCreator is never granted to a workload: its holder mints access and ID tokens for any service account",
+    );
+  });
+
+  it("knows basic and admin roles", () => {
+    expect(["roles/owner", "roles/editor", "roles/viewer"].every(isBasicRole)).toBe(true);
+    expect(isBasicRole("roles/bigquery.dataViewer")).toBe(false);
+    expect(["roles/bigquery.admin", "roles/iam.securityAdmin", "roles/storage.objectAdmin"].every(isAdminRole)).toBe(true);
+    expect(isAdminRole("roles/bigquery.jobUser")).toBe(false);
   });
 
   it("grants predefined roles only", () => {

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { generateKeyPairSync, KeyObject } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
@@ -98,4 +99,36 @@ export function configErrorOf(yaml: string, name = "test"): string {
     throw error;
   }
   throw new Error("expected a ConfigError");
+}
+
+/**
+ * A signing key pair made at run time: no private key is kept in the repository (a committed private key
+ * whose public half a config publishes would let anyone mint tokens). The public key is written to a
+ * temporary directory, so a config can list it by absolute path.
+ */
+export interface RuntimeKeyPair {
+  readonly privateKey: KeyObject;
+  readonly publicKeyPem: string;
+  readonly privateKeyPem: string;
+  /** Absolute path of the public key (SPKI PEM) file. */
+  readonly publicKeyFile: string;
+  /** Absolute path of the private key (PKCS#8 PEM) file, for tests of what the loader refuses. */
+  readonly privateKeyFile: string;
+}
+
+let runtimeKeyPairCache: RuntimeKeyPair | undefined;
+
+/** One run-time RSA 2048 key pair per test file (generation costs ~0.1 s). */
+export function runtimeKeyPair(): RuntimeKeyPair {
+  if (runtimeKeyPairCache) return runtimeKeyPairCache;
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const directory = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-keys-"));
+  const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }) as string;
+  const privateKeyPem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+  const publicKeyFile = path.join(directory, "sa-signer-pkcs8.pub");
+  const privateKeyFile = path.join(directory, "sa-signer.key");
+  writeFileSync(publicKeyFile, publicKeyPem);
+  writeFileSync(privateKeyFile, privateKeyPem, { mode: 0o600 });
+  runtimeKeyPairCache = { privateKey, publicKeyPem, privateKeyPem, publicKeyFile, privateKeyFile };
+  return runtimeKeyPairCache;
 }

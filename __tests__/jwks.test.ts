@@ -1,5 +1,5 @@
 import { buildJwks, kubernetesKeyId, parseRsaPublicKey } from "../lib/oidc/jwks";
-import { fixture } from "./helpers";
+import { fixture, runtimeKeyPair } from "./helpers";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
@@ -7,10 +7,10 @@ const devPublicKey = readFileSync(path.join(__dirname, "..", "config", "keys", "
 
 // Computed independently of this code with openssl:
 //   openssl pkey -pubin -in <key> -outform DER | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '='
-const DEV_KID = "kvGFEchhSopJz7nonMH780OtfGnAAI-bJqvgU5hqDh8";
+const DEV_KID = "1nEi-HcdJmCdUo5sb0JA2wXnz0KPUgWaOVlHs0-dbak";
 const ROTATION_KID = "Qm3BTT2BfJhcja1RdZQVCARDoNGp0vBJ2JcHHLp6oOo";
 // openssl rsa -pubin -in <key> -modulus -noout (first 52 hex digits)
-const DEV_MODULUS_PREFIX = "A8C874BD5034512FB71453E1FCD6E128C16BF81D408367CC2D7A";
+const DEV_MODULUS_PREFIX = "FCA498DDFE01570A90C1789BA3464DF00A1D69C0ED39FAAB3CD3";
 
 describe("kubernetesKeyId", () => {
   it("is the unpadded base64url SHA-256 of the DER SubjectPublicKeyInfo (SPKI PEM)", () => {
@@ -44,7 +44,7 @@ describe("buildJwks", () => {
   });
 
   it.each([
-    ["a private key", fixture("dev-sa-signer.key"), "is a private key; configure only the public key (the private signing key stays on the control plane)"],
+    ["a private key", runtimeKeyPair().privateKeyPem, "is a private key; configure only the public key (the private signing key stays on the control plane)"],
     ["an EC key", fixture("ec-p256.pub"), "must be an RSA key (RS256), not ec"],
     ["a 1024-bit RSA key", fixture("rsa-1024.pub"), "must be an RSA key of at least 2048 bits, not 1024"],
     ["text that is not PEM", "ssh-rsa AAAAB3NzaC1yc2E", 'must be a PEM-encoded public key ("-----BEGIN PUBLIC KEY-----")'],

@@ -186,6 +186,40 @@ clusterAccess:
     ).toBe('config/test.yaml: clusterAccess.mappings[0].groups[0] = "system:masters": role app-role is a workload role of this app; workload roles never get system:masters');
   });
 
+  const adminRule = (role: string) =>
+    `role ${role} is a workload role of this app; workload roles never get cluster-admin-class access (AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy), cluster-wide or in a namespace: grant AmazonEKSViewPolicy / AmazonEKSEditPolicy in its namespaces, or use a separate role for people`;
+
+  it.each([
+    ["AmazonEKSClusterAdminPolicy", "cluster-wide", "{ policy: AmazonEKSClusterAdminPolicy }"],
+    ["AmazonEKSAdminPolicy", "cluster-wide", "{ policy: AmazonEKSAdminPolicy }"],
+    ["AmazonEKSAdminPolicy", "in a namespace", "{ policy: AmazonEKSAdminPolicy, namespaces: [default] }"],
+    ["AmazonEKSClusterAdminPolicy", "in a namespace", "{ policy: AmazonEKSClusterAdminPolicy, namespaces: [default] }"],
+  ])("refuses %s (%s) for a workload role", (policy, _scope, association) => {
+    expect(
+      errorOf(`${EKS}workloads: [{ namespace: default, serviceAccount: app, aws: { mode: pod-identity, roleName: app-role } }]
+clusterAccess:
+  mappings: [{ arn: "arn:aws:iam::222222222222:role/app-role", accessPolicies: [{ policy: AmazonEKSViewPolicy }, ${association}] }]
+`),
+    ).toBe(`config/test.yaml: clusterAccess.mappings[0].accessPolicies[1].policy = "${policy}": ${adminRule("app-role")}`);
+  });
+
+  it("refuses cluster admin for GitLab's role too, and allows it for a role the app does not create", () => {
+    expect(
+      errorOf(`${EKS}gitlab: { bucketPrefix: acme-gitlab }
+clusterAccess:
+  mappings: [{ arn: "arn:aws:iam::222222222222:role/acme-gitlab-eks-global", accessPolicies: [{ policy: AmazonEKSClusterAdminPolicy }] }]
+`),
+    ).toBe(`config/test.yaml: clusterAccess.mappings[0].accessPolicies[0].policy = "AmazonEKSClusterAdminPolicy": ${adminRule("acme-gitlab-eks-global")}`);
+    expect(() =>
+      environmentFromYaml(`${EKS}workloads: [{ namespace: default, serviceAccount: app, aws: { mode: pod-identity, roleName: app-role } }]
+clusterAccess:
+  mappings:
+    - { arn: "arn:aws:iam::222222222222:role/platform-admins", accessPolicies: [{ policy: AmazonEKSClusterAdminPolicy }] }
+    - { arn: "arn:aws:iam::222222222222:role/app-role", accessPolicies: [{ policy: AmazonEKSEditPolicy, namespaces: [default] }] }
+`),
+    ).not.toThrow();
+  });
+
   it("refuses system: groups in access entries and cluster access on a self-managed cluster", () => {
     expect(errorOf(`${EKS}clusterAccess: { mappings: [{ arn: "arn:aws:iam::222222222222:role/admins", groups: [system:masters] }] }\n`)).toBe(
       'config/test.yaml: clusterAccess.mappings[0].groups[0] = "system:masters": EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead',

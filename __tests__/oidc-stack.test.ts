@@ -9,14 +9,16 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { createLocalJWKSet, importPKCS8, jwtVerify, SignJWT, KeyLike } from "jose";
-import { createPrivateKey } from "node:crypto";
+import { ISSUER_DOCUMENT_WRITE_ACTIONS } from "../constructs/s3-oidc-issuer";
 import type { PolicyDocument } from "../lib/iam/policy-document";
+import { identityDecision, policyOf } from "./iam-engine";
 import {
+  configErrorOf,
   DEV_SELF_MANAGED_YAML,
   environmentFromYaml,
-  fixture,
   onlyResource,
   resourcesOfType,
+  runtimeKeyPair,
   shippedEnvironment,
   stacksOf,
   SynthesizedStack,
@@ -175,7 +177,9 @@ describe("backends", () => {
 });
 
 describe("a token from the cluster verifies against the synthesized issuer (jose)", () => {
-  const { parsed } = synthesizedOidc();
+  // The cluster's signing key is made at run time: the repository holds no private key of a published key.
+  const cluster = runtimeKeyPair();
+  const { parsed } = synthesizedOidc(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", cluster.publicKeyFile));
   const discovery = s3ObjectContent(parsed, ".well-known/openid-configuration") as { issuer: string };
   const jwks = createLocalJWKSet(s3ObjectContent(parsed, "keys.json") as Parameters<typeof createLocalJWKSet>[0]);
   const provider = onlyResource(parsed, "aws_iam_openid_connect_provider");
@@ -196,7 +200,7 @@ describe("a token from the cluster verifies against the synthesized issuer (jose
     jwtVerify(token, jwks, { issuer: provider.url as string, audience: "sts.amazonaws.com", algorithms: ["RS256"] });
 
   it("accepts a token signed with the cluster's signing key", async () => {
-    const signingKey = await importPKCS8(createPrivateKey(fixture("dev-sa-signer.key")).export({ type: "pkcs8", format: "pem" }) as string, "RS256");
+    const signingKey = await importPKCS8(cluster.privateKeyPem, "RS256");
     const { payload } = await verify(await serviceAccountToken(signingKey));
     expect(payload.sub).toBe("system:serviceaccount:default:s3-echoer");
   });
@@ -207,12 +211,93 @@ describe("a token from the cluster verifies against the synthesized issuer (jose
   });
 
   it("rejects a token whose kid is not published", async () => {
-    const signingKey = createPrivateKey(fixture("dev-sa-signer.key"));
+    const signingKey = cluster.privateKey;
     await expect(verify(await serviceAccountToken(signingKey, { kid: "unknown" }))).rejects.toThrow("no applicable key found in the JSON Web Key Set");
   });
 
   it("rejects a token from another issuer (a trailing slash is another issuer)", async () => {
-    const signingKey = createPrivateKey(fixture("dev-sa-signer.key"));
+    const signingKey = cluster.privateKey;
     await expect(verify(await serviceAccountToken(signingKey, { issuer: `${discovery.issuer}/` }))).rejects.toThrow('unexpected "iss" claim value');
+  });
+});
+
+describe("issuer documents: only the deploying principal(s) may write them", () => {
+  const DEPLOY = "arn:aws:iam::111111111111:role/deploy";
+  const withIssuer = (extra: string, yaml = DEV_SELF_MANAGED_YAML) => yaml.replace("    bucketName: test-oidc-issuer\n", `    bucketName: test-oidc-issuer\n${extra}`);
+  const bucketPolicyOf = (parsed: SynthesizedStack) => JSON.parse(onlyResource(parsed, "aws_s3_bucket_policy").policy as string) as PolicyDocument;
+  const denyOf = (parsed: SynthesizedStack) => bucketPolicyOf(parsed).Statement.find((s) => s.Sid === "DenyDocumentWritesExceptDeployers");
+
+  describe("with cluster.issuer.writers", () => {
+    const { parsed } = synthesizedOidc(withIssuer(`    writers: ["${DEPLOY}", "arn:aws:iam::111111111111:role/ci/delivery"]\n`));
+    const bucketArn = "arn:aws:s3:::test-oidc-issuer";
+    const policy = policyOf(parsed, JSON.stringify(bucketPolicyOf(parsed)), { accountId: "111111111111", region: "ap-northeast-1" });
+    // An account principal whose own policy allows every S3 write (s3:PutObject on *), as many app roles have.
+    const broad: PolicyDocument = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"], Resource: "*" }] };
+    const decision = (principal: string, action: string, key: string) =>
+      identityDecision([broad], {
+        action,
+        resource: `${bucketArn}/${key}`,
+        accountId: "111111111111",
+        principal,
+        resourcePolicy: policy,
+        context: { "aws:PrincipalArn": principal, "aws:SecureTransport": "true" },
+      });
+
+    it("denies writes, ACL changes, deletes and replication of both documents to everyone but the writers", () => {
+      expect(denyOf(parsed)).toEqual({
+        Sid: "DenyDocumentWritesExceptDeployers",
+        Effect: "Deny",
+        Principal: "*",
+        Action: [...ISSUER_DOCUMENT_WRITE_ACTIONS],
+        Resource: ["${aws_s3_bucket.issuer_bucket_CFD23B53.arn}/.well-known/openid-configuration", "${aws_s3_bucket.issuer_bucket_CFD23B53.arn}/keys.json"],
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": [DEPLOY, "arn:aws:iam::111111111111:role/ci/delivery"] } },
+      });
+      expect(ISSUER_DOCUMENT_WRITE_ACTIONS).toEqual(expect.arrayContaining(["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"]));
+    });
+
+    it("an account principal with s3:PutObject cannot replace keys.json or the discovery document (IAM engine)", () => {
+      const other = "arn:aws:iam::111111111111:role/app-with-s3-write";
+      for (const key of ["keys.json", ".well-known/openid-configuration"]) {
+        expect(decision(other, "s3:PutObject", key)).toBe("ExplicitlyDenied");
+        expect(decision(other, "s3:DeleteObjectVersion", key)).toBe("ExplicitlyDenied");
+      }
+    });
+
+    it("the deploying role still writes them, and other keys are not affected", () => {
+      expect(decision(DEPLOY, "s3:PutObject", "keys.json")).toBe("Allowed");
+      expect(decision("arn:aws:iam::111111111111:role/ci/delivery", "s3:DeleteObject", ".well-known/openid-configuration")).toBe("Allowed");
+      expect(decision("arn:aws:iam::111111111111:role/app-with-s3-write", "s3:PutObject", "scratch/notes.txt")).toBe("Allowed");
+    });
+
+    it("writes the documents only after the policy, and says who the writers are", () => {
+      for (const object of resourcesOfType(parsed, "aws_s3_object")) expect(object.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_s3_bucket_policy\./)]));
+      expect(parsed.output?.issuer_document_writers.value).toEqual([DEPLOY, "arn:aws:iam::111111111111:role/ci/delivery"]);
+    });
+  });
+
+  it("defaults to aws.assumeRoleArn, the role terraform apply runs as", () => {
+    const yaml = DEV_SELF_MANAGED_YAML.replace('  accountId: "111111111111"\n', `  accountId: "111111111111"\n  assumeRoleArn: ${DEPLOY}\n`);
+    const { parsed } = synthesizedOidc(yaml);
+    expect(denyOf(parsed)?.Condition).toEqual({ ArnNotEquals: { "aws:PrincipalArn": [DEPLOY] } });
+    expect(parsed.data?.aws_caller_identity).toBeUndefined();
+  });
+
+  it("defaults otherwise to the principal running terraform apply (its role ARN, not the session's)", () => {
+    const { parsed } = synthesizedOidc();
+    const [session] = Object.entries(parsed.data?.aws_iam_session_context ?? {});
+    const [caller] = Object.keys(parsed.data?.aws_caller_identity ?? {});
+    expect(session[1].arn).toBe(`\${data.aws_caller_identity.${caller}.arn}`);
+    expect(denyOf(parsed)?.Condition).toEqual({ ArnNotEquals: { "aws:PrincipalArn": [`\${data.aws_iam_session_context.${session[0]}.issuer_arn}`] } });
+  });
+
+  it("refuses writers that leave out aws.assumeRoleArn, and a writer listed twice", () => {
+    const yaml = DEV_SELF_MANAGED_YAML.replace('  accountId: "111111111111"\n', `  accountId: "111111111111"\n  assumeRoleArn: ${DEPLOY}\n`);
+    expect(configErrorOf(withIssuer('    writers: ["arn:aws:iam::111111111111:role/other"]\n', yaml))).toBe(
+      `config/test.yaml: cluster.issuer.writers = ["arn:aws:iam::111111111111:role/other"]: terraform apply runs as aws.assumeRoleArn (${DEPLOY}); list it too, or the bucket policy denies the deploy its own writes of the issuer documents`,
+    );
+    expect(configErrorOf(withIssuer(`    writers: ["${DEPLOY}", "${DEPLOY}"]\n`))).toBe(`config/test.yaml: cluster.issuer.writers[1] = "${DEPLOY}": listed twice`);
+    expect(configErrorOf(withIssuer("    writers: [arn:aws:iam::111111111111:user/alice]\n"))).toBe(
+      'config/test.yaml: cluster.issuer.writers[0] = "arn:aws:iam::111111111111:user/alice": an IAM role ARN must be arn:<partition>:iam::<12-digit account>:role/<path/name>',
+    );
   });
 });

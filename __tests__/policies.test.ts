@@ -1,7 +1,8 @@
 import { gitlabHelmValues } from "../lib/gitlab/helm-values";
 import { gitlabPolicies } from "../lib/gitlab/policies";
 import { kmsViaS3Statement, s3GrantStatements, sidOf } from "../lib/iam/s3-grants";
-import { irsaTrustPolicy, podIdentityTrustPolicy } from "../lib/iam/trust-policies";
+import { forbiddenManagedPolicy, isAwsManagedPolicyArn, policyArnAccount } from "../lib/iam/managed-policies";
+import { eksClusterArn, irsaTrustPolicy, podIdentityTrustPolicy } from "../lib/iam/trust-policies";
 import { environmentFromYaml, DEV_SELF_MANAGED_YAML } from "./helpers";
 
 describe("trust policies", () => {
@@ -23,7 +24,9 @@ describe("trust policies", () => {
   });
 
   it("Pod Identity: pods.eks.amazonaws.com, AssumeRole + TagSession, account and session tags", () => {
-    expect(podIdentityTrustPolicy({ accountId: "222222222222", clusterName: "c", namespace: "gitlab", serviceAccount: "gitlab-global" }).Statement).toEqual([
+    const clusterArn = eksClusterArn({ partition: "aws", region: "ap-northeast-1", accountId: "222222222222", clusterName: "c" });
+    expect(clusterArn).toBe("arn:aws:eks:ap-northeast-1:222222222222:cluster/c");
+    expect(podIdentityTrustPolicy({ accountId: "222222222222", clusterName: "c", clusterArn, namespace: "gitlab", serviceAccount: "gitlab-global" }).Statement).toEqual([
       {
         Sid: "EksPodIdentity",
         Effect: "Allow",
@@ -32,6 +35,7 @@ describe("trust policies", () => {
         Condition: {
           StringEquals: {
             "aws:SourceAccount": "222222222222",
+            "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:ap-northeast-1:222222222222:cluster/c",
             "aws:RequestTag/eks-cluster-name": "c",
             "aws:RequestTag/kubernetes-namespace": "gitlab",
             "aws:RequestTag/kubernetes-service-account": "gitlab-global",
@@ -137,5 +141,21 @@ describe("GitLab", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("managed policy ARNs", () => {
+  it("tells AWS managed policies from customer-managed ones, with their account", () => {
+    expect(isAwsManagedPolicyArn("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBe(true);
+    expect(isAwsManagedPolicyArn("arn:aws-cn:iam::aws:policy/job-function/ViewOnlyAccess")).toBe(true);
+    expect(isAwsManagedPolicyArn("arn:aws:iam::222222222222:policy/aws/ReadOnlyAccess")).toBe(false);
+    expect(policyArnAccount("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBe("aws");
+    expect(policyArnAccount("arn:aws:iam::222222222222:policy/team/x")).toBe("222222222222");
+    expect(policyArnAccount("arn:aws:s3:::bucket")).toBeUndefined();
+  });
+
+  it("knows the forbidden four, under a path too", () => {
+    expect(forbiddenManagedPolicy("arn:aws:iam::aws:policy/job-function/AdministratorAccess")).toBe("AdministratorAccess");
+    expect(forbiddenManagedPolicy("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBeUndefined();
   });
 });

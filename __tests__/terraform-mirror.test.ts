@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { cliConfig, findMirror, mirrorHas, providerAddress, requiredProviders } from "../lib/terraform/mirror";
+import { OFFLINE_DEPLOYER_ARN, offlineOverride } from "../lib/terraform/offline";
 
 describe("offline provider mirror", () => {
   it("expands cdktf's short provider sources to registry addresses", () => {
@@ -36,5 +37,31 @@ describe("offline provider mirror", () => {
     expect(cliConfig("/m", "/c")).toBe(
       'provider_installation {\n  filesystem_mirror {\n    path    = "/m"\n    include = ["*/*/*"]\n  }\n}\nplugin_cache_dir = "/c"\n',
     );
+  });
+});
+
+describe("offline override: the deploying principal of the issuer bucket policy", () => {
+  const stack = {
+    provider: { aws: [{}] },
+    data: {
+      aws_caller_identity: { deployer: {} },
+      aws_iam_session_context: { "deployer-session": { arn: "${data.aws_caller_identity.deployer.arn}" } },
+    },
+  };
+
+  it("stands in a literal role ARN for the session context and skips the STS call", () => {
+    expect(offlineOverride({ stack, standIns: {} }).data).toEqual({
+      aws_iam_session_context: { "deployer-session": { arn: OFFLINE_DEPLOYER_ARN } },
+      aws_caller_identity: { deployer: { count: 0 } },
+    });
+  });
+
+  it("keeps a caller identity that something else reads", () => {
+    const reads = { ...stack, output: { account: { value: "${data.aws_caller_identity.deployer.account_id}" } } };
+    expect(offlineOverride({ stack: reads, standIns: {} }).data).toEqual({ aws_iam_session_context: { "deployer-session": { arn: OFFLINE_DEPLOYER_ARN } } });
+  });
+
+  it("adds nothing for stacks without them", () => {
+    expect(offlineOverride({ stack: { provider: { aws: [{}] } }, standIns: {} }).data).toBeUndefined();
   });
 });

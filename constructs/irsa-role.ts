@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { Annotations } from "cdktf";
 import { DEFAULT_TRUST_POLICY_QUOTA, deployedIrsaTrustLength, irsaTrustPolicyForClusters, IrsaClusterTrust } from "../lib/iam/cluster-trust";
-import { WorkloadRole } from "./workload-role";
+import { AwsManagedPolicyAttachment, WorkloadRole } from "./workload-role";
 
 /** One cluster the role trusts: its IAM OIDC provider and the audience its tokens carry. */
 export interface IrsaRoleCluster {
@@ -21,6 +21,8 @@ interface IrsaRoleCommonProps {
   readonly serviceAccount: string;
   /** @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /** AWS managed policies the config allows, each with its reason. @default [] */
+  readonly awsManagedPolicies?: readonly AwsManagedPolicyAttachment[];
   /** Permissions boundary of the role (WorkloadRoleProps). @default none */
   readonly permissionsBoundaryArn?: string;
 }
@@ -53,6 +55,7 @@ export class IrsaRole extends WorkloadRole {
       trustPolicy: irsaTrustPolicyForClusters(trusts),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
       ...(props.permissionsBoundaryArn ? { permissionsBoundaryArn: props.permissionsBoundaryArn } : {}),
+      ...(props.awsManagedPolicies ? { awsManagedPolicies: props.awsManagedPolicies } : {}),
     });
     const length = deployedIrsaTrustLength(trusts);
     if (length > DEFAULT_TRUST_POLICY_QUOTA)

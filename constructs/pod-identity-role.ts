@@ -1,11 +1,13 @@
 import { Construct } from "constructs";
 import { EksPodIdentityAssociation } from "@cdktf/provider-aws/lib/eks-pod-identity-association";
 import { podIdentityTrustPolicyForClusters } from "../lib/iam/cluster-trust";
-import { WorkloadRole } from "./workload-role";
+import { AwsManagedPolicyAttachment, WorkloadRole } from "./workload-role";
 
 /** An EKS cluster the workload runs on. */
 export interface PodIdentityRoleCluster {
   readonly clusterName: string;
+  /** The cluster's ARN (eksClusterArn), matched against Pod Identity's eks-cluster-arn session tag. */
+  readonly clusterArn: string;
   /** Appended to the association's construct id: `""` for the anchor cluster. @default "" */
   readonly idSuffix?: string;
 }
@@ -19,10 +21,12 @@ interface PodIdentityRoleCommonProps {
   readonly managedPolicyArns?: readonly string[];
   /** Permissions boundary of the role (WorkloadRoleProps). @default none */
   readonly permissionsBoundaryArn?: string;
+  /** @default [] */
+  readonly awsManagedPolicies?: readonly AwsManagedPolicyAttachment[];
 }
 
 /** One cluster (`clusterName`) or several (`clusters`). */
-export type PodIdentityRoleProps = PodIdentityRoleCommonProps & ({ readonly clusterName: string } | { readonly clusters: readonly PodIdentityRoleCluster[] });
+export type PodIdentityRoleProps = PodIdentityRoleCommonProps & ({ readonly clusterName: string; readonly clusterArn: string } | { readonly clusters: readonly PodIdentityRoleCluster[] });
 
 /**
  * EKS Pod Identity: a role trusted by `pods.eks.amazonaws.com` for exactly one ServiceAccount on exactly the
@@ -35,7 +39,7 @@ export class PodIdentityRole extends WorkloadRole {
   readonly associations: readonly EksPodIdentityAssociation[];
 
   constructor(scope: Construct, id: string, props: PodIdentityRoleProps) {
-    const clusters: readonly PodIdentityRoleCluster[] = "clusters" in props ? props.clusters : [{ clusterName: props.clusterName }];
+    const clusters: readonly PodIdentityRoleCluster[] = "clusters" in props ? props.clusters : [{ clusterName: props.clusterName, clusterArn: props.clusterArn }];
     super(scope, id, {
       roleName: props.roleName,
       description: `EKS Pod Identity role of ${props.namespace}/${props.serviceAccount}`,
@@ -43,10 +47,11 @@ export class PodIdentityRole extends WorkloadRole {
         accountId: props.accountId,
         namespace: props.namespace,
         serviceAccount: props.serviceAccount,
-        clusters: clusters.map((cluster) => ({ clusterName: cluster.clusterName })),
+        clusters: clusters.map((cluster) => ({ clusterName: cluster.clusterName, clusterArn: cluster.clusterArn })),
       }),
       ...(props.managedPolicyArns ? { managedPolicyArns: props.managedPolicyArns } : {}),
       ...(props.permissionsBoundaryArn ? { permissionsBoundaryArn: props.permissionsBoundaryArn } : {}),
+      ...(props.awsManagedPolicies ? { awsManagedPolicies: props.awsManagedPolicies } : {}),
     });
     this.associations = clusters.map(
       (cluster) =>

@@ -20,6 +20,13 @@ export interface S3OidcIssuerProps {
   readonly issuerUrl: string;
   readonly jwks: Jwks;
   /**
+   * IAM principal ARNs (the deploying role(s); may be references) that alone may write, overwrite or delete the
+   * discovery document and JWKS: the bucket policy denies those actions to every other principal, so a
+   * principal of the account with s3:PutObject cannot replace keys.json and forge tokens. Must include the
+   * principal terraform apply runs as.
+   */
+  readonly documentWriterArns: readonly string[];
+  /**
    * How long STS and other relying parties may cache the documents. Short, so a key rotation is seen soon.
    * @default "max-age=300"
    */
@@ -32,8 +39,23 @@ export interface S3OidcIssuerProps {
 }
 
 /**
+ * Object actions that change what the issuer serves: writes (and copies, which are writes), ACLs, deletes of
+ * the current or an older version (a delete can resurrect a rotated-out key), replication into the bucket.
+ */
+export const ISSUER_DOCUMENT_WRITE_ACTIONS: readonly string[] = [
+  "s3:PutObject",
+  "s3:PutObjectAcl",
+  "s3:PutObjectVersionAcl",
+  "s3:DeleteObject",
+  "s3:DeleteObjectVersion",
+  "s3:ReplicateObject",
+  "s3:ReplicateDelete",
+];
+
+/**
  * A self-hosted OIDC issuer in S3: the discovery document and JWKS, anonymously readable (AWS and Google
- * STS fetch them without credentials), and nothing else in the bucket public.
+ * STS fetch them without credentials), writable only by the deploying principal(s), and nothing else in the
+ * bucket public.
  *
  * The documented exception to the data-bucket baseline: anonymous reads cannot use SSE-KMS, so objects are
  * SSE-S3 encrypted; ACLs stay disabled and the bucket policy is the only grant.
@@ -47,6 +69,8 @@ export class S3OidcIssuer extends Construct {
   readonly discoveryObject: S3Object;
   readonly jwksObject: S3Object;
   readonly bucketPolicy: S3BucketPolicy;
+  /** The only principals that may write or delete the documents. */
+  readonly documentWriterArns: readonly string[];
 
   constructor(scope: Construct, id: string, props: S3OidcIssuerProps) {
     super(scope, id);
@@ -98,7 +122,10 @@ export class S3OidcIssuer extends Construct {
       ],
     });
 
+    if (props.documentWriterArns.length === 0) throw new Error(`${this.node.path}: documentWriterArns must name at least the deploying principal`);
+    this.documentWriterArns = [...props.documentWriterArns];
     const bucketArn = this.bucket.arn;
+    const documentArns = this.publicObjectKeys.map((key) => `${bucketArn}/${key}`);
     this.bucketPolicy = new S3BucketPolicy(this, "policy", {
       bucket: bucketId,
       policy: toJson(
@@ -108,7 +135,16 @@ export class S3OidcIssuer extends Construct {
             Effect: "Allow",
             Principal: "*",
             Action: "s3:GetObject",
-            Resource: this.publicObjectKeys.map((key) => `${bucketArn}/${key}`),
+            Resource: documentArns,
+          },
+          {
+            // Whoever holds s3:PutObject in the account could otherwise replace keys.json and forge every token.
+            Sid: "DenyDocumentWritesExceptDeployers",
+            Effect: "Deny",
+            Principal: "*",
+            Action: [...ISSUER_DOCUMENT_WRITE_ACTIONS],
+            Resource: documentArns,
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": this.documentWriterArns } },
           },
           denyInsecureTransport(bucketArn),
         ),
@@ -124,7 +160,8 @@ export class S3OidcIssuer extends Construct {
         content: `${JSON.stringify(body, null, 2)}\n`,
         contentType: "application/json",
         cacheControl: this.cacheControl,
-        dependsOn: [ownership],
+        // Written after the policy: a change of writers is in force before the documents are written.
+        dependsOn: [ownership, this.bucketPolicy],
       });
     if (props.importExisting)
       adoptExisting(props.bucketName, props.importExisting, {

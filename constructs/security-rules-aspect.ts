@@ -1,6 +1,7 @@
 import { IConstruct } from "constructs";
 import { Annotations, IAspect, TerraformResource, TerraformStack } from "cdktf";
 import { ALL_RULES, evaluateStack, formatFinding, Rule, StackJson, Suppression } from "../lib/rules";
+import { CONFIG_CHOICE_RULE_IDS } from "../lib/rules/config-choices";
 import { assertValidSuppression, DOCUMENTED_EXCEPTIONS, DocumentedException, SUPPRESSIONS_KEY } from "../lib/rules/suppressions";
 
 export interface SecurityRulesAspectProps {
@@ -58,7 +59,8 @@ const written = new WeakMap<TerraformResource, Suppression[]>();
  * that asked for it.
  */
 export function suppressRules(resource: TerraformResource, ...suppressions: readonly Suppression[]): void {
-  const known = ALL_RULES.map((rule) => rule.id);
+  // Rules a config choice can accept (lib/rules/config-choices) may be recorded before their rule exists.
+  const known = [...ALL_RULES.map((rule) => rule.id), ...CONFIG_CHOICE_RULE_IDS];
   for (const suppression of suppressions) assertValidSuppression(suppression, known);
   const all = [...(written.get(resource) ?? []), ...suppressions.map(({ ruleId, reason }) => ({ ruleId, reason }))];
   written.set(resource, all);

@@ -4,18 +4,31 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { policyDocument, PolicyDocument, PolicyStatement, toJson } from "../lib/iam/policy-document";
+import { AWS_MANAGED_POLICY_RULE_ID } from "../lib/rules/config-choices";
+import { suppressRules } from "./security-rules-aspect";
 
 /** Anything that can receive permissions: the target of `bucket.grantReadWrite(role)`. */
 export interface PolicyGrantee {
   addToPolicy(statement: PolicyStatement): void;
 }
 
+export interface AwsManagedPolicyAttachment {
+  readonly arn: string;
+  /** Why, naming the config that asked for it (at least 20 characters). */
+  readonly reason: string;
+}
+
 export interface WorkloadRoleProps {
   readonly roleName: string;
   readonly trustPolicy: PolicyDocument;
   readonly description: string;
-  /** Managed policies to attach as well. @default [] */
+  /** Customer-managed policies to attach as well. @default [] */
   readonly managedPolicyArns?: readonly string[];
+  /**
+   * AWS managed policies the config allowlists: each attachment carries the reason as an accepted config
+   * choice (CI-IAM-MANAGED) in its `//` metadata, so reviewers and `npm run check` see why. @default []
+   */
+  readonly awsManagedPolicies?: readonly AwsManagedPolicyAttachment[];
   /** @default 3600 */
   readonly maxSessionDurationSeconds?: number;
   /**
@@ -48,9 +61,11 @@ export class WorkloadRole extends Construct implements PolicyGrantee {
     });
     this.roleArn = this.role.arn;
     this.roleName = props.roleName;
-    for (const arn of props.managedPolicyArns ?? []) {
-      new IamRolePolicyAttachment(this, `managed-${arn.split(":policy/")[1] ?? arn}`, { role: this.role.name, policyArn: arn });
-    }
+    // One construct id scheme for both lists: moving a policy from one to the other keeps its address.
+    const attach = (arn: string) => new IamRolePolicyAttachment(this, `managed-${arn.split(":policy/")[1] ?? arn}`, { role: this.role.name, policyArn: arn });
+    for (const arn of props.managedPolicyArns ?? []) attach(arn);
+    for (const choice of props.awsManagedPolicies ?? [])
+      suppressRules(attach(choice.arn), { ruleId: AWS_MANAGED_POLICY_RULE_ID, reason: choice.reason });
   }
 
   addToPolicy(statement: PolicyStatement): void {

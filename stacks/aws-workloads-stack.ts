@@ -6,6 +6,7 @@ import { DataKey } from "../constructs/data-key";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { IrsaRole, IrsaRoleCluster } from "../constructs/irsa-role";
 import { PodIdentityRole, PodIdentityRoleCluster } from "../constructs/pod-identity-role";
+import { eksClusterArn } from "../lib/iam/trust-policies";
 import { WorkloadRole } from "../constructs/workload-role";
 import type { Workload } from "../lib/config/catalog";
 import { clusterScopedId, clustersOf, ResolvedCluster } from "../lib/config/clusters";
@@ -126,10 +127,15 @@ export class AwsWorkloadsStack extends EnvironmentStack {
       serviceAccount: workload.serviceAccount,
       managedPolicyArns: access.managedPolicyArns,
       ...(this.permissionsBoundaryArn ? { permissionsBoundaryArn: this.permissionsBoundaryArn } : {}),
+      // The allowlist entry's own reason, naming the config it comes from.
+      awsManagedPolicies: access.awsManagedPolicies.map((choice) => ({
+        arn: choice.arn,
+        reason: `${this.environment.file}: ${workload.id} aws.awsManagedPolicies: ${choice.reason}`,
+      })),
     };
     const clusters = clustersOf(workload, this.environment.clusters);
     if (access.mode === "irsa") return new IrsaRole(this, id, { ...common, clusters: irsaClusters(oidc, clusters) });
-    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusters: podIdentityClusters(clusters) });
+    return new PodIdentityRole(this, id, { ...common, accountId: this.environment.aws.accountId, clusters: podIdentityClusters(this.environment, clusters) });
   }
 }
 
@@ -142,6 +148,8 @@ export function irsaClusters(oidc: OidcStack, clusters: readonly ResolvedCluster
 }
 
 /** The EKS clusters among the given ones, for Pod Identity (self-managed clusters have no associations). */
-export function podIdentityClusters(clusters: readonly ResolvedCluster[]): PodIdentityRoleCluster[] {
-  return clusters.filter((cluster) => cluster.type === "eks").map((cluster) => ({ clusterName: cluster.name, idSuffix: cluster.idSuffix }));
+export function podIdentityClusters(environment: Pick<Environment, "aws">, clusters: readonly ResolvedCluster[]): PodIdentityRoleCluster[] {
+  return clusters
+    .filter((cluster) => cluster.type === "eks")
+    .map((cluster) => ({ clusterName: cluster.name, clusterArn: eksClusterArn({ ...environment.aws, clusterName: cluster.name }), idSuffix: cluster.idSuffix }));
 }

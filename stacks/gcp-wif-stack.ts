@@ -9,7 +9,6 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { EnvironmentGoogleProvider } from "../constructs/environment-google-provider";
 import { suppressRules } from "../constructs/security-rules-aspect";
-import { isAdminRole } from "../lib/rules/google";
 import type { GcpEnvironment, Workload, WorkloadGcpAccess } from "../lib/config/catalog";
 import type { Environment } from "../lib/config/load";
 import { allowedAudiences, attributeCondition, attributeMapping, GcpTokenChoice, tokenAudience } from "../lib/gcp/attributes";
@@ -21,8 +20,8 @@ import {
   workloadConstructId,
   WORKLOAD_IDENTITY_USER_ROLE,
 } from "../lib/gcp/resource-names";
-import { assertGrantableRole, requiredApis } from "../lib/gcp/roles";
 import { clusterScopedId, clusterScopedOutput, gcpProviderIdOf } from "../lib/config/clusters";
+import { assertGrantableRole, isAdminRole, requiredApis } from "../lib/gcp/roles";
 import { EnvironmentStack } from "./environment-stack";
 import type { OidcStack } from "./oidc-stack";
 

@@ -84,7 +84,7 @@ export class GitlabStorageStack extends EnvironmentStack {
     // GitLab runs on every cluster of the environment.
     this.role =
       settings.mode === "pod-identity"
-        ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusters: podIdentityClusters(environment.clusters) })
+        ? new PodIdentityRole(this, "role", { ...common, accountId: environment.aws.accountId, clusters: podIdentityClusters(environment, environment.clusters) })
         : new IrsaRole(this, "role", { ...common, clusters: irsaClusters(oidc, environment.clusters) });
     this.roleArn = this.role.roleArn;
 

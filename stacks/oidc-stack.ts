@@ -1,5 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformLocal, TerraformOutput } from "cdktf";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsIamSessionContext } from "@cdktf/provider-aws/lib/data-aws-iam-session-context";
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { declareOidcProvider, OidcProviderOrigin } from "../constructs/oidc-provider";
 import { S3OidcIssuer } from "../constructs/s3-oidc-issuer";
@@ -79,6 +81,7 @@ export class OidcStack extends EnvironmentStack {
             bucketName: cluster.issuerBucketName,
             issuerUrl: cluster.issuerUrl,
             jwks: cluster.jwks,
+            documentWriterArns: cluster.issuerWriterArns.length > 0 ? cluster.issuerWriterArns : [this.deployingPrincipalArn()],
             ...(cluster.issuerAdoption ? { importExisting: cluster.issuerAdoption } : {}),
           })
         : undefined;
@@ -93,6 +96,11 @@ export class OidcStack extends EnvironmentStack {
       ...(issuer ? { dependsOn: issuer.servingResources } : {}),
     });
 
+    if (issuer)
+      new TerraformOutput(this, output("issuer_document_writers"), {
+        value: issuer.documentWriterArns,
+        description: "The only principals the issuer bucket lets write or delete the discovery document and JWKS",
+      });
     new TerraformOutput(this, output("issuer_url"), {
       value: cluster.issuerUrl,
       description: `OIDC issuer of ${cluster.idSuffix ? cluster.name : "the cluster"}'s service-account tokens (their iss claim)`,
@@ -136,4 +144,19 @@ export class OidcStack extends EnvironmentStack {
       ...(issuer ? { issuer } : {}),
     };
   }
+
+  /**
+   * The IAM principal terraform apply runs as, as `aws:PrincipalArn` sees it: for an assumed-role session the
+   * role's ARN (with its path), otherwise the user's ARN. Read at plan time.
+   */
+  private deployingPrincipalArn(): string {
+    // One pair of data sources for every self-hosted issuer of the stack.
+    if (this.deployer === undefined) {
+      const caller = new DataAwsCallerIdentity(this, "deployer");
+      this.deployer = new DataAwsIamSessionContext(this, "deployer-session", { arn: caller.arn }).issuerArn;
+    }
+    return this.deployer;
+  }
+
+  private deployer?: string;
 }

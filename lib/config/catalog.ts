@@ -3,7 +3,8 @@
  * rules that span several fields checked (duplicates, a mode the cluster cannot run, a token that does not
  * exist, names that only break once defaults are filled in).
  */
-import { forbiddenManagedPolicy } from "../iam/managed-policies";
+import { impersonationRole, isAdminRole, isBasicRole } from "../gcp/roles";
+import { forbiddenManagedPolicy, policyArnAccount } from "../iam/managed-policies";
 import { serviceAccountSubject } from "../oidc/issuer";
 import { BucketAdoption, bucketAdoption } from "./adoption";
 import type { ClusterKind } from "./clusters";
@@ -41,8 +42,17 @@ export interface WorkloadAwsAccess {
   readonly mode: AwsAccessMode;
   readonly roleName: string;
   readonly s3: readonly S3Grant[];
+  /** Customer-managed policies of the environment's account. */
   readonly managedPolicyArns: readonly string[];
+  /** AWS managed policies the config allowlists, each with its reason. */
+  readonly awsManagedPolicies: readonly AwsManagedPolicyChoice[];
   readonly tokenExpirationSeconds?: number;
+}
+
+export interface AwsManagedPolicyChoice {
+  readonly arn: string;
+  /** The config's own words; written next to the attachment as an accepted config choice. */
+  readonly reason: string;
 }
 
 /** Where the IRSA webhook mounts the token (and where seed 001 points Google at it). */
@@ -146,7 +156,6 @@ export interface Catalog {
   readonly clusterAccess?: ClusterAccess;
 }
 
-const BASIC_GCP_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
 export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
 
 export function workloadIdentityDefault(clusterName: string, suffix: string): string {
@@ -237,12 +246,44 @@ export function resolveCatalog(
         return { bucket: grant.bucket, access: grant.access, owned, ...(grant.prefix ? { prefix: grant.prefix } : {}), ...(grant.kmsKeyArn ? { kmsKeyArn: grant.kmsKeyArn } : {}) };
       });
       const managedPolicyArns = entry.aws.managedPolicyArns ?? [];
+      const awsManagedPolicies = (entry.aws.awsManagedPolicies ?? []).map((choice) => ({ arn: choice.arn, reason: choice.reason.trim() }));
+      const seenPolicies = new Map<string, string>();
+      const claimPolicy = (arn: string, field: string) => {
+        const first = seenPolicies.get(arn);
+        if (first) issues.push({ field, value: arn, rule: `policy already attached by ${first}` });
+        else seenPolicies.set(arn, field);
+      };
       managedPolicyArns.forEach((arn, policyIndex) => {
+        const field = `${at}.aws.managedPolicyArns[${policyIndex}]`;
         const refused = forbiddenManagedPolicy(arn);
+        const account = policyArnAccount(arn);
         if (refused)
-          issues.push({ field: `${at}.aws.managedPolicyArns[${policyIndex}]`, value: arn, rule: `${refused} is never attached to a workload role; grant least-privilege access with aws.s3 instead` });
+          issues.push({ field, value: arn, rule: `${refused} is never attached to a workload role; grant least-privilege access with aws.s3 instead` });
+        else if (account === "aws")
+          issues.push({
+            field,
+            value: arn,
+            rule: "an AWS managed policy is account-wide and attached only as an explicit choice: list it under aws.awsManagedPolicies as { arn, reason }, or grant least-privilege access with aws.s3",
+          });
+        else if (account !== undefined && account !== config.aws.accountId)
+          issues.push({ field, value: arn, rule: `a customer-managed policy must belong to the environment's account ${config.aws.accountId}` });
+        claimPolicy(arn, field);
       });
-      aws = { mode: entry.aws.mode, roleName, s3, managedPolicyArns, ...(entry.aws.tokenExpirationSeconds ? { tokenExpirationSeconds: entry.aws.tokenExpirationSeconds } : {}) };
+      awsManagedPolicies.forEach((choice, policyIndex) => {
+        const field = `${at}.aws.awsManagedPolicies[${policyIndex}].arn`;
+        const refused = forbiddenManagedPolicy(choice.arn);
+        if (refused)
+          issues.push({ field, value: choice.arn, rule: `${refused} is never attached to a workload role, whatever the reason; grant least-privilege access with aws.s3 instead` });
+        claimPolicy(choice.arn, field);
+      });
+      aws = {
+        mode: entry.aws.mode,
+        roleName,
+        s3,
+        managedPolicyArns,
+        awsManagedPolicies,
+        ...(entry.aws.tokenExpirationSeconds ? { tokenExpirationSeconds: entry.aws.tokenExpirationSeconds } : {}),
+      };
     }
 
     let gcpAccess: WorkloadGcpAccess | undefined;
@@ -257,14 +298,28 @@ export function resolveCatalog(
       if (accountOwner)
         issues.push({ field: `${at}.gcp.serviceAccountId`, value: entry.gcp.serviceAccountId, rule: `service account already used by ${accountOwner}; give each workload its own` });
       else seenGcpAccounts.set(entry.gcp.serviceAccountId, id);
-      const roles = [...(entry.gcp.projectRoles ?? []), ...(entry.gcp.datasetRoles ?? []).map((grant) => grant.role)];
-      (entry.gcp.projectRoles ?? []).forEach((role, roleIndex) => {
-        if (BASIC_GCP_ROLES.includes(role))
-          issues.push({ field: `${at}.gcp.projectRoles[${roleIndex}]`, value: role, rule: "basic roles (owner, editor, viewer) are never granted; choose predefined roles" });
-      });
+      // Every grant list: a role refused at project level is refused on a dataset too.
+      const grants = [
+        ...(entry.gcp.projectRoles ?? []).map((role, roleIndex) => ({ field: `${at}.gcp.projectRoles[${roleIndex}]`, role })),
+        ...(entry.gcp.datasetRoles ?? []).map((grant, grantIndex) => ({ field: `${at}.gcp.datasetRoles[${grantIndex}].role`, role: grant.role })),
+      ];
+      const refused = new Set<string>();
+      for (const { field, role } of grants) {
+        const impersonation = impersonationRole(role);
+        if (isBasicRole(role))
+          issues.push({ field, value: role, rule: "basic roles (owner, editor, viewer) are never granted; choose predefined roles" });
+        else if (impersonation)
+          issues.push({
+            field,
+            value: role,
+            rule: `impersonation roles are never granted to a workload: its holder ${impersonation}; the app itself grants roles/iam.workloadIdentityUser on the workload's own service account, to its ServiceAccount only (allowAdminRoles does not change this)`,
+          });
+        else continue;
+        refused.add(role);
+      }
       if (!entry.gcp.allowAdminRoles)
-        roles.forEach((role) => {
-          if (/Admin$|\.admin$/.test(role))
+        grants.forEach(({ role }) => {
+          if (isAdminRole(role) && !refused.has(role))
             issues.push({ field: `${at}.gcp`, value: role, rule: "admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role" });
         });
       gcpAccess = {
@@ -366,6 +421,9 @@ export function resolveCatalog(
   };
 }
 
+/** EKS access policies that administer the cluster (or a namespace's RBAC): never for a role this app creates. */
+export const CLUSTER_ADMIN_ACCESS_POLICIES: readonly string[] = ["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"];
+
 function resolveClusterAccess(
   config: NonNullable<EnvironmentFile["clusterAccess"]>,
   clusterType: ClusterKind,
@@ -398,6 +456,14 @@ function resolveClusterAccess(
         issues.push({ field: `${at}.groups[${groupIndex}]`, value: group, rule: `role ${name} is a workload role of this app; workload roles never get system:masters` });
       else if (method === "access-entries" && group.startsWith("system:"))
         issues.push({ field: `${at}.groups[${groupIndex}]`, value: group, rule: "EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead" });
+    });
+    (mapping.accessPolicies ?? []).forEach((policy, policyIndex) => {
+      if (kind === "role" && managedRoleNames.has(name) && CLUSTER_ADMIN_ACCESS_POLICIES.includes(policy.policy))
+        issues.push({
+          field: `${at}.accessPolicies[${policyIndex}].policy`,
+          value: policy.policy,
+          rule: `role ${name} is a workload role of this app; workload roles never get cluster-admin-class access (AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy), cluster-wide or in a namespace: grant AmazonEKSViewPolicy / AmazonEKSEditPolicy in its namespaces, or use a separate role for people`,
+        });
     });
     if (method === "aws-auth" && (mapping.accessPolicies ?? []).length > 0)
       issues.push({ field: `${at}.accessPolicies`, value: mapping.accessPolicies, rule: "access policies exist only with method access-entries; aws-auth maps groups" });

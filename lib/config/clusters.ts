@@ -60,6 +60,11 @@ export interface ResolvedSelfManagedCluster extends ResolvedClusterBase {
   readonly jwks: Jwks;
   readonly legacyEmptyKeyId: boolean;
   readonly apiServerKeyDirectory: string;
+  /**
+   * IAM role ARNs allowed to write the issuer documents (issuer.writers, else aws.assumeRoleArn);
+   * empty: the principal running terraform apply, resolved at plan time.
+   */
+  readonly issuerWriterArns: readonly string[];
   /** How k8s-identities reaches it. */
   readonly kubeconfigPath: string;
   readonly kubeconfigContext: string;
@@ -202,6 +207,20 @@ function resolveCluster(
     issues.push({ file, field: `${field}.serviceAccountKeyFiles`, value: entry.serviceAccountKeyFiles, rule: `the key list ${error.message}` });
     return undefined;
   }
+  const writers = entry.issuer.writers;
+  const assumeRoleArn = config.aws.assumeRoleArn;
+  if (writers) {
+    const duplicate = writers.findIndex((arn, index) => writers.indexOf(arn) !== index);
+    if (duplicate >= 0) issues.push({ file, field: `${field}.issuer.writers[${duplicate}]`, value: writers[duplicate], rule: "listed twice" });
+    if (assumeRoleArn && !writers.includes(assumeRoleArn))
+      issues.push({
+        file,
+        field: `${field}.issuer.writers`,
+        value: writers,
+        rule: `terraform apply runs as aws.assumeRoleArn (${assumeRoleArn}); list it too, or the bucket policy denies the deploy its own writes of the issuer documents`,
+      });
+  }
+  const issuerWriterArns = writers ?? (assumeRoleArn ? [assumeRoleArn] : []);
   const issuerUrl = s3IssuerUrl(entry.issuer.bucketName, config.aws.region);
   const issuerAdoption = bucketAdoption(entry.issuer, `${field}.issuer`, file, issues);
   return {
@@ -215,6 +234,7 @@ function resolveCluster(
     jwks,
     legacyEmptyKeyId,
     apiServerKeyDirectory: entry.apiServerKeyDirectory ?? DEFAULT_API_SERVER_KEY_DIRECTORY,
+    issuerWriterArns,
     kubeconfigPath: entry.kubernetes?.kubeconfigPath ?? config.kubernetes?.kubeconfigPath ?? DEFAULT_KUBECONFIG_PATH,
     kubeconfigContext: entry.kubernetes?.context ?? (selfManagedCount === 1 ? config.kubernetes?.context : undefined) ?? entry.name,
   };

@@ -116,6 +116,13 @@ const selfManagedCluster = z
           }),
         import: importFlag,
         importExcept,
+        writers: z
+          .array(checked(iamRoleArnRule))
+          .min(1)
+          .optional()
+          .describe(
+            "IAM roles that deploy this stack: the only principals allowed to write or delete the discovery document and JWKS (the bucket policy denies everyone else, so an account principal with s3:PutObject cannot forge the keys). Include the role terraform apply runs as. @default [aws.assumeRoleArn] when set, else the principal running terraform apply (aws_caller_identity → aws_iam_session_context)",
+          ),
       })
       .strict(),
     serviceAccountKeyFiles: z
@@ -239,7 +246,31 @@ const awsAccess = z
     managedPolicyArns: z
       .array(checked(arnRule))
       .optional()
-      .describe("Managed policies to attach as well, when a user insists (AdministratorAccess and the like are refused). @default []"),
+      .describe(
+        "Customer-managed policies of this environment's account to attach as well, when a user insists. AWS managed policies go in awsManagedPolicies. @default []",
+      ),
+    awsManagedPolicies: z
+      .array(
+        z
+          .object({
+            arn: z
+              .string()
+              .regex(
+                /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::aws:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]+$/,
+                "must be an AWS managed policy ARN without wildcards: arn:<partition>:iam::aws:policy/[<path>/]<name>",
+              )
+              .describe("The AWS managed policy"),
+            reason: z
+              .string()
+              .refine((value) => value.trim().length >= 20, "must say why in at least 20 characters (it is written next to the attachment and shown as accepted)")
+              .describe("Why this workload needs it; written into the attachment's metadata for reviewers"),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe(
+        "AWS managed policies to attach, each an explicit allowlist entry with a reason (they are account-wide: ReadOnlyAccess reads every bucket). AdministratorAccess, IAMFullAccess, AmazonS3FullAccess and PowerUserAccess are refused whatever the reason. @default []",
+      ),
     tokenExpirationSeconds: z
       .number()
       .int()

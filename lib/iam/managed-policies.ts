@@ -8,3 +8,13 @@ export const FORBIDDEN_MANAGED_POLICIES: readonly string[] = ["AdministratorAcce
 export function forbiddenManagedPolicy(arn: string): string | undefined {
   return FORBIDDEN_MANAGED_POLICIES.find((name) => new RegExp(`:policy/(.+/)?${name}$`).test(arn));
 }
+
+/** `arn:<partition>:iam::aws:policy/[path/]<name>`: a policy AWS owns (and may widen at any time). */
+export function isAwsManagedPolicyArn(arn: string): boolean {
+  return /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::aws:policy\//.test(arn);
+}
+
+/** The account a policy ARN belongs to (`aws` for AWS managed policies), or undefined if it is not a policy ARN. */
+export function policyArnAccount(arn: string): string | undefined {
+  return /^arn:[a-z-]+:iam::(\d{12}|aws):policy\//.exec(arn)?.[1];
+}

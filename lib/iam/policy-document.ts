@@ -12,6 +12,7 @@ export type ConditionOperator =
   | "StringNotLike"
   | "ArnEquals"
   | "ArnLike"
+  | "ArnNotEquals"
   | "Bool"
   | "NumericLessThanEquals"
   | "ForAnyValue:StringEquals"

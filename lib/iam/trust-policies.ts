@@ -36,14 +36,20 @@ export function irsaTrustPolicy(input: IrsaTrustInput): PolicyDocument {
 export interface PodIdentityTrustInput {
   readonly accountId: string;
   readonly clusterName: string;
+  /**
+   * `arn:<partition>:eks:<region>:<account>:cluster/<name>` (eksClusterArn): the name alone also matches a
+   * same-named cluster in another region of the account.
+   */
+  readonly clusterArn: string;
   readonly namespace: string;
   readonly serviceAccount: string;
 }
 
 /**
- * EKS Pod Identity: the EKS Auth service assumes the role and tags the session with the pod's namespace and
- * ServiceAccount (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html); conditioning on those
- * tags means a mistaken association for another ServiceAccount or cluster cannot use this role.
+ * EKS Pod Identity: the EKS Auth service assumes the role and tags the session with the pod's cluster (ARN and
+ * name), namespace and ServiceAccount (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html);
+ * conditioning on those tags means a mistaken association for another ServiceAccount or cluster — including
+ * a cluster of the same name in another region — cannot use this role.
  */
 export function podIdentityTrustPolicy(input: PodIdentityTrustInput): PolicyDocument {
   return policyDocument({
@@ -54,10 +60,24 @@ export function podIdentityTrustPolicy(input: PodIdentityTrustInput): PolicyDocu
     Condition: {
       StringEquals: {
         "aws:SourceAccount": input.accountId,
+        "aws:RequestTag/eks-cluster-arn": input.clusterArn,
         "aws:RequestTag/eks-cluster-name": input.clusterName,
         "aws:RequestTag/kubernetes-namespace": input.namespace,
         "aws:RequestTag/kubernetes-service-account": input.serviceAccount,
       },
     },
   });
+}
+
+/** ARN of an EKS cluster, the value of the `eks-cluster-arn` session tag Pod Identity sets. */
+export function eksClusterArn(input: { readonly partition: string; readonly region: string; readonly accountId: string; readonly clusterName: string }): string {
+  return `arn:${input.partition}:eks:${input.region}:${input.accountId}:cluster/${input.clusterName}`;
+}
+
+/** The ARN of an environment's cluster (structurally: anything with its aws and cluster settings). */
+export function eksClusterArnOf(environment: {
+  readonly aws: { readonly partition: string; readonly region: string; readonly accountId: string };
+  readonly cluster: { readonly name: string };
+}): string {
+  return eksClusterArn({ ...environment.aws, clusterName: environment.cluster.name });
 }

@@ -6,6 +6,8 @@
 import { adoptedSection } from "./adopted";
 import { awsRegionOf } from "./stacks";
 import { publicObjectsOf } from "../rules/aws-s3";
+import { resourcesOfType } from "../rules/json";
+import { parsePolicy } from "../rules/policy";
 import type { StackJson } from "../rules/types";
 import type { AccessChange, EnvironmentComparison } from "./changes";
 import type { PlanSummary } from "./plan";
@@ -124,7 +126,27 @@ function publicSurface(stacks: ReadonlyMap<string, StackJson>): string[] {
     "| stack | bucket | object | actions | URL |",
     "|---|---|---|---|---|",
     ...rows,
+    "",
+    ...publicObjectWriters(stacks),
   ];
+}
+
+/** Who may overwrite the public objects: the principals a bucket policy's Deny of s3:PutObject exempts. */
+function publicObjectWriters(stacks: ReadonlyMap<string, StackJson>): string[] {
+  const lines: string[] = [];
+  for (const [stackId, stack] of stacks)
+    for (const [, policy] of resourcesOfType(stack, "aws_s3_bucket_policy")) {
+      const parsed = parsePolicy(policy.policy);
+      if (!parsed.ok || !parsed.statements.some((statement) => statement.effect === "Allow" && statement.principal === "*")) continue;
+      const deny = parsed.statements.find((statement) => statement.effect === "Deny" && statement.actions.includes("s3:PutObject") && statement.conditions.ArnNotEquals?.["aws:PrincipalArn"]);
+      const writers = deny?.conditions.ArnNotEquals?.["aws:PrincipalArn"] ?? [];
+      lines.push(
+        writers.length > 0
+          ? `- ${md(stackId)}: only ${writers.map((arn) => (/aws_iam_session_context/.test(arn) ? "the principal running terraform apply" : md(arn))).join(", ")} may write or delete the public objects; the bucket policy denies it to every other principal.`
+          : `- ${md(stackId)}: the bucket policy does not restrict who writes the public objects: any principal of the account with s3:PutObject can replace them.`,
+      );
+    }
+  return lines;
 }
 
 function planSection(input: ReviewInput): string[] {

@@ -3,11 +3,14 @@
  * ServiceAccounts, impersonation granted per ServiceAccount, additive IAM only, no basic or unflagged admin
  * roles, no service account keys.
  */
+import { BASIC_ROLES, isAdminRole } from "../gcp/roles";
 import { asStrings, blocks, firstBlock, isObject } from "./json";
 import type { ResourceUnderTest, Rule } from "./types";
 
+// Facts about Google roles live in lib/gcp/roles (the config loader and the stacks use them too).
+export { BASIC_ROLES, isAdminRole };
+
 export const WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser";
-export const BASIC_ROLES: readonly string[] = ["roles/owner", "roles/editor", "roles/viewer"];
 
 const isProvider = (type: string) => type === "google_iam_workload_identity_pool_provider";
 const isIamMember = (type: string) => /^google_.+_iam_member$/.test(type);
@@ -109,11 +112,6 @@ export const gcpNoBasicRoles: Rule = {
   appliesTo: isIamGrant,
   check: (resource) => rolesOf(resource).filter((role) => BASIC_ROLES.includes(role)).map((role) => `grants ${role}`),
 };
-
-/** `roles/bigquery.admin`, `roles/iam.securityAdmin`, …: the same test the config loader applies. */
-export function isAdminRole(role: string): boolean {
-  return /Admin$|\.admin$/.test(role);
-}
 
 export const gcpNoAdminRoles: Rule = {
   id: "CI-GCP-8",

@@ -9,7 +9,11 @@ type Json = Record<string, unknown>;
 
 export interface SynthesizedStackJson {
   readonly provider?: Record<string, unknown>;
-  readonly data?: { readonly terraform_remote_state?: Record<string, unknown> };
+  readonly data?: {
+    readonly terraform_remote_state?: Record<string, unknown>;
+    readonly aws_caller_identity?: Record<string, unknown>;
+    readonly aws_iam_session_context?: Record<string, { readonly arn?: unknown }>;
+  };
   readonly output?: Record<string, unknown>;
   readonly import?: readonly unknown[];
 }
@@ -85,12 +89,33 @@ export function offlineOverride(input: OfflineOverrideInput): Json {
         allowed_account_ids: null,
       },
     };
+  const data: Json = {};
   const remoteStates = Object.keys(input.stack.data?.terraform_remote_state ?? {});
   if (remoteStates.length > 0)
-    override.data = {
-      terraform_remote_state: Object.fromEntries(
-        remoteStates.map((name) => [name, { backend: "local", config: { path: input.standIns[name] ?? "missing-stand-in.tfstate" } }]),
-      ),
-    };
+    data.terraform_remote_state = Object.fromEntries(
+      remoteStates.map((name) => [name, { backend: "local", config: { path: input.standIns[name] ?? "missing-stand-in.tfstate" } }]),
+    );
+  Object.assign(data, offlineDeployingPrincipal(input.stack));
+  if (Object.keys(data).length > 0) override.data = data;
   return override;
+}
+
+/** Who the offline plan pretends to deploy as (no account knows it). */
+export const OFFLINE_DEPLOYER_ARN = "arn:aws:iam::000000000000:role/offline-plan";
+
+/**
+ * The deploying principal (aws_caller_identity → aws_iam_session_context, see OidcStack) needs STS, which fake
+ * credentials cannot call: the session contexts get a literal role ARN (returned as is, no API call) and a
+ * caller identity that nothing else reads is not read at all (count 0).
+ */
+function offlineDeployingPrincipal(stack: SynthesizedStackJson): Json {
+  const sessions = Object.entries(stack.data?.aws_iam_session_context ?? {});
+  const callers = Object.keys(stack.data?.aws_caller_identity ?? {});
+  if (sessions.length === 0) return {};
+  const result: Json = { aws_iam_session_context: Object.fromEntries(sessions.map(([name]) => [name, { arn: OFFLINE_DEPLOYER_ARN }])) };
+  // Everything but the session contexts' arn arguments: a caller identity read elsewhere must stay.
+  const rest = JSON.stringify({ ...stack, data: { ...stack.data, aws_iam_session_context: undefined } });
+  const unread = callers.filter((name) => !rest.includes(`data.aws_caller_identity.${name}.`));
+  if (unread.length > 0) result.aws_caller_identity = Object.fromEntries(unread.map((name) => [name, { count: 0 }]));
+  return result;
 }
