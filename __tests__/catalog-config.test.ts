@@ -39,73 +39,73 @@ describe("workload catalog", () => {
 
   it("refuses EKS Pod Identity on a self-managed cluster", () => {
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app, aws: { mode: pod-identity } }\n")}`)).toBe(
-      'config/test.yaml: workloads[0].aws.mode = "pod-identity": EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster',
+      'config/test.yaml:13:61: workloads[0].aws.mode = "pod-identity": EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster',
     );
   });
 
   it("refuses GitLab through Pod Identity on a self-managed cluster", () => {
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}gitlab: { bucketPrefix: acme-gitlab, mode: pod-identity }\n`)).toBe(
-      'config/test.yaml: gitlab.mode = "pod-identity": EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster',
+      'config/test.yaml:12:44: gitlab.mode = "pod-identity": EKS Pod Identity needs an EKS cluster; use irsa on a self-managed cluster',
     );
   });
 
   it("refuses an invalid bucket name in a grant", () => {
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app, aws: { mode: irsa, s3: [{ bucket: Data_Bucket, access: read }] } }\n")}`)).toBe(
-      'config/test.yaml: workloads[0].aws.s3[0].bucket = "Data_Bucket": an S3 bucket name may contain only lowercase letters, digits, dots and hyphens',
+      'config/test.yaml:13:82: workloads[0].aws.s3[0].bucket = "Data_Bucket": an S3 bucket name may contain only lowercase letters, digits, dots and hyphens',
     );
   });
 
   it("refuses GitLab bucket names that the prefix makes too long", () => {
     const prefix = "a".repeat(58);
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}gitlab: { bucketPrefix: ${prefix}, buckets: [registry], roleName: gitlab }\n`)).toBe(
-      `config/test.yaml: gitlab.bucketPrefix = "${prefix}": the registry bucket "${prefix}-registry" is invalid: an S3 bucket name must be 3 to 63 characters long`,
+      `config/test.yaml:12:25: gitlab.bucketPrefix = "${prefix}": the registry bucket "${prefix}-registry" is invalid: an S3 bucket name must be 3 to 63 characters long`,
     );
   });
 
   it("refuses duplicate workloads", () => {
     expect(
       errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: default, serviceAccount: app }\n  - { namespace: default, serviceAccount: app }\n")}`),
-    ).toBe('config/test.yaml: workloads[1] = "default/app": duplicate workload: workloads[0] already declares this namespace/ServiceAccount');
+    ).toBe('config/test.yaml:14:5: workloads[1] = "default/app": duplicate workload: workloads[0] already declares this namespace/ServiceAccount');
   });
 
   it("refuses two workloads whose resources would share logical ids", () => {
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: team-a, serviceAccount: app }\n  - { namespace: team, serviceAccount: a-app }\n")}`)).toBe(
-      'config/test.yaml: workloads[1] = "team/a-app": team-a/app and team/a-app both name their resources "team-a-app"; rename one namespace or ServiceAccount',
+      'config/test.yaml:14:5: workloads[1] = "team/a-app": team-a/app and team/a-app both name their resources "team-a-app"; rename one namespace or ServiceAccount',
     );
   });
 
   it("refuses a role name over 64 characters, given or defaulted", () => {
     const long = "r".repeat(65);
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload(`  - { namespace: default, serviceAccount: app, aws: { mode: irsa, roleName: ${long} } }\n`)}`)).toBe(
-      `config/test.yaml: workloads[0].aws.roleName = "${long}": an IAM role name must be at most 64 characters (this one is 65)`,
+      `config/test.yaml:13:77: workloads[0].aws.roleName = "${long}": an IAM role name must be at most 64 characters (this one is 65)`,
     );
     const serviceAccount = "s".repeat(50);
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload(`  - { namespace: default, serviceAccount: ${serviceAccount}, aws: { mode: irsa } }\n`)}`)).toBe(
-      `config/test.yaml: workloads[0].aws.roleName = "test-kops-default-${serviceAccount}": the default role name <cluster>-<namespace>-<serviceAccount> is invalid (an IAM role name must be at most 64 characters (this one is 68)); set aws.roleName`,
+      `config/test.yaml:13:100: workloads[0].aws.roleName = "test-kops-default-${serviceAccount}": the default role name <cluster>-<namespace>-<serviceAccount> is invalid (an IAM role name must be at most 64 characters (this one is 68)); set aws.roleName`,
     );
   });
 
   it("refuses two workloads with the same role name", () => {
     expect(
       errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: a, serviceAccount: app, aws: { mode: irsa, roleName: r } }\n  - { namespace: b, serviceAccount: app, aws: { mode: irsa, roleName: r } }\n")}`),
-    ).toBe('config/test.yaml: workloads[1].aws.roleName = "r": role name already used by a/app');
+    ).toBe('config/test.yaml:14:71: workloads[1].aws.roleName = "r": role name already used by a/app');
   });
 
   it("refuses over-broad managed policies", () => {
     expect(
       errorOf(`${EKS_YAML}${workload("  - { namespace: default, serviceAccount: s3cmd, aws: { mode: irsa, managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3FullAccess'] } }\n")}`),
     ).toBe(
-      'config/test.yaml: workloads[0].aws.managedPolicyArns[0] = "arn:aws:iam::aws:policy/AmazonS3FullAccess": AmazonS3FullAccess is never attached to a workload role; grant least-privilege access with aws.s3 instead',
+      'config/test.yaml:5:89: workloads[0].aws.managedPolicyArns[0] = "arn:aws:iam::aws:policy/AmazonS3FullAccess": AmazonS3FullAccess is never attached to a workload role; grant least-privilege access with aws.s3 instead',
     );
   });
 
   it("refuses a namespace that is not a DNS label and a subject over Google's limit", () => {
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload("  - { namespace: Default, serviceAccount: app }\n")}`)).toBe(
-      'config/test.yaml: workloads[0].namespace = "Default": a Kubernetes namespace must be a DNS-1123 label: at most 63 characters of [a-z0-9-], starting and ending with [a-z0-9]',
+      'config/test.yaml:13:18: workloads[0].namespace = "Default": a Kubernetes namespace must be a DNS-1123 label: at most 63 characters of [a-z0-9-], starting and ending with [a-z0-9]',
     );
     const name = "n".repeat(100);
     expect(errorOf(`${DEV_SELF_MANAGED_YAML}${workload(`  - { namespace: default, serviceAccount: ${name} }\n`)}`)).toBe(
-      `config/test.yaml: workloads[0].serviceAccount = "${name}": the token subject "system:serviceaccount:default:${name}" is 130 characters; Google Workload Identity Federation accepts at most 127`,
+      `config/test.yaml:13:43: workloads[0].serviceAccount = "${name}": the token subject "system:serviceaccount:default:${name}" is 130 characters; Google Workload Identity Federation accepts at most 127`,
     );
   });
 });
@@ -115,32 +115,32 @@ describe("GCP access", () => {
 
   it("refuses irsa-token for a workload without an IRSA role", () => {
     expect(errorOf(`${EKS_YAML}${gcp}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: irsa-token } }\n")}`)).toBe(
-      'config/test.yaml: workloads[0].gcp.token = "irsa-token": irsa-token reuses the workload\'s IRSA token, but the workload has no aws.mode irsa; use projected-token',
+      'config/test.yaml:6:90: workloads[0].gcp.token = "irsa-token": irsa-token reuses the workload\'s IRSA token, but the workload has no aws.mode irsa; use projected-token',
     );
   });
 
   it("refuses gcp access without the environment's gcp section", () => {
     expect(errorOf(`${EKS_YAML}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token } }\n")}`)).toBe(
-      'config/test.yaml: workloads[0].gcp = "bq-reader": a workload with gcp access needs the environment\'s gcp section (project id and number)',
+      'config/test.yaml:5:52: workloads[0].gcp = "bq-reader": a workload with gcp access needs the environment\'s gcp section (project id and number)',
     );
   });
 
   it("refuses basic roles, and admin roles unless explicitly allowed", () => {
     expect(
       errorOf(`${EKS_YAML}${gcp}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token, projectRoles: [roles/editor] } }\n")}`),
-    ).toBe('config/test.yaml: workloads[0].gcp.projectRoles[0] = "roles/editor": basic roles (owner, editor, viewer) are never granted; choose predefined roles');
+    ).toBe('config/test.yaml:6:122: workloads[0].gcp.projectRoles[0] = "roles/editor": basic roles (owner, editor, viewer) are never granted; choose predefined roles');
     expect(
       errorOf(`${EKS_YAML}${gcp}${workload("  - { namespace: default, serviceAccount: bq, gcp: { serviceAccountId: bq-reader, token: projected-token, projectRoles: [roles/bigquery.admin] } }\n")}`),
     ).toBe(
-      'config/test.yaml: workloads[0].gcp = "roles/bigquery.admin": admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role',
+      'config/test.yaml:6:52: workloads[0].gcp = "roles/bigquery.admin": admin roles are granted only as an explicit choice: set gcp.allowAdminRoles: true, or choose a narrower role',
     );
   });
 
   it("checks Google ids", () => {
     expect(errorOf(`${EKS_YAML}gcp: { projectId: my-project, projectNumber: my-project, poolId: gcp-pool }\n`)).toBe(
       [
-        'config/test.yaml: gcp.projectNumber = "my-project": a Google project number must be digits only',
-        'config/test.yaml: gcp.poolId = "gcp-pool": a workload identity pool or provider id must not start with "gcp-" (reserved by Google)',
+        'config/test.yaml:4:46: gcp.projectNumber = "my-project": a Google project number must be digits only',
+        'config/test.yaml:4:66: gcp.poolId = "gcp-pool": a workload identity pool or provider id must not start with "gcp-" (reserved by Google)',
       ].join("\n"),
     );
   });

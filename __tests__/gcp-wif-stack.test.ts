@@ -317,7 +317,7 @@ describe("catalog variations", () => {
     const a: GcpWorkloadSpec = { namespace: "team-a", serviceAccount: "app", serviceAccountId: "team-a-app", token: "projected-token" };
     const b: GcpWorkloadSpec = { namespace: "team", serviceAccount: "a-app", serviceAccountId: "team-a-app-2", token: "projected-token" };
     expect(() => gcpWifStackOf(gcpEnvironment([a, b]))).toThrow(
-      'config/test.yaml: workloads[1] = "team/a-app": team-a/app and team/a-app both name their resources "team-a-app"; rename one namespace or ServiceAccount',
+      'config/test.yaml:25:5: workloads[1] = "team/a-app": team-a/app and team/a-app both name their resources "team-a-app"; rename one namespace or ServiceAccount',
     );
   });
 

@@ -171,7 +171,7 @@ cluster: { type: eks, name: prod, issuerUrl: "https://oidc.eks.ap-northeast-1.am
 
   it("refuses aws-auth without the node role", () => {
     expect(errorOf(`${EKS}clusterAccess: { method: aws-auth, mappings: [] }\n`)).toBe(
-      "config/test.yaml: clusterAccess.nodeRoleArns = (missing): aws-auth mode rewrites mapRoles, which would drop the node role mapping and stop nodes from joining; list the node instance role ARN(s)",
+      "config/test.yaml:4:16: clusterAccess.nodeRoleArns = (missing): aws-auth mode rewrites mapRoles, which would drop the node role mapping and stop nodes from joining; list the node instance role ARN(s)",
     );
   });
 
@@ -183,12 +183,12 @@ clusterAccess:
   nodeRoleArns: [arn:aws:iam::222222222222:role/eks-nodes]
   mappings: [{ arn: "arn:aws:iam::222222222222:role/app-role", groups: [system:masters] }]
 `),
-    ).toBe('config/test.yaml: clusterAccess.mappings[0].groups[0] = "system:masters": role app-role is a workload role of this app; workload roles never get system:masters');
+    ).toBe('config/test.yaml:8:73: clusterAccess.mappings[0].groups[0] = "system:masters": role app-role is a workload role of this app; workload roles never get system:masters');
   });
 
   it("refuses system: groups in access entries and cluster access on a self-managed cluster", () => {
     expect(errorOf(`${EKS}clusterAccess: { mappings: [{ arn: "arn:aws:iam::222222222222:role/admins", groups: [system:masters] }] }\n`)).toBe(
-      'config/test.yaml: clusterAccess.mappings[0].groups[0] = "system:masters": EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead',
+      'config/test.yaml:4:86: clusterAccess.mappings[0].groups[0] = "system:masters": EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead',
     );
     expect(
       errorOf(`
@@ -197,17 +197,17 @@ cluster: { type: self-managed, name: k, issuer: { bucketName: test-oidc-issuer }
 clusterAccess: { mappings: [] }
 `),
     ).toBe(
-      'config/test.yaml: clusterAccess = "access-entries": cluster access entries and the aws-auth ConfigMap are EKS mechanisms; a self-managed cluster maps IAM identities with its own authenticator',
+      'config/test.yaml:4:16: clusterAccess = "access-entries": cluster access entries and the aws-auth ConfigMap are EKS mechanisms; a self-managed cluster maps IAM identities with its own authenticator',
     );
   });
 
   it("refuses names over the Kubernetes limits", () => {
     const long = "s".repeat(254);
     expect(errorOf(`${EKS}workloads: [{ namespace: default, serviceAccount: ${long} }]\n`)).toContain(
-      `config/test.yaml: workloads[0].serviceAccount = "${long}": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters`,
+      `config/test.yaml:4:51: workloads[0].serviceAccount = "${long}": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters`,
     );
     expect(errorOf(`${EKS}gitlab: { bucketPrefix: acme-gitlab, connectionSecretName: Bad_Name }\n`)).toBe(
-      'config/test.yaml: gitlab.connectionSecretName = "Bad_Name": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9]',
+      'config/test.yaml:4:60: gitlab.connectionSecretName = "Bad_Name": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9]',
     );
   });
 });

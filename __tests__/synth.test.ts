@@ -93,7 +93,7 @@ describe("a failed synth writes nothing", () => {
 
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toBe(
-      'cluster-identity: invalid configuration; nothing was written:\nconfig/prod.yaml: aws.accountId = "2222": an AWS account id must be exactly 12 digits\n',
+      'cluster-identity: invalid configuration; nothing was written:\nconfig/prod.yaml:5:14: aws.accountId = "2222": an AWS account id must be exactly 12 digits\n',
     );
     expect(filesUnder(outdir)).toEqual(before);
   });

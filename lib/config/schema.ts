@@ -5,7 +5,6 @@
  */
 import { z } from "zod";
 import {
-  arnRule,
   audienceRule,
   awsAccountIdRule,
   awsRegionRule,
@@ -13,9 +12,11 @@ import {
   gcpProjectIdRule,
   gcpProjectNumberRule,
   gcpServiceAccountIdRule,
+  iamPolicyArnRule,
   iamRoleArnRule,
   iamRoleNameRule,
   issuerUrlRule,
+  kmsKeyArnRule,
   namespaceRule,
   objectNameRule,
   Rule,
@@ -173,7 +174,7 @@ const s3Grant = z
       .regex(/^[A-Za-z0-9!_.'()/-]+\/$/, "must be an object key prefix ending in /, without wildcards")
       .optional()
       .describe("Restrict object access (and listing) to keys under this prefix. @default the whole bucket"),
-    kmsKeyArn: checked(arnRule, "For an external bucket encrypted with a customer-managed key: that key").optional(),
+    kmsKeyArn: checked(kmsKeyArnRule, "For an external bucket encrypted with a customer-managed key: that key's ARN (not an alias ARN)").optional(),
   })
   .strict();
 
@@ -185,7 +186,7 @@ const awsAccess = z
     roleName: checked(iamRoleNameRule).optional().describe("IAM role name. @default \"<cluster>-<namespace>-<serviceAccount>\""),
     s3: z.array(s3Grant).optional().describe("Least-privilege S3 grants. @default []"),
     managedPolicyArns: z
-      .array(checked(arnRule))
+      .array(checked(iamPolicyArnRule))
       .optional()
       .describe("Managed policies to attach as well, when a user insists (AdministratorAccess and the like are refused). @default []"),
     tokenExpirationSeconds: z
