@@ -48,7 +48,7 @@ export function bucketClaims(raw: unknown): BucketClaim[] {
   });
   const issuerOf = (cluster: unknown, at: string) => {
     const name = isRecord(cluster) && isRecord(cluster.issuer) ? asName(cluster.issuer.bucketName) : undefined;
-    if (name) claims.push({ name, role: "issuer", field: `${at}.issuer.bucketName`, what: "an issuer bucket" });
+    if (name) claims.push({ name, role: "issuer", field: `${at}.issuer.bucketName`, what: "the issuer bucket" });
   };
   issuerOf(raw.cluster, "cluster");
   asList(raw.clusters).forEach((cluster, index) => issuerOf(cluster, `clusters[${index}]`));

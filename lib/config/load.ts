@@ -124,7 +124,7 @@ function readSource(text: string, file: string): { source?: ConfigSource; raw?: 
     const at = source.firstAliasPosition();
     return {
       source,
-      issues: [{ file, ...at, field: "", value: undefined, omitValue: true, rule: `invalid YAML: aliases expand to more than ${MAX_ALIAS_COUNT} nodes (${error.message})` }],
+      issues: [{ file, ...at, field: "", value: undefined, omitValue: true, rule: `invalid YAML: more than ${MAX_ALIAS_COUNT} alias expansions (${error.message})` }],
     };
   }
 }
