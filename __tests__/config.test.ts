@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadEnvironments, parseEnvironment } from "../lib/config/load";
 import { environmentJsonSchema } from "../lib/config/schema";
-import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, shippedEnvironment } from "./helpers";
+import { configErrorOf, DEV_SELF_MANAGED_YAML, ENVIRONMENTS, environmentFromYaml, PROJECT_ROOT, shippedEnvironment } from "./helpers";
 
 const configError = configErrorOf;
 
@@ -34,7 +34,7 @@ describe("shipped environments", () => {
   });
 
   it("every shipped config references the schema for editor completion", () => {
-    for (const name of ["dev", "prod"])
+    for (const name of ENVIRONMENTS)
       expect(readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8")).toMatch(
         /^# yaml-language-server: \$schema=\.\/schema\.json$/m,
       );
@@ -172,7 +172,9 @@ cluster:
 
 describe("loadEnvironments", () => {
   it("loads every config/*.yaml by default, sorted", () => {
-    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(["dev", "prod"]);
+    expect(ENVIRONMENTS).toEqual([...ENVIRONMENTS].sort());
+    expect(ENVIRONMENTS).toEqual(expect.arrayContaining(["dev", "prod"]));
+    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(ENVIRONMENTS);
   });
 
   it("loads only the selected ones", () => {
@@ -180,8 +182,8 @@ describe("loadEnvironments", () => {
   });
 
   it("names an unknown environment and the ones that exist", () => {
-    expect(() => loadEnvironments(PROJECT_ROOT, "dev,staging")).toThrow(
-      'CLUSTER_IDENTITY_ENVIRONMENTS = "staging": no config/staging.yaml; available environments: dev, prod',
+    expect(() => loadEnvironments(PROJECT_ROOT, "dev,no-such-env")).toThrow(
+      `CLUSTER_IDENTITY_ENVIRONMENTS = "no-such-env": no config/no-such-env.yaml; available environments: ${ENVIRONMENTS.join(", ")}`,
     );
   });
 

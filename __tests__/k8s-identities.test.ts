@@ -3,7 +3,7 @@ import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth
 import { externalAccountCredentials } from "../lib/kubernetes/credential-config";
 import { podSpecSnippet } from "../lib/kubernetes/pod-spec";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
-import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
+import { configErrorOf, ENVIRONMENTS, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
 
 const stacks = shippedStacks();
 
@@ -49,12 +49,17 @@ describe("pure helpers", () => {
   });
 });
 
-describe.each(["dev", "prod"])("k8s-identities-%s", (environmentName) => {
+describe.each(ENVIRONMENTS)("k8s-identities-%s", (environmentName) => {
   const stack = stacks[`k8s-identities-${environmentName}`];
   const environment = shippedEnvironment(environmentName);
 
   it("has a ServiceAccount for every catalog workload and GitLab, in an explicit namespace, automount explicit", () => {
-    const expected = [...environment.catalog.workloads.map((w) => w.id), `${environment.catalog.gitlab!.namespace}/${environment.catalog.gitlab!.serviceAccount}`].sort();
+    const gitlab = environment.catalog.gitlab;
+    const expected = [...environment.catalog.workloads.map((w) => w.id), ...(gitlab ? [`${gitlab.namespace}/${gitlab.serviceAccount}`] : [])].sort();
+    const automount = new Map([
+      ...environment.catalog.workloads.map((w) => [w.serviceAccount, w.automountServiceAccountToken] as const),
+      ...(gitlab ? [[gitlab.serviceAccount, gitlab.automountServiceAccountToken] as const] : []),
+    ]);
     const names = serviceAccounts(stack).map((sa) => {
       const metadata = metadataOf(sa);
       const namespace = metadata.namespace.replace(/^\$\{kubernetes_namespace_v1\.namespace-([a-z0-9-]+)\.metadata\[0\]\.name\}$/, "$1");
@@ -63,7 +68,7 @@ describe.each(["dev", "prod"])("k8s-identities-%s", (environmentName) => {
     expect(names.sort()).toEqual(expected);
     for (const sa of serviceAccounts(stack)) {
       expect(metadataOf(sa).namespace).toBeTruthy();
-      expect(sa.automount_service_account_token).toBe(false);
+      expect(sa.automount_service_account_token).toBe(automount.get(metadataOf(sa).name));
       expect(metadataOf(sa).labels).toEqual({ "app.kubernetes.io/managed-by": "cluster-identity" });
     }
   });
@@ -97,7 +102,7 @@ describe.each(["dev", "prod"])("k8s-identities-%s", (environmentName) => {
     }
   });
 
-  it("gives GitLab its connection and registry Secrets", () => {
+  (environment.catalog.gitlab ? it : it.skip)("gives GitLab its connection and registry Secrets", () => {
     const secrets = resourcesOfType(stack, "kubernetes_secret_v1").map((s) => metadataOf(s).name);
     expect(secrets).toEqual(expect.arrayContaining(["gitlab-object-storage", "gitlab-registry-storage"]));
   });

@@ -39,6 +39,7 @@ export function plainZodMessage(issue: z.core.$ZodRawIssue): string | undefined 
       return issue.inclusive ? `at least ${limit}` : `more than ${limit}`;
     }
     case "invalid_value":
+      if (issue.input === undefined) return issue.values.length === 1 ? "required" : `required: one of ${list(issue.values)}`;
       return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of: ${list(issue.values)}`;
     case "invalid_format":
       return issue.format === "regex" && "pattern" in issue ? `must match ${String(issue.pattern)}` : `must be a valid ${issue.format}`;
