@@ -126,20 +126,20 @@ describe("a synthesis of some environments", () => {
 });
 
 describe("adding an environment, as the README tells", () => {
-  // A throw-away project: this repository's config/ plus config/qa.yaml, made from prod.yaml as the README
+  // A throw-away project: this repository's config/ plus config/throwaway.yaml, made from prod.yaml as the README
   // says (new account, region, cluster and bucket names), synthesized and checked like the shipped ones.
   const root = temporary();
   cpSync(path.join(PROJECT_ROOT, "config"), path.join(root, "config"), { recursive: true });
   const qa = readFileSync(path.join(PROJECT_ROOT, "config", "prod.yaml"), "utf8")
     .replace('accountId: "222222222222"', 'accountId: "333333333333"')
     .replace("region: ap-northeast-1\ncluster:", "region: eu-west-1\ncluster:")
-    .replace("name: gitlab-cluster", "name: qa-cluster")
+    .replace("name: gitlab-cluster", "name: throwaway-cluster")
     .replace("https://oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E", "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE0QA")
     .replace(/backend:\n(  .*\n)+/, "backend:\n  type: local\n")
     .replace(/222222222222/g, "333333333333")
-    .replace(/cluster-identity-prod/g, "cluster-identity-qa")
-    .replace("bucketPrefix: example-gitlab-eks", "bucketPrefix: example-gitlab-qa");
-  writeFileSync(path.join(root, "config", "qa.yaml"), qa);
+    .replace(/cluster-identity-prod/g, "cluster-identity-throwaway")
+    .replace("bucketPrefix: example-gitlab-eks", "bucketPrefix: example-gitlab-throwaway");
+  writeFileSync(path.join(root, "config", "throwaway.yaml"), qa);
   const environments = loadEnvironments(root);
   const stacks = stackIdsOf(...environments);
   const outdir = path.join(root, "cdktf.out");
@@ -148,8 +148,8 @@ describe("adding an environment, as the README tells", () => {
   const again = synthInto(againOutdir, { projectRoot: root });
 
   it("is found with the others and gets every stack an EKS environment has", () => {
-    expect(environments.map((environment) => environment.name)).toEqual([...ENVIRONMENTS, "qa"].sort());
-    expect(stacks.filter((stack) => stack.endsWith("-qa"))).toEqual(stackIdsOf(shippedEnvironment("prod")).map((stack) => stack.replace(/-prod$/, "-qa")));
+    expect(environments.map((environment) => environment.name)).toEqual([...ENVIRONMENTS, "throwaway"].sort());
+    expect(stacks.filter((stack) => stack.endsWith("-throwaway"))).toEqual(stackIdsOf(shippedEnvironment("prod")).map((stack) => stack.replace(/-prod$/, "-throwaway")));
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe("");
     expect(Object.keys(filesUnder(outdir))).toEqual(stackFiles(stacks));
@@ -165,7 +165,7 @@ describe("adding an environment, as the README tells", () => {
     }
     const shipped = shippedStacks();
     for (const stack of ALL_STACKS) expect(JSON.parse(written[`stacks/${stack}/cdk.tf.json`])).toEqual(shipped[stack]);
-    const oidc = JSON.parse(written["stacks/oidc-qa/cdk.tf.json"]);
+    const oidc = JSON.parse(written["stacks/oidc-throwaway/cdk.tf.json"]);
     expect(Object.values(oidc.resource.aws_iam_openid_connect_provider).map((provider) => (provider as { url: string }).url)).toEqual([
       "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE0QA",
     ]);
