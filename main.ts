@@ -12,4 +12,5 @@ process.exitCode = runSynth({
   projectRoot,
   selection: process.env.CLUSTER_IDENTITY_ENVIRONMENTS,
   stderr: process.stderr,
+  stdout: process.stdout,
 });

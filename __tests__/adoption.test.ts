@@ -138,18 +138,18 @@ cluster:
 
 describe("bad adoption input", () => {
   it.each([
-    [`${EKS}buckets:\n  - { name: acme-data, importExcept: [policy] }\n`, 'config/test.yaml: buckets[0].importExcept = ["policy"]: importExcept lists companions not to import; it needs import: true'],
+    [`${EKS}buckets:\n  - { name: acme-data, importExcept: [policy] }\n`, 'config/test.yaml:10:38: buckets[0].importExcept = ["policy"]: importExcept lists companions not to import; it needs import: true'],
     [
       `${EKS}buckets:\n  - { name: acme-data, import: true, kmsKeyArn: "${KEY_ARN.replace("ap-northeast-1", "us-east-1")}" }\n`,
-      `config/test.yaml: buckets[0].kmsKeyArn = "${KEY_ARN.replace("ap-northeast-1", "us-east-1")}": the key is in us-east-1, but the buckets are in ap-northeast-1; S3 encrypts only with a key of the bucket's region`,
+      `config/test.yaml:10:49: buckets[0].kmsKeyArn = "${KEY_ARN.replace("ap-northeast-1", "us-east-1")}": the key is in us-east-1, but the buckets are in ap-northeast-1; S3 encrypts only with a key of the bucket's region`,
     ],
     [
       `${EKS}buckets:\n  - { name: acme-data, import: true, kmsKeyArn: "arn:aws:kms:ap-northeast-1:222222222222:alias/data" }\n`,
-      'config/test.yaml: buckets[0].kmsKeyArn = "arn:aws:kms:ap-northeast-1:222222222222:alias/data": must be a KMS key ARN: arn:<partition>:kms:<region>:<12-digit account>:key/<key id> (not an alias)',
+      'config/test.yaml:10:49: buckets[0].kmsKeyArn = "arn:aws:kms:ap-northeast-1:222222222222:alias/data": must be a KMS key ARN: arn:<partition>:kms:<region>:<12-digit account>:key/<key id> (not an alias)',
     ],
     [
       `${EKS}gitlab: { bucketPrefix: acme-gitlab, kmsKey: aws-managed, kmsKeyArn: "${KEY_ARN}" }\n`,
-      `config/test.yaml: gitlab.kmsKeyArn = "${KEY_ARN}": kmsKey: aws-managed uses alias/aws/s3; name an existing customer-managed key or the AWS-managed one, not both`,
+      `config/test.yaml:9:70: gitlab.kmsKeyArn = "${KEY_ARN}": kmsKey: aws-managed uses alias/aws/s3; name an existing customer-managed key or the AWS-managed one, not both`,
     ],
   ])("refuses %#", (yaml, message) => {
     expect(configErrorOf(yaml)).toBe(message);

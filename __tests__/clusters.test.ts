@@ -203,37 +203,37 @@ const BAD_INPUT: readonly (readonly [string, string, string])[] = [
   [
     "duplicate cluster names",
     `${TWO_EKS}  - type: eks\n    name: blue\n    issuerUrl: https://oidc.eks.ap-northeast-1.amazonaws.com/id/OTHER\n`,
-    'config/test.yaml: clusters[2].name = "blue": duplicate cluster name: clusters[0] already declares it; names must be unique in the environment',
+    'config/test.yaml:13:11: clusters[2].name = "blue": duplicate cluster name: clusters[0] already declares it; names must be unique in the environment',
   ],
   [
     "a workload pinned to an unknown cluster",
     `${TWO_EKS}workloads:\n  - { namespace: default, serviceAccount: app, clusters: [purple], aws: { mode: irsa } }\n`,
-    'config/test.yaml: workloads[0].clusters[0] = "purple": no cluster of this environment is named purple; the clusters are blue, green',
+    'config/test.yaml:13:59: workloads[0].clusters[0] = "purple": no cluster of this environment is named purple; the clusters are blue, green',
   ],
   [
     "a Pod Identity workload whose clusters are all self-managed",
     `${TWO_EKS}${KOPS_ENTRY}workloads:\n  - { namespace: default, serviceAccount: app, clusters: [kops], aws: { mode: pod-identity } }\n`,
-    'config/test.yaml: workloads[0].aws.mode = "pod-identity": EKS Pod Identity needs an EKS cluster, but default/app runs only on self-managed kops; use irsa or pin it to an EKS cluster',
+    'config/test.yaml:18:79: workloads[0].aws.mode = "pod-identity": EKS Pod Identity needs an EKS cluster, but default/app runs only on self-managed kops; use irsa or pin it to an EKS cluster',
   ],
   [
     "a used provider ARN of another issuer",
     TWO_EKS.replace("id/BLUE\n", `id/BLUE\n    oidcProvider: { use: "${BLUE_ARN.replace("BLUE", "GREEN")}" }\n`),
-    `config/test.yaml: clusters[0].oidcProvider.use = "${BLUE_ARN.replace("BLUE", "GREEN")}": the provider is for issuer oidc.eks.ap-northeast-1.amazonaws.com/id/GREEN, but the cluster's issuer is oidc.eks.ap-northeast-1.amazonaws.com/id/BLUE`,
+    `config/test.yaml:9:26: clusters[0].oidcProvider.use = "${BLUE_ARN.replace("BLUE", "GREEN")}": the provider is for issuer oidc.eks.ap-northeast-1.amazonaws.com/id/GREEN, but the cluster's issuer is oidc.eks.ap-northeast-1.amazonaws.com/id/BLUE`,
   ],
   [
     "an imported provider ARN of another account",
     TWO_EKS.replace("id/GREEN\n", `id/GREEN\n    oidcProvider: { import: "${BLUE_ARN.replace("222222222222", "999999999999").replace("BLUE", "GREEN")}" }\n`),
-    `config/test.yaml: clusters[1].oidcProvider.import = "${BLUE_ARN.replace("222222222222", "999999999999").replace("BLUE", "GREEN")}": the provider is in account 999999999999, but this environment deploys to account 222222222222`,
+    `config/test.yaml:12:29: clusters[1].oidcProvider.import = "${BLUE_ARN.replace("222222222222", "999999999999").replace("BLUE", "GREEN")}": the provider is in account 999999999999, but this environment deploys to account 222222222222`,
   ],
   [
     "more than 5 clusters",
     `${TWO_EKS}${["c", "d", "e", "f"].map((name) => `  - { type: eks, name: ${name}, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/${name.toUpperCase()}" }\n`).join("")}`,
-    "config/test.yaml: clusters = ",
+    "config/test.yaml:6:3: clusters = ",
   ],
   [
     "both cluster and clusters",
     `${TWO_EKS}cluster: { type: eks, name: solo, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/SOLO" }\n`,
-    'config/test.yaml: clusters = ["blue","green"]: declare either cluster: (one cluster) or clusters: (several), not both; `cluster: X` is the same as `clusters: [X]`',
+    'config/test.yaml:6:3: clusters = ["blue","green"]: declare either cluster: (one cluster) or clusters: (several), not both; `cluster: X` is the same as `clusters: [X]`',
   ],
 ];
 
@@ -243,7 +243,7 @@ describe("bad cluster input", () => {
   });
 
   it("says how many clusters are allowed", () => {
-    expect(configErrorOf(BAD_INPUT[5][1])).toMatch(/^config\/test\.yaml: clusters = \[.*\]: at most 5 clusters per environment; split the rest into another environment$/);
+    expect(configErrorOf(BAD_INPUT[5][1])).toMatch(/^config\/test\.yaml:6:3: clusters = \[.*\]: at most 5 clusters per environment; split the rest into another environment$/);
   });
 
   it.each(BAD_INPUT)("writes nothing for %s", (_what, yaml) => {
@@ -264,17 +264,17 @@ describe("bad cluster input", () => {
 
   it("refuses a pinned cluster listed twice, and one top-level context for two self-managed clusters", () => {
     expect(configErrorOf(`${TWO_EKS}workloads:\n  - { namespace: default, serviceAccount: app, clusters: [blue, blue], aws: { mode: irsa } }\n`)).toBe(
-      'config/test.yaml: workloads[0].clusters[1] = "blue": listed twice',
+      'config/test.yaml:13:65: workloads[0].clusters[1] = "blue": listed twice',
     );
     const twoKops = `${TWO_EKS}${KOPS_ENTRY}${KOPS_ENTRY.replace("name: kops", "name: kops-2").replace("test-kops-issuer", "test-kops-issuer-2")}kubernetes: { context: shared }\n`;
     expect(configErrorOf(twoKops)).toBe(
-      'config/test.yaml: kubernetes.context = "shared": 2 self-managed clusters cannot share one kubeconfig context; set kubernetes.context on each of clusters[2], clusters[3]',
+      'config/test.yaml:22:24: kubernetes.context = "shared": 2 self-managed clusters cannot share one kubeconfig context; set kubernetes.context on each of clusters[2], clusters[3]',
     );
   });
 
   it("refuses an environment without any cluster", () => {
     expect(configErrorOf('aws: { accountId: "222222222222", region: ap-northeast-1 }\n')).toBe(
-      "config/test.yaml: cluster = (missing): an environment needs a cluster: declare cluster: or clusters:",
+      "config/test.yaml:1:1: cluster = (missing): an environment needs a cluster: declare cluster: or clusters:",
     );
   });
 });

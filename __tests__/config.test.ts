@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadEnvironments, parseEnvironment } from "../lib/config/load";
 import { environmentJsonSchema } from "../lib/config/schema";
-import { configErrorOf, DEV_SELF_MANAGED_YAML, environmentFromYaml, PROJECT_ROOT, runtimeKeyPair, shippedEnvironment } from "./helpers";
+import { configErrorOf, DEV_SELF_MANAGED_YAML, ENVIRONMENTS, environmentFromYaml, PROJECT_ROOT, runtimeKeyPair, shippedEnvironment } from "./helpers";
 
 const configError = configErrorOf;
 
@@ -34,7 +34,7 @@ describe("shipped environments", () => {
   });
 
   it("every shipped config references the schema for editor completion", () => {
-    for (const name of ["dev", "prod", "staging"])
+    for (const name of ENVIRONMENTS)
       expect(readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8")).toMatch(
         /^# yaml-language-server: \$schema=\.\/schema\.json$/m,
       );
@@ -55,15 +55,15 @@ describe("defaults", () => {
 describe("validation errors name the file, the field, the value and the rule", () => {
   it("a dotted issuer bucket", () => {
     expect(configError(DEV_SELF_MANAGED_YAML.replace("test-oidc-issuer", "test.oidc.issuer"))).toBe(
-      'config/test.yaml: cluster.issuer.bucketName = "test.oidc.issuer": the issuer bucket name must not contain dots: the issuer URL is served by S3 virtual-hosted-style HTTPS, whose wildcard certificate does not cover dotted names',
+      'config/test.yaml:9:17: cluster.issuer.bucketName = "test.oidc.issuer": the issuer bucket name must not contain dots: the issuer URL is served by S3 virtual-hosted-style HTTPS, whose wildcard certificate does not cover dotted names',
     );
   });
 
   it("an account id that is not 12 digits, and a bad region, both reported at once", () => {
     expect(configError(DEV_SELF_MANAGED_YAML.replace('"111111111111"', "11111").replace("ap-northeast-1", "tokyo"))).toBe(
       [
-        'config/test.yaml: aws.accountId = 11111: Invalid input: expected string, received number',
-        'config/test.yaml: aws.region = "tokyo": an AWS region must look like "ap-northeast-1" (<area>-<direction>-<number>)',
+        'config/test.yaml:3:14: aws.accountId = 11111: must be a string',
+        'config/test.yaml:4:11: aws.region = "tokyo": an AWS region must look like "ap-northeast-1" (<area>-<direction>-<number>)',
       ].join("\n"),
     );
   });
@@ -77,44 +77,44 @@ cluster:
   issuerUrl: https://oidc.eks.us-east-1.amazonaws.com/id/ABC/
 `;
     expect(configError(yaml)).toBe(
-      'config/test.yaml: cluster.issuerUrl = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
+      'config/test.yaml:6:14: cluster.issuerUrl = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
     );
   });
 
   it("an unknown field (a typo must not be silently ignored)", () => {
     expect(configError(DEV_SELF_MANAGED_YAML + "backnd: { type: local }\n")).toBe(
-      'config/test.yaml: backnd = {"type":"local"}: unknown field; see config/schema.json for the fields this level accepts',
+      'config/test.yaml:12:1: backnd = {"type":"local"}: unknown field; see config/schema.json for the fields this level accepts',
     );
   });
 
   it("a missing field", () => {
     expect(configError(DEV_SELF_MANAGED_YAML.replace("  name: test-kops\n", ""))).toBe(
-      "config/test.yaml: cluster.name = (missing): Invalid input: expected string, received undefined",
+      "config/test.yaml:6:3: cluster.name = (missing): required",
     );
   });
 
   it("an unknown cluster type", () => {
     expect(configError(DEV_SELF_MANAGED_YAML.replace("type: self-managed", "type: gke"))).toBe(
-      'config/test.yaml: cluster.type = "gke": unknown type; expected one of the documented types',
+      'config/test.yaml:6:9: cluster.type = "gke": must be one of: eks, self-managed',
     );
   });
 
   it("a key file that does not exist", () => {
     expect(configError(DEV_SELF_MANAGED_YAML.replace("sa-signer-pkcs8.pub", "missing.pub"))).toBe(
-      'config/test.yaml: cluster.serviceAccountKeyFiles[0] = "keys/dev/missing.pub": the key file cannot be read (ENOENT); paths are relative to the config file',
+      'config/test.yaml:11:7: cluster.serviceAccountKeyFiles[0] = "keys/dev/missing.pub": the key file cannot be read (ENOENT); paths are relative to the config file',
     );
   });
 
   it("a private key configured as the public key", () => {
     const { privateKeyFile } = runtimeKeyPair();
     expect(configError(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", privateKeyFile))).toBe(
-      `config/test.yaml: cluster.serviceAccountKeyFiles[0] = ${JSON.stringify(privateKeyFile)}: the key file is a private key; configure only the public key (the private signing key stays on the control plane)`,
+      `config/test.yaml:11:7: cluster.serviceAccountKeyFiles[0] = ${JSON.stringify(privateKeyFile)}: the key file is a private key; configure only the public key (the private signing key stays on the control plane)`,
     );
   });
 
   it("an EC key", () => {
     expect(configError(DEV_SELF_MANAGED_YAML.replace("keys/dev/sa-signer-pkcs8.pub", "../__tests__/fixtures/ec-p256.pub"))).toBe(
-      'config/test.yaml: cluster.serviceAccountKeyFiles[0] = "../__tests__/fixtures/ec-p256.pub": the key file must be an RSA key (RS256), not ec',
+      'config/test.yaml:11:7: cluster.serviceAccountKeyFiles[0] = "../__tests__/fixtures/ec-p256.pub": the key file must be an RSA key (RS256), not ec',
     );
   });
 
@@ -124,20 +124,20 @@ cluster:
       "    - keys/dev/sa-signer-pkcs8.pub\n    - ./keys/dev/sa-signer-pkcs8.pub\n",
     );
     expect(configError(yaml)).toMatch(
-      /^config\/test\.yaml: cluster\.serviceAccountKeyFiles = \["keys\/dev\/sa-signer-pkcs8\.pub","\.\/keys\/dev\/sa-signer-pkcs8\.pub"\]: the key list lists the same key twice \(kid [A-Za-z0-9_-]{43}\)$/,
+      /^config\/test\.yaml:11:5: cluster\.serviceAccountKeyFiles = \["keys\/dev\/sa-signer-pkcs8\.pub","\.\/keys\/dev\/sa-signer-pkcs8\.pub"\]: the key list lists the same key twice \(kid [A-Za-z0-9_-]{43}\)$/,
     );
   });
 
   it("more than 10 audiences", () => {
     const audiences = Array.from({ length: 11 }, (_, i) => `aud-${i}`);
     expect(configError(`${DEV_SELF_MANAGED_YAML}  audiences: ${JSON.stringify(audiences)}\n`)).toBe(
-      `config/test.yaml: cluster.audiences = ${JSON.stringify(audiences)}: Too big: expected array to have <=10 items`,
+      `config/test.yaml:12:14: cluster.audiences = ${JSON.stringify(audiences)}: at most 10`,
     );
   });
 
   it("an s3 backend without a valid bucket", () => {
     expect(configError(`${DEV_SELF_MANAGED_YAML}backend: { type: s3, bucket: Bad_Bucket, region: ap-northeast-1 }\n`)).toBe(
-      'config/test.yaml: backend.bucket = "Bad_Bucket": an S3 bucket name may contain only lowercase letters, digits, dots and hyphens',
+      'config/test.yaml:12:30: backend.bucket = "Bad_Bucket": an S3 bucket name may contain only lowercase letters, digits, dots and hyphens',
     );
   });
 
@@ -148,17 +148,34 @@ cluster:
   });
 
   it("YAML that does not parse", () => {
-    expect(configError("aws: [")).toMatch(/^config\/test\.yaml = \(missing\): invalid YAML: /);
+    expect(configError("aws: [")).toBe("config/test.yaml:1:7: aws: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]");
   });
 
-  it("duplicate keys in the YAML", () => {
-    expect(configError(`${DEV_SELF_MANAGED_YAML}aws: {}\n`)).toMatch(/^config\/test\.yaml = \(missing\): invalid YAML: Map keys must be unique/);
+  it("duplicate keys in the YAML, with the line, the column and the key", () => {
+    expect(configError(`${DEV_SELF_MANAGED_YAML}aws: {}\n`)).toBe('config/test.yaml:12:1: aws: invalid YAML: duplicate key "aws": map keys must be unique');
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("  region: ap-northeast-1\n", "  region: ap-northeast-1\n  region: us-east-1\n"))).toBe(
+      'config/test.yaml:5:3: aws.region: invalid YAML: duplicate key "region": map keys must be unique',
+    );
+  });
+
+  it("bad indentation, with the line, the column and the key", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("  region: ap-northeast-1", " region: ap-northeast-1"))).toBe(
+      "config/test.yaml:4:1: region: invalid YAML: All mapping items must start at the same column",
+    );
+  });
+
+  it("a tab used as indentation, with the line, the column and the key", () => {
+    expect(configError(DEV_SELF_MANAGED_YAML.replace("  region: ap-northeast-1", "\tregion: ap-northeast-1"))).toBe(
+      "config/test.yaml:4:1: region: invalid YAML: Tabs are not allowed as indentation",
+    );
   });
 });
 
 describe("loadEnvironments", () => {
   it("loads every config/*.yaml by default, sorted", () => {
-    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(["dev", "prod", "staging"]);
+    expect(ENVIRONMENTS).toEqual([...ENVIRONMENTS].sort());
+    expect(ENVIRONMENTS).toEqual(expect.arrayContaining(["dev", "prod"]));
+    expect(loadEnvironments(PROJECT_ROOT).map((environment) => environment.name)).toEqual(ENVIRONMENTS);
   });
 
   it("loads only the selected ones", () => {
@@ -166,8 +183,8 @@ describe("loadEnvironments", () => {
   });
 
   it("names an unknown environment and the ones that exist", () => {
-    expect(() => loadEnvironments(PROJECT_ROOT, "dev,qa")).toThrow(
-      'CLUSTER_IDENTITY_ENVIRONMENTS = "qa": no config/qa.yaml; available environments: dev, prod, staging',
+    expect(() => loadEnvironments(PROJECT_ROOT, "dev,no-such-env")).toThrow(
+      `CLUSTER_IDENTITY_ENVIRONMENTS = "no-such-env": no config/no-such-env.yaml; available environments: ${ENVIRONMENTS.join(", ")}`,
     );
   });
 
@@ -178,8 +195,8 @@ describe("loadEnvironments", () => {
     writeFileSync(path.join(root, "config", "b.yaml"), "aws: { accountId: '2', region: ap-northeast-1 }\ncluster: { type: eks, name: b, issuerUrl: 'https://x.example' }\n");
     expect(() => loadEnvironments(root)).toThrow(
       [
-        'config/a.yaml: aws.accountId = "1": an AWS account id must be exactly 12 digits',
-        'config/b.yaml: aws.accountId = "2": an AWS account id must be exactly 12 digits',
+        'config/a.yaml:1:19: aws.accountId = "1": an AWS account id must be exactly 12 digits',
+        'config/b.yaml:1:19: aws.accountId = "2": an AWS account id must be exactly 12 digits',
       ].join("\n"),
     );
   });

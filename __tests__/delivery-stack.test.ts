@@ -39,42 +39,42 @@ describe("delivery: in the config", () => {
 
   it("refuses a project path with a wildcard, a branch with one, and duplicate branches", () => {
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("ops/cluster-identity", "ops/*"))).toBe(
-      'config/test.yaml: delivery.gitlab.projectPath = "ops/*": must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)',
+      'config/test.yaml:13:18: delivery.gitlab.projectPath = "ops/*": must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)',
     );
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("[main, production]", "[main, 'release/*']"))).toBe(
-      'config/test.yaml: delivery.gitlab.deployBranches[1] = "release/*": must be a branch name without wildcards, \':\' or whitespace',
+      'config/test.yaml:14:28: delivery.gitlab.deployBranches[1] = "release/*": must be a branch name without wildcards, \':\' or whitespace',
     );
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("[main, production]", "[main, main]"))).toBe(
-      'config/test.yaml: delivery.gitlab.deployBranches = ["main","main"]: deploy branches must be unique',
+      'config/test.yaml:14:21: delivery.gitlab.deployBranches = ["main","main"]: deploy branches must be unique',
     );
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("https://gitlab.example.com", "https://gitlab.example.com/"))).toBe(
-      'config/test.yaml: delivery.gitlab.url = "https://gitlab.example.com/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
+      'config/test.yaml:12:10: delivery.gitlab.url = "https://gitlab.example.com/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
     );
   });
 
   it("needs the s3 backend, without a backend role, and no provider assume-role", () => {
     expect(configErrorOf(EKS_S3.replace("{ type: s3, bucket: test-tfstate, region: eu-west-1 }", "{ type: local }") + DELIVERY)).toBe(
-      'config/test.yaml: backend.type = "local": delivery: needs the s3 backend — the pipeline\'s roles are granted exactly the environment\'s state objects and lock files in it (a pipeline cannot keep local state; gcs state is not supported by delivery)',
+      'config/test.yaml:4:18: backend.type = "local": delivery: needs the s3 backend — the pipeline\'s roles are granted exactly the environment\'s state objects and lock files in it (a pipeline cannot keep local state; gcs state is not supported by delivery)',
     );
     expect(configErrorOf(EKS_S3.replace('region: eu-west-1 }\ncluster', 'region: eu-west-1, assumeRoleArn: "arn:aws:iam::333333333333:role/deployer" }\ncluster') + DELIVERY)).toBe(
-      'config/test.yaml: aws.assumeRoleArn = "arn:aws:iam::333333333333:role/deployer": with delivery: the pipeline deploys with its own roles (plan/deploy, fenced by a permissions boundary); a provider that assumes another role would bypass that fence — remove aws.assumeRoleArn',
+      'config/test.yaml:2:69: aws.assumeRoleArn = "arn:aws:iam::333333333333:role/deployer": with delivery: the pipeline deploys with its own roles (plan/deploy, fenced by a permissions boundary); a provider that assumes another role would bypass that fence — remove aws.assumeRoleArn',
     );
   });
 
   it("checks that an existing GitLab provider is the GitLab URL's, in this account", () => {
     const withProvider = (arn: string) => `${EKS_S3}${DELIVERY}    oidcProvider: { use: "${arn}" }\n`;
     expect(configErrorOf(withProvider("arn:aws:iam::333333333333:oidc-provider/gitlab.com"))).toBe(
-      'config/test.yaml: delivery.gitlab.oidcProvider.use = "arn:aws:iam::333333333333:oidc-provider/gitlab.com": the provider is for issuer gitlab.com, but delivery.gitlab.url is https://gitlab.example.com',
+      'config/test.yaml:15:26: delivery.gitlab.oidcProvider.use = "arn:aws:iam::333333333333:oidc-provider/gitlab.com": the provider is for issuer gitlab.com, but delivery.gitlab.url is https://gitlab.example.com',
     );
     expect(configErrorOf(withProvider("arn:aws:iam::444444444444:oidc-provider/gitlab.example.com"))).toBe(
-      'config/test.yaml: delivery.gitlab.oidcProvider.use = "arn:aws:iam::444444444444:oidc-provider/gitlab.example.com": the provider is in account 444444444444, but this environment deploys to account 333333333333',
+      'config/test.yaml:15:26: delivery.gitlab.oidcProvider.use = "arn:aws:iam::444444444444:oidc-provider/gitlab.example.com": the provider is in account 444444444444, but this environment deploys to account 333333333333',
     );
   });
 
   it("refuses a deploy branch whose token subject Google cannot hold (127 characters)", () => {
     const gcp = `gcp: { projectId: test-project, projectNumber: "123" }\n`;
     expect(configErrorOf(EKS_S3 + gcp + DELIVERY.replace("production", "x".repeat(90)))).toMatch(
-      /^config\/test\.yaml: delivery\.gitlab\.deployBranches\[1\] = "x{90}": the pipeline's token subject "project_path:ops\/cluster-identity:ref_type:branch:ref:x{90}" is 144 characters; Google accepts at most 127 \(shorten the branch or project path\)$/,
+      /^config\/test\.yaml:15:28: delivery\.gitlab\.deployBranches\[1\] = "x{90}": the pipeline's token subject "project_path:ops\/cluster-identity:ref_type:branch:ref:x{90}" is 144 characters; Google accepts at most 127 \(shorten the branch or project path\)$/,
     );
   });
 

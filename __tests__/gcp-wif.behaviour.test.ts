@@ -9,7 +9,7 @@ import type { Environment } from "../lib/config/load";
 import { attributeCondition } from "../lib/gcp/attributes";
 import { extractTemplate } from "../lib/gcp/extract";
 import { gcpWifStackOf, synthesizedGcpWif, SynthesizedGcpWif } from "./fixtures/gcp-stacks";
-import { onlyResource, shippedEnvironment, SynthesizedStack } from "./helpers";
+import { ENVIRONMENTS, onlyResource, shippedEnvironment, SynthesizedStack } from "./helpers";
 
 /** Google's `string.extract(template)`, which open-source CEL engines lack. */
 const extract = celMethod("extract", CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (template) {
@@ -116,7 +116,18 @@ describe("the CEL engine with Google's extract()", () => {
   });
 });
 
-describe.each(["dev", "prod"] as const)("gcp-wif-%s evaluated as Google STS would", (name) => {
+// Every environment with Google workloads (config/*.yaml); dev and prod are two of them.
+// One provider per environment here; several clusters (one provider each) are evaluated in day2.behaviour.test.ts.
+const GCP_ENVIRONMENTS = ENVIRONMENTS.filter((name) => {
+  const environment = shippedEnvironment(name);
+  return environment.clusters.length === 1 && environment.catalog.workloads.some((workload) => workload.gcp);
+});
+
+it("checks the shipped environments with Google workloads, dev and prod among them", () => {
+  expect(GCP_ENVIRONMENTS).toEqual(expect.arrayContaining(["dev", "prod"]));
+});
+
+describe.each(GCP_ENVIRONMENTS)("gcp-wif-%s evaluated as Google STS would", (name) => {
   const environment = shippedEnvironment(name);
   const synthesized = synthesizedGcpWif(environment);
   const stack = gcpWifStackOf(environment);

@@ -1,5 +1,5 @@
 /**
- * Synthesizes the shipped environments once for the whole jest run (instead of once per test file), into a
+ * Synthesizes every shipped environment (config/*.yaml) once for the whole jest run (instead of once per test file), into a
  * temporary directory that `shippedStacks()` in helpers.ts reads; workers inherit its path by environment.
  */
 import { mkdtempSync } from "node:fs";
@@ -11,7 +11,8 @@ import { synthesizeApp } from "../lib/synthesize";
 
 export default function globalSetup(): void {
   const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-jest-"));
-  const environments = loadEnvironments(path.resolve(__dirname, ".."), "dev,prod,staging");
+  // Every config/*.yaml, as `cdktf synth` without a selection.
+  const environments = loadEnvironments(path.resolve(__dirname, ".."));
   synthesizeApp((app) => {
     for (const environment of environments) createEnvironmentStacks(app, environment);
   }, outdir);

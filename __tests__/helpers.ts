@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
-import { ConfigError, loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
+import { availableEnvironments, ConfigError, loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
 import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
 import { synthesizeApp } from "../lib/synthesize";
 
@@ -12,6 +12,18 @@ export const FIXTURES = path.join(__dirname, "fixtures");
 
 export function fixture(name: string): string {
   return readFileSync(path.join(FIXTURES, name), "utf8");
+}
+
+/**
+ * The environments of this repository, as the app finds them: every config/*.yaml. Tests that cover "every
+ * environment" iterate over this, so adding config/<env>.yaml needs no test change (new snapshots: `jest -u`).
+ */
+export const ENVIRONMENTS: readonly string[] = availableEnvironments(PROJECT_ROOT);
+
+/** The stack ids an environment synthesizes, sorted. */
+export function stackIdsOf(...environments: Environment[]): string[] {
+  const app = Testing.app();
+  return environments.flatMap((environment) => Object.values(createEnvironmentStacks(app, environment)).map((stack) => stack.node.id)).sort();
 }
 
 export function shippedEnvironment(name: string): Environment {
@@ -60,12 +72,12 @@ cluster:
 `;
 
 /**
- * The shipped dev, prod and staging stacks as `cdktf synth` writes them: read from the run's global synthesis
- * (global-setup.ts) when there is one, synthesized here otherwise.
+ * The stacks of every shipped environment (ENVIRONMENTS) as `cdktf synth` writes them: read from the run's
+ * global synthesis (global-setup.ts) when there is one, synthesized here otherwise.
  */
 export function shippedStacks(): Record<string, SynthesizedStack> {
   const outdir = process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR;
-  if (!outdir) return synthesizedStacks(shippedEnvironment("dev"), shippedEnvironment("prod"), shippedEnvironment("staging"));
+  if (!outdir) return synthesizedStacks(...ENVIRONMENTS.map(shippedEnvironment));
   const manifest = JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
   return Object.fromEntries(
     Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]),

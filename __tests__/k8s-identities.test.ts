@@ -3,7 +3,7 @@ import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth
 import { externalAccountCredentials } from "../lib/kubernetes/credential-config";
 import { podSpecSnippet } from "../lib/kubernetes/pod-spec";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
-import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
+import { configErrorOf, ENVIRONMENTS, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
 
 const stacks = shippedStacks();
 
@@ -49,21 +49,33 @@ describe("pure helpers", () => {
   });
 });
 
-describe.each(["dev", "prod"])("k8s-identities-%s", (environmentName) => {
+describe.each(ENVIRONMENTS)("k8s-identities-%s", (environmentName) => {
   const stack = stacks[`k8s-identities-${environmentName}`];
   const environment = shippedEnvironment(environmentName);
 
   it("has a ServiceAccount for every catalog workload and GitLab, in an explicit namespace, automount explicit", () => {
-    const expected = [...environment.catalog.workloads.map((w) => w.id), `${environment.catalog.gitlab!.namespace}/${environment.catalog.gitlab!.serviceAccount}`].sort();
+    const gitlab = environment.catalog.gitlab;
+    // One ServiceAccount per cluster the workload runs on (GitLab runs on every cluster).
+    const expected = [
+      ...environment.catalog.workloads.flatMap((w) => w.clusters.map(() => w.id)),
+      ...(gitlab ? environment.clusters.map(() => `${gitlab.namespace}/${gitlab.serviceAccount}`) : []),
+    ].sort();
+    const clusterSuffixes = environment.clusters.map((cluster) => cluster.idSuffix).filter(Boolean);
+    const automount = new Map([
+      ...environment.catalog.workloads.map((w) => [w.serviceAccount, w.automountServiceAccountToken] as const),
+      ...(gitlab ? [[gitlab.serviceAccount, gitlab.automountServiceAccountToken] as const] : []),
+    ]);
     const names = serviceAccounts(stack).map((sa) => {
       const metadata = metadataOf(sa);
-      const namespace = metadata.namespace.replace(/^\$\{kubernetes_namespace_v1\.namespace-([a-z0-9-]+)\.metadata\[0\]\.name\}$/, "$1");
+      const namespace = metadata.namespace
+        .replace(/^\$\{kubernetes_namespace_v1\.namespace-([a-z0-9-]+)\.metadata\[0\]\.name\}$/, "$1")
+        .replace(new RegExp(`(${clusterSuffixes.join("|") || "^$"})$`), "");
       return `${namespace}/${metadata.name}`;
     });
     expect(names.sort()).toEqual(expected);
     for (const sa of serviceAccounts(stack)) {
       expect(metadataOf(sa).namespace).toBeTruthy();
-      expect(sa.automount_service_account_token).toBe(false);
+      expect(sa.automount_service_account_token).toBe(automount.get(metadataOf(sa).name));
       expect(metadataOf(sa).labels).toEqual({ "app.kubernetes.io/managed-by": "cluster-identity" });
     }
   });
@@ -97,7 +109,7 @@ describe.each(["dev", "prod"])("k8s-identities-%s", (environmentName) => {
     }
   });
 
-  it("gives GitLab its connection and registry Secrets", () => {
+  (environment.catalog.gitlab ? it : it.skip)("gives GitLab its connection and registry Secrets", () => {
     const secrets = resourcesOfType(stack, "kubernetes_secret_v1").map((s) => metadataOf(s).name);
     expect(secrets).toEqual(expect.arrayContaining(["gitlab-object-storage", "gitlab-registry-storage"]));
   });
@@ -171,7 +183,7 @@ cluster: { type: eks, name: prod, issuerUrl: "https://oidc.eks.ap-northeast-1.am
 
   it("refuses aws-auth without the node role", () => {
     expect(errorOf(`${EKS}clusterAccess: { method: aws-auth, mappings: [] }\n`)).toBe(
-      "config/test.yaml: clusterAccess.nodeRoleArns = (missing): aws-auth mode rewrites mapRoles, which would drop the node role mapping and stop nodes from joining; list the node instance role ARN(s)",
+      "config/test.yaml:4:16: clusterAccess.nodeRoleArns = (missing): aws-auth mode rewrites mapRoles, which would drop the node role mapping and stop nodes from joining; list the node instance role ARN(s)",
     );
   });
 
@@ -183,7 +195,7 @@ clusterAccess:
   nodeRoleArns: [arn:aws:iam::222222222222:role/eks-nodes]
   mappings: [{ arn: "arn:aws:iam::222222222222:role/app-role", groups: [system:masters] }]
 `),
-    ).toBe('config/test.yaml: clusterAccess.mappings[0].groups[0] = "system:masters": role app-role is a workload role of this app; workload roles never get system:masters');
+    ).toBe('config/test.yaml:8:73: clusterAccess.mappings[0].groups[0] = "system:masters": role app-role is a workload role of this app; workload roles never get system:masters');
   });
 
   const adminRule = (role: string) =>
@@ -200,7 +212,7 @@ clusterAccess:
 clusterAccess:
   mappings: [{ arn: "arn:aws:iam::222222222222:role/app-role", accessPolicies: [{ policy: AmazonEKSViewPolicy }, ${association}] }]
 `),
-    ).toBe(`config/test.yaml: clusterAccess.mappings[0].accessPolicies[1].policy = "${policy}": ${adminRule("app-role")}`);
+    ).toBe(`config/test.yaml:6:124: clusterAccess.mappings[0].accessPolicies[1].policy = "${policy}": ${adminRule("app-role")}`);
   });
 
   it("refuses cluster admin for GitLab's role too, and allows it for a role the app does not create", () => {
@@ -209,7 +221,7 @@ clusterAccess:
 clusterAccess:
   mappings: [{ arn: "arn:aws:iam::222222222222:role/acme-gitlab-eks-global", accessPolicies: [{ policy: AmazonEKSClusterAdminPolicy }] }]
 `),
-    ).toBe(`config/test.yaml: clusterAccess.mappings[0].accessPolicies[0].policy = "AmazonEKSClusterAdminPolicy": ${adminRule("acme-gitlab-eks-global")}`);
+    ).toBe(`config/test.yaml:6:105: clusterAccess.mappings[0].accessPolicies[0].policy = "AmazonEKSClusterAdminPolicy": ${adminRule("acme-gitlab-eks-global")}`);
     expect(() =>
       environmentFromYaml(`${EKS}workloads: [{ namespace: default, serviceAccount: app, aws: { mode: pod-identity, roleName: app-role } }]
 clusterAccess:
@@ -222,7 +234,7 @@ clusterAccess:
 
   it("refuses system: groups in access entries and cluster access on a self-managed cluster", () => {
     expect(errorOf(`${EKS}clusterAccess: { mappings: [{ arn: "arn:aws:iam::222222222222:role/admins", groups: [system:masters] }] }\n`)).toBe(
-      'config/test.yaml: clusterAccess.mappings[0].groups[0] = "system:masters": EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead',
+      'config/test.yaml:4:86: clusterAccess.mappings[0].groups[0] = "system:masters": EKS access entries cannot use system: groups; grant an access policy (e.g. AmazonEKSClusterAdminPolicy) instead',
     );
     expect(
       errorOf(`
@@ -231,17 +243,17 @@ cluster: { type: self-managed, name: k, issuer: { bucketName: test-oidc-issuer }
 clusterAccess: { mappings: [] }
 `),
     ).toBe(
-      'config/test.yaml: clusterAccess = "access-entries": cluster access entries and the aws-auth ConfigMap are EKS mechanisms; a self-managed cluster maps IAM identities with its own authenticator',
+      'config/test.yaml:4:16: clusterAccess = "access-entries": cluster access entries and the aws-auth ConfigMap are EKS mechanisms; a self-managed cluster maps IAM identities with its own authenticator',
     );
   });
 
   it("refuses names over the Kubernetes limits", () => {
     const long = "s".repeat(254);
     expect(errorOf(`${EKS}workloads: [{ namespace: default, serviceAccount: ${long} }]\n`)).toContain(
-      `config/test.yaml: workloads[0].serviceAccount = "${long}": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters`,
+      `config/test.yaml:4:51: workloads[0].serviceAccount = "${long}": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters`,
     );
     expect(errorOf(`${EKS}gitlab: { bucketPrefix: acme-gitlab, connectionSecretName: Bad_Name }\n`)).toBe(
-      'config/test.yaml: gitlab.connectionSecretName = "Bad_Name": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9]',
+      'config/test.yaml:4:60: gitlab.connectionSecretName = "Bad_Name": a Kubernetes object name must be a DNS-1123 subdomain: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9]',
     );
   });
 });

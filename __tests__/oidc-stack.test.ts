@@ -293,11 +293,11 @@ describe("issuer documents: only the deploying principal(s) may write them", () 
   it("refuses writers that leave out aws.assumeRoleArn, and a writer listed twice", () => {
     const yaml = DEV_SELF_MANAGED_YAML.replace('  accountId: "111111111111"\n', `  accountId: "111111111111"\n  assumeRoleArn: ${DEPLOY}\n`);
     expect(configErrorOf(withIssuer('    writers: ["arn:aws:iam::111111111111:role/other"]\n', yaml))).toBe(
-      `config/test.yaml: cluster.issuer.writers = ["arn:aws:iam::111111111111:role/other"]: terraform apply runs as aws.assumeRoleArn (${DEPLOY}); list it too, or the bucket policy denies the deploy its own writes of the issuer documents`,
+      `config/test.yaml:11:14: cluster.issuer.writers = ["arn:aws:iam::111111111111:role/other"]: terraform apply runs as aws.assumeRoleArn (${DEPLOY}); list it too, or the bucket policy denies the deploy its own writes of the issuer documents`,
     );
-    expect(configErrorOf(withIssuer(`    writers: ["${DEPLOY}", "${DEPLOY}"]\n`))).toBe(`config/test.yaml: cluster.issuer.writers[1] = "${DEPLOY}": listed twice`);
+    expect(configErrorOf(withIssuer(`    writers: ["${DEPLOY}", "${DEPLOY}"]\n`))).toBe(`config/test.yaml:10:56: cluster.issuer.writers[1] = "${DEPLOY}": listed twice`);
     expect(configErrorOf(withIssuer("    writers: [arn:aws:iam::111111111111:user/alice]\n"))).toBe(
-      'config/test.yaml: cluster.issuer.writers[0] = "arn:aws:iam::111111111111:user/alice": an IAM role ARN must be arn:<partition>:iam::<12-digit account>:role/<path/name>',
+      'config/test.yaml:10:15: cluster.issuer.writers[0] = "arn:aws:iam::111111111111:user/alice": an IAM role ARN must be arn:<partition>:iam::<12-digit account>:role/<path/name>',
     );
   });
 });

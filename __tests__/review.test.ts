@@ -6,7 +6,7 @@ import { groupByEnvironment, splitStackId } from "../lib/review/stacks";
 import { mermaidWiring, stackEdges } from "../lib/review/wiring";
 import { workloadOfPrincipal } from "../lib/review/workloads";
 import type { StackJson } from "../lib/rules";
-import { fixture, shippedStacks } from "./helpers";
+import { ENVIRONMENTS, fixture, shippedStacks } from "./helpers";
 
 const stacks = shippedStacks() as Record<string, StackJson>;
 const plan = JSON.parse(fixture("review-plan.json"));
@@ -15,10 +15,10 @@ describe("review of the shipped environments", () => {
   const reviews = reviewEnvironments(stacks);
 
   it("writes one review per environment", () => {
-    expect([...reviews.keys()]).toEqual(["dev", "prod", "staging"]);
+    expect([...reviews.keys()]).toEqual(ENVIRONMENTS);
   });
 
-  it.each(["dev", "prod", "staging"])("%s matches its reviewed snapshot", (environment) => {
+  it.each(ENVIRONMENTS)("%s matches its reviewed snapshot", (environment) => {
     expect(reviews.get(environment)).toMatchSnapshot();
   });
 

@@ -92,6 +92,32 @@ export const arnRule: Rule = (value) =>
     ? undefined
     : "an ARN must be well-formed: arn:<partition>:<service>:<region>:<account>:<resource>";
 
+const PARTITION = "aws(-cn|-us-gov|-iso|-iso-b)?";
+const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:[a-z]{2}(-[a-z]+)+-\\d{1,2}:\\d{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`);
+const KMS_ALIAS_ARN = new RegExp(`^arn:${PARTITION}:kms:[^:]*:\\d{12}:alias/`);
+
+/**
+ * A KMS key ARN, as IAM policy statements need it: `arn:<partition>:kms:<region>:<account>:key/<key id>`
+ * (a UUID, or `mrk-…` for a multi-Region key). Alias ARNs are refused: a statement on an alias ARN does not
+ * cover the key's operations (S3 calls KMS with the key ARN). Never a wildcard.
+ */
+export const kmsKeyArnRule: Rule = (value) => {
+  if (value.includes("*") || value.includes("?")) return "a KMS key ARN must name one key: no wildcards";
+  if (KMS_ALIAS_ARN.test(value))
+    return "a KMS alias ARN does not match the key in IAM policies; use the key ARN (aws kms describe-key --key-id alias/<name> --query KeyMetadata.Arn)";
+  return KMS_KEY_ARN.test(value)
+    ? undefined
+    : "a KMS key ARN must be arn:<partition>:kms:<region>:<12-digit account>:key/<key id>";
+};
+
+/** An IAM managed policy ARN: `arn:<partition>:iam::<account or aws>:policy/<path/name>`, never a wildcard. */
+export const iamPolicyArnRule: Rule = (value) => {
+  if (value.includes("*") || value.includes("?")) return "a managed policy ARN must name one policy: no wildcards";
+  return new RegExp(`^arn:${PARTITION}:iam::(\\d{12}|aws):policy/([\\w+=,.@-]+/)*[\\w+=,.@-]{1,128}$`).test(value)
+    ? undefined
+    : "a managed policy ARN must be arn:<partition>:iam::<12-digit account or aws>:policy/<path/name>";
+};
+
 export const iamRoleArnRule: Rule = (value) =>
   /^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(value)
     ? undefined

@@ -6,7 +6,6 @@
 import { z } from "zod";
 import { deliverySchema } from "./delivery";
 import {
-  arnRule,
   audienceRule,
   awsAccountIdRule,
   awsRegionRule,
@@ -14,9 +13,11 @@ import {
   gcpProjectIdRule,
   gcpProjectNumberRule,
   gcpServiceAccountIdRule,
+  iamPolicyArnRule,
   iamRoleArnRule,
   iamRoleNameRule,
   issuerUrlRule,
+  kmsKeyArnRule,
   namespaceRule,
   objectNameRule,
   Rule,
@@ -232,7 +233,7 @@ const s3Grant = z
       .regex(/^[A-Za-z0-9!_.'()/-]+\/$/, "must be an object key prefix ending in /, without wildcards")
       .optional()
       .describe("Restrict object access (and listing) to keys under this prefix. @default the whole bucket"),
-    kmsKeyArn: checked(arnRule, "For an external bucket encrypted with a customer-managed key: that key").optional(),
+    kmsKeyArn: checked(kmsKeyArnRule, "For an external bucket encrypted with a customer-managed key: that key's ARN (not an alias ARN)").optional(),
   })
   .strict();
 
@@ -244,7 +245,7 @@ const awsAccess = z
     roleName: checked(iamRoleNameRule).optional().describe("IAM role name. @default \"<cluster>-<namespace>-<serviceAccount>\""),
     s3: z.array(s3Grant).optional().describe("Least-privilege S3 grants. @default []"),
     managedPolicyArns: z
-      .array(checked(arnRule))
+      .array(checked(iamPolicyArnRule))
       .optional()
       .describe(
         "Customer-managed policies of this environment's account to attach as well, when a user insists. AWS managed policies go in awsManagedPolicies. @default []",
