@@ -183,10 +183,12 @@ describe("GitLab storage (prod: EKS Pod Identity)", () => {
       expect(assume("sts:TagSession", tags)).toBe("Allowed");
     });
 
-    it("refuses another ServiceAccount, namespace, cluster, account or principal", () => {
+    it("refuses another ServiceAccount, namespace, cluster (name or ARN), account or principal", () => {
       expect(assume("sts:AssumeRole", { ...tags, "aws:RequestTag/kubernetes-service-account": "default" })).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRole", { ...tags, "aws:RequestTag/kubernetes-namespace": "default" })).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRole", { ...tags, "aws:RequestTag/eks-cluster-name": "other" })).toBe("ImplicitlyDenied");
+      // The same cluster name in another region of the account: only the ARN tells them apart.
+      expect(assume("sts:AssumeRole", { ...tags, "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:222222222222:cluster/gitlab-cluster" })).toBe("ImplicitlyDenied");
       expect(assume("sts:AssumeRole", { ...tags, "aws:SourceAccount": "999999999999" })).toBe("ImplicitlyDenied");
     });
 

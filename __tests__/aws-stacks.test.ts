@@ -223,6 +223,6 @@ workloads:
   });
 
   it("accepts only rule ids a config choice can accept", () => {
-    expect(CONFIG_CHOICE_RULE_IDS).toEqual(["CI-GCP-8", "CI-S3-3", "CI-K8S-4", "CI-IAM-MANAGED"]);
+    expect(CONFIG_CHOICE_RULE_IDS).toEqual(["CI-GCP-8", "CI-S3-3", "CI-K8S-4", "CI-K8S-6", "CI-IAM-10"]);
   });
 });

@@ -2,6 +2,7 @@
 import { Construct } from "constructs";
 import { Aspects, TerraformStack } from "cdktf";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
@@ -10,10 +11,11 @@ import { createEnvironmentStacks } from "../lib/environment-stacks";
 import { irsaTrustPolicy } from "../lib/iam/trust-policies";
 import { policyDocument, toJson } from "../lib/iam/policy-document";
 import { evaluateStack, evaluateStacks, Finding, StackJson, unsuppressed } from "../lib/rules";
+import { CONFIG_CHOICE_RULE_IDS } from "../lib/rules/config-choices";
 import { checkReport } from "../lib/rules/report";
 import { SynthesisError, synthesizeApp } from "../lib/synthesize";
 import { DEV_SELF_MANAGED_YAML, ENVIRONMENTS, environmentFromYaml, shippedEnvironment, shippedStacks } from "./helpers";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -31,18 +33,40 @@ describe("the shipped environments", () => {
     // One issuer per self-managed environment (dev among them; config/*.yaml may add more).
     const selfManaged = ENVIRONMENTS.filter((name) => shippedEnvironment(name).cluster.type === "self-managed");
     expect(selfManaged).toContain("dev");
-    expect([...new Set(documented.map((finding) => `${finding.stackId} ${finding.constructPath} ${finding.ruleId}`))]).toEqual(
+    const issuer = documented.filter((finding) => !finding.stackId.startsWith("delivery-"));
+    expect([...new Set(issuer.map((finding) => `${finding.stackId} ${finding.constructPath} ${finding.ruleId}`))]).toEqual(
       selfManaged.flatMap((name) => [
         `oidc-${name} oidc-${name}/issuer/bucket CI-S3-2`,
         `oidc-${name} oidc-${name}/issuer/bucket CI-S3-4`,
         `oidc-${name} oidc-${name}/issuer/policy CI-S3-10`,
       ]),
     );
-    for (const finding of documented) expect(finding.suppressed?.reason).toMatch(/anonymous/);
+    for (const finding of issuer) expect(finding.suppressed?.reason).toMatch(/anonymous/);
+  });
+
+  it("accept on the pipeline's identities only workload rules that a CI-DLV rule replaces, and no CI-DLV finding", () => {
+    const delivery = findings.filter((finding) => finding.stackId.startsWith("delivery-"));
+    expect(delivery.length).toBeGreaterThan(0);
+    expect(delivery.filter((finding) => finding.ruleId.startsWith("CI-DLV-"))).toEqual([]);
+    for (const finding of delivery) {
+      expect(finding.suppressed?.source).toBe("documented-exception");
+      expect(finding.suppressed?.reason).toMatch(/^delivery: /);
+    }
+    const environments = ENVIRONMENTS.filter((name) => shippedEnvironment(name).delivery);
+    expect([...new Set(delivery.map((finding) => finding.stackId))].sort()).toEqual(environments.map((name) => `delivery-${name}`).sort());
+    expect([...new Set(delivery.map((finding) => finding.ruleId))].sort()).toEqual(
+      ["CI-GCP-1", "CI-GCP-10", "CI-GCP-2", "CI-GCP-5", "CI-GCP-8", "CI-IAM-2", "CI-IAM-3", "CI-IRSA-3", "CI-IRSA-4"],
+    );
   });
 
   it("keep the compensating issuer rules enforced on the issuer (nothing suppresses CI-ISSUER-*)", () => {
-    expect(findings.filter((finding) => finding.ruleId.startsWith("CI-ISSUER-"))).toEqual([]);
+    expect(findings.filter((finding) => finding.ruleId.startsWith("CI-ISSUER-")).map((finding) => [finding.ruleId, finding.suppressed?.reason])).toEqual([]);
+  });
+
+  it("accept config choices only through markers of the rules a config choice can accept", () => {
+    const markers = findings.filter((finding) => finding.suppressed?.source === "resource-marker");
+    expect(markers.map((finding) => `${finding.stackId} ${finding.ruleId}`)).toEqual(["gcp-wif-prod CI-GCP-8"]);
+    for (const finding of markers) expect(CONFIG_CHOICE_RULE_IDS).toContain(finding.ruleId);
   });
 });
 
@@ -131,7 +155,74 @@ describe("SecurityRulesAspect", () => {
   });
 });
 
+describe("the environment pass at synth time", () => {
+  it("fails synth on a cross-stack violation after every stack synthesized, naming rule, construct and remedy, and writes nothing", () => {
+    const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-rules-env-"));
+    try {
+      let message = "";
+      try {
+        synthesizeApp((app) => {
+          const { awsWorkloads } = createEnvironmentStacks(app, environmentFromYaml(DEV_SELF_MANAGED_YAML));
+          // A role this app does not create: only the environment pass knows every role of every stack.
+          new IamRolePolicyAttachment(awsWorkloads, "foreign-attachment", { role: "OrganizationAccountAccessRole", policyArn: "arn:aws:iam::111111111111:policy/extra" });
+        }, outdir);
+      } catch (error) {
+        if (!(error instanceof SynthesisError)) throw error;
+        message = error.message;
+      }
+      expect(message.split("\n")).toEqual([
+        expect.stringMatching(/^\[aws-workloads-test\/foreign-attachment\] CI-IAM-9 aws_iam_role_policy_attachment\.foreign-attachment: Policies are attached only to roles this app creates: attaches to OrganizationAccountAccessRole, not a role of environment test\. Remedy: /),
+      ]);
+      expect(readdirSync(outdir)).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("config choices recorded as markers", () => {
+  const yaml = `${DEV_SELF_MANAGED_YAML}
+buckets:
+  - name: test-reports
+workloads:
+  - namespace: default
+    serviceAccount: api-caller
+    automountServiceAccountToken: true
+    aws:
+      mode: irsa
+      awsManagedPolicies:
+        - { arn: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", reason: "the vendor agent checks for this exact policy" }
+      s3:
+        - { bucket: test-reports, access: read }
+`;
+
+  it("automountServiceAccountToken: true and an AWS managed policy synthesize, accepted with the config's reason", () => {
+    const stacks = synthesize((app) => {
+      createEnvironmentStacks(app, environmentFromYaml(yaml));
+    });
+    const accepted = evaluateStacks(stacks).filter((finding) => finding.suppressed);
+    expect(accepted.filter((finding) => finding.suppressed?.source === "resource-marker").map((finding) => [finding.ruleId, finding.suppressed?.reason])).toEqual([
+      ["CI-IAM-10", "config/test.yaml: default/api-caller aws.awsManagedPolicies: the vendor agent checks for this exact policy"],
+      ["CI-K8S-6", "config/test.yaml: default/api-caller sets automountServiceAccountToken: true"],
+    ]);
+    // Without the choice's marker the same JSON is a finding.
+    const [sa] = Object.values(stacks["k8s-identities-test"].resource!.kubernetes_service_account_v1) as Record<string, unknown>[];
+    delete (sa["//"] as Record<string, unknown>).suppressions;
+    expect(unsuppressed(evaluateStacks(stacks)).map((finding) => finding.ruleId)).toEqual(["CI-K8S-6"]);
+  });
+});
+
 describe("suppressRules", () => {
+  it("refuses a rule no config choice can accept", () => {
+    expect(() =>
+      synthesize((app) => {
+        const stack = new TerraformStack(app, "s");
+        new AwsProvider(stack, "aws", { region: "ap-northeast-1" });
+        suppressRules(new IamRole(stack, "r", { assumeRolePolicy: "{}" }), { ruleId: "CI-IRSA-2", reason: "a long enough reason for the test" });
+      }),
+    ).toThrow("suppression of CI-IRSA-2: no config choice can accept it (only CI-GCP-8, CI-S3-3, CI-K8S-4, CI-K8S-6, CI-IAM-10)");
+  });
+
   it("refuses a suppression without a real reason or of an unknown rule", () => {
     expect(() =>
       synthesize((app) => {

@@ -1,12 +1,25 @@
 /** The security rule pack (lib/rules): each rule against a compliant and a non-compliant resource. */
-import { ALL_RULES, evaluateStack, ResourceUnderTest, ruleById, runRule, StackJson, unsuppressed } from "../lib/rules";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { isCelError, run } from "@bufbuild/cel";
+import { admittedSubjects } from "../lib/rules/google";
+import { ALL_RULES, evaluateEnvironment, evaluateStack, ResourceUnderTest, ruleById, runRule, StackJson, unsuppressed } from "../lib/rules";
 import {
   awsStack,
+  discoveryDocument,
   document,
+  environmentOf,
+  environmentStacks,
+  inEnvironment,
+  issuerWriteDeny,
+  jwksDocument,
+  PUBLIC_JWK,
+  withEnvironmentResource,
   googleStack,
   irsaTrust,
   ISSUER,
   ISSUER_STACK_ID,
+  ISSUER_URL,
   issuerStack,
   kmsStatement,
   kubernetesStack,
@@ -38,6 +51,15 @@ const dataBucketWith = (type: string, name: string, edit: (config: Record<string
   inAws("aws_s3_bucket", "data", withResource(aws, type, name, edit));
 const roleWithTrust = (trust: string) => inAws("aws_iam_role", "irsa", withResource(aws, "aws_iam_role", "irsa", (role) => ({ ...role, assume_role_policy: trust })));
 const podRoleWithTrust = (trust: string) => inAws("aws_iam_role", "pod", withResource(aws, "aws_iam_role", "pod", (role) => ({ ...role, assume_role_policy: trust })));
+const env = environmentStacks();
+const inEnv = (stackId: string, type: string, name: string, stacks: Record<string, StackJson> = env) => inEnvironment(stacks, stackId, type, name);
+const envWith = (stackId: string, type: string, name: string, edit: (config: Record<string, unknown>) => Record<string, unknown> | void) =>
+  withEnvironmentResource(env, stackId, type, name, edit);
+const issuerPolicyWith = (...statements: unknown[]) =>
+  inIssuer("aws_s3_bucket_policy", "issuer_policy", withResource(issuer, "aws_s3_bucket_policy", "issuer_policy", (p) => ({ ...p, policy: document(...statements) })));
+const ISSUER_ARN = "${aws_s3_bucket.issuer_bucket.arn}";
+const publicRead = { Sid: "PublicReadOfOidcDocuments", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: [`${ISSUER_ARN}/.well-known/openid-configuration`, `${ISSUER_ARN}/keys.json`] };
+const issuerObjectWith = (name: string, content: string) => inIssuer("aws_s3_object", name, withResource(issuer, "aws_s3_object", name, (o) => ({ ...o, content })));
 const inlinePolicy = (...statements: unknown[]) =>
   inAws("aws_iam_role_policy", "irsa_policy", withResource(aws, "aws_iam_role_policy", "irsa_policy", (policy) => ({ ...policy, policy: document(...statements) })));
 
@@ -201,11 +223,12 @@ const CASES: Record<string, Case> = {
     violating: inAws("aws_kms_key", "key", withResource(aws, "aws_kms_key", "key", (k) => ({ ...k, lifecycle: undefined }))),
   },
   "CI-GCP-1": {
-    compliant: inGoogle("google_iam_workload_identity_pool_provider", "provider"),
-    violating: inGoogle(
+    compliant: inEnv("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider"),
+    violating: inEnv(
+      "gcp-wif-test",
       "google_iam_workload_identity_pool_provider",
       "provider",
-      withResource(google, "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: undefined, aws: { account_id: "111111111111" } })),
+      envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: { issuer_uri: "https://attacker.example.com", allowed_audiences: ["sts.amazonaws.com"] } })),
     ),
   },
   "CI-GCP-2": {
@@ -213,7 +236,8 @@ const CASES: Record<string, Case> = {
     violating: inGoogle(
       "google_iam_workload_identity_pool_provider",
       "provider",
-      withResource(google, "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, attribute_condition: undefined })),
+      // Mentions assertion.sub, and admits every ServiceAccount of the cluster.
+      withResource(google, "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, attribute_condition: "assertion.sub.startsWith('system:serviceaccount:')" })),
     ),
   },
   "CI-GCP-3": {
@@ -241,7 +265,8 @@ const CASES: Record<string, Case> = {
     violating: inGoogle(
       "google_service_account_iam_member",
       "wiu",
-      withResource(google, "google_service_account_iam_member", "wiu", (m) => ({ ...m, member: `principalSet://iam.googleapis.com/${POOL_NAME}/*` })),
+      // A whole namespace: every ServiceAccount in it may impersonate.
+      withResource(google, "google_service_account_iam_member", "wiu", (m) => ({ ...m, member: `principalSet://iam.googleapis.com/${POOL_NAME}/attribute.namespace/default` })),
     ),
   },
   "CI-GCP-6": {
@@ -324,6 +349,178 @@ const CASES: Record<string, Case> = {
       })),
     ),
   },
+  "CI-S3-11": {
+    compliant: inAws("aws_s3_bucket", "data"),
+    violating: inAws("aws_s3_bucket_acl", "data_acl", withResource(aws, "aws_s3_bucket_acl", "data_acl", () => ({ bucket: "${aws_s3_bucket.data.id}", acl: "public-read" }))),
+  },
+  "CI-S3-12": {
+    compliant: inAws("aws_s3_bucket_policy", "data_policy"),
+    violating: inAws(
+      "aws_s3_bucket_policy",
+      "data_policy",
+      withResource(aws, "aws_s3_bucket_policy", "data_policy", (p) => ({
+        ...p,
+        policy: document({ Sid: "PartnerRead", Effect: "Allow", Principal: { AWS: "arn:aws:iam::999999999999:root" }, Action: "s3:GetObject", Resource: "${aws_s3_bucket.data.arn}/*" }, tlsDeny("data")),
+      })),
+    ),
+  },
+  "CI-KMS-3": {
+    compliant: inAws("aws_kms_key", "key"),
+    violating: inAws(
+      "aws_kms_key",
+      "key",
+      withResource(aws, "aws_kms_key", "key", (k) => ({ ...k, policy: document({ Sid: "Anyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" }) })),
+    ),
+  },
+  "CI-ISSUER-3": {
+    compliant: inIssuer("aws_s3_bucket_policy", "issuer_policy"),
+    violating: issuerPolicyWith(publicRead, tlsDeny("issuer_bucket")),
+  },
+  "CI-ISSUER-4": {
+    compliant: inIssuer("aws_s3_object", "jwks"),
+    violating: issuerObjectWith("jwks", jwksDocument({ ...PUBLIC_JWK, d: "private-exponent", p: "prime", q: "prime" })),
+  },
+  "CI-ISSUER-5": {
+    compliant: inIssuer("aws_s3_object", "discovery"),
+    violating: issuerObjectWith("discovery", discoveryDocument({ jwks_uri: "https://keys.attacker.example.com/keys.json" })),
+  },
+  "CI-IAM-8": {
+    compliant: inAws("aws_iam_role", "irsa"),
+    violating: roleWithTrust(document({ Sid: "Ec2", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" })),
+  },
+  "CI-IAM-10": {
+    compliant: inAws("aws_iam_role_policy_attachment", "attach"),
+    violating: inAws(
+      "aws_iam_role_policy_attachment",
+      "attach",
+      withResource(aws, "aws_iam_role_policy_attachment", "attach", (a) => ({ ...a, policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" })),
+    ),
+  },
+  "CI-PODID-3": {
+    compliant: inAws("aws_iam_role", "pod"),
+    violating: podRoleWithTrust(
+      podIdentityTrust({
+        Condition: {
+          StringEquals: {
+            "aws:SourceAccount": "111111111111",
+            "aws:RequestTag/eks-cluster-name": "prod",
+            "aws:RequestTag/kubernetes-namespace": "gitlab",
+            "aws:RequestTag/kubernetes-service-account": "gitlab-global",
+          },
+        },
+      }),
+    ),
+  },
+  "CI-PODID-4": {
+    compliant: inAws("aws_iam_role", "pod"),
+    violating: inAws(
+      "aws_iam_role",
+      "pod",
+      withResource(aws, "aws_eks_pod_identity_association", "pod_association", (a) => ({ ...a, namespace: "default", service_account: "default" })),
+    ),
+  },
+  "CI-OIDC-1": {
+    compliant: inIssuer("aws_iam_openid_connect_provider", "provider"),
+    violating: inIssuer(
+      "aws_iam_openid_connect_provider",
+      "provider",
+      withResource(issuer, "aws_iam_openid_connect_provider", "provider", (p) => ({ ...p, url: `https://${ISSUER}/`, client_id_list: ["*"] })),
+    ),
+  },
+  "CI-IRSA-4": {
+    compliant: inEnv("aws-workloads-test", "aws_iam_role", "irsa"),
+    violating: inEnv(
+      "aws-workloads-test",
+      "aws_iam_role",
+      "irsa",
+      envWith("aws-workloads-test", "aws_iam_role", "irsa", (role) => ({
+        ...role,
+        assume_role_policy: irsaTrust({ StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: "system:serviceaccount:kube-system:default" } }),
+      })),
+    ),
+  },
+  "CI-IAM-9": {
+    compliant: inEnv("aws-workloads-test", "aws_iam_role_policy_attachment", "attach"),
+    violating: inEnv(
+      "aws-workloads-test",
+      "aws_iam_role_policy_attachment",
+      "attach",
+      envWith("aws-workloads-test", "aws_iam_role_policy_attachment", "attach", (a) => ({ ...a, role: "OrganizationAccountAccessRole" })),
+    ),
+  },
+  "CI-GCP-10": {
+    compliant: inGoogle("google_project_iam_member", "job_user"),
+    violating: inGoogle(
+      "google_project_iam_member",
+      "job_user",
+      withResource(google, "google_project_iam_member", "job_user", (m) => ({ ...m, role: "roles/iam.serviceAccountTokenCreator" })),
+    ),
+  },
+  "CI-GCP-11": {
+    compliant: inGoogle("google_bigquery_dataset_iam_member", "viewer"),
+    violating: inGoogle(
+      "google_bigquery_dataset_iam_member",
+      "viewer",
+      withResource(google, "google_bigquery_dataset_iam_member", "viewer", (m) => ({ ...m, member: "allAuthenticatedUsers" })),
+    ),
+  },
+  "CI-GCP-12": {
+    compliant: inEnv("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider"),
+    violating: inEnv(
+      "gcp-wif-test",
+      "google_iam_workload_identity_pool_provider",
+      "provider",
+      envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({
+        ...p,
+        attribute_condition: "assertion.sub in ['system:serviceaccount:default:app', 'system:serviceaccount:kube-system:default']",
+      })),
+    ),
+  },
+  "CI-K8S-6": {
+    compliant: inKubernetes("kubernetes_service_account_v1", "app"),
+    violating: inKubernetes(
+      "kubernetes_service_account_v1",
+      "app",
+      withResource(kubernetes, "kubernetes_service_account_v1", "app", (sa) => ({ ...sa, automount_service_account_token: true })),
+    ),
+  },
+  "CI-K8S-7": {
+    compliant: inKubernetes("kubernetes_secret_v1", "credentials"),
+    violating: inKubernetes(
+      "kubernetes_secret_v1",
+      "token",
+      withResource(kubernetes, "kubernetes_secret_v1", "token", () => ({
+        metadata: { name: "app-token", namespace: "default", annotations: { "kubernetes.io/service-account.name": "app" } },
+        type: "kubernetes.io/service-account-token",
+      })),
+    ),
+  },
+  "CI-K8S-8": {
+    compliant: inEnv("k8s-identities-test", "aws_eks_access_entry", "developers"),
+    violating: inEnv(
+      "aws-workloads-test",
+      "aws_eks_access_policy_association",
+      "app_admin",
+      envWith("aws-workloads-test", "aws_eks_access_policy_association", "app_admin", () => ({
+        cluster_name: "prod",
+        principal_arn: "${aws_iam_role.irsa.arn}",
+        policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        access_scope: { type: "cluster" },
+      })),
+    ),
+  },
+  "CI-K8S-9": {
+    compliant: inKubernetes("kubernetes_service_account_v1", "app"),
+    violating: inKubernetes(
+      "kubernetes_cluster_role_binding_v1",
+      "app_admin",
+      withResource(kubernetes, "kubernetes_cluster_role_binding_v1", "app_admin", () => ({
+        metadata: { name: "app-admin" },
+        role_ref: { api_group: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subject: [{ kind: "ServiceAccount", name: "app", namespace: "default" }],
+      })),
+    ),
+  },
 };
 
 describe("the rule pack", () => {
@@ -339,7 +536,7 @@ describe("the rule pack", () => {
       expect(rule.id).toMatch(/^CI-[A-Z0-9]+-\d+$/);
       expect(rule.message).not.toMatch(/\n/);
       expect(rule.remedy).not.toMatch(/\n/);
-      if (rule.checkov) expect(rule.checkov).toMatch(/^CKV2?_AWS_\d+$/);
+      if (rule.checkov) expect(rule.checkov).toMatch(/^CKV2?_(AWS|GCP|K8S)_\d+$/);
     }
   });
 
@@ -355,9 +552,29 @@ describe("the rule pack", () => {
     }
   });
 
-  it("finds nothing at all in the compliant fixtures (the documented issuer exception applied)", () => {
+  it("finds nothing at all in the compliant fixtures (the documented issuer exception applied), per stack and across the environment", () => {
     for (const [id, stack] of Object.entries({ "aws-test": aws, [ISSUER_STACK_ID]: issuer, "gcp-test": google, "k8s-test": kubernetes }))
       expect(unsuppressed(evaluateStack(id, stack))).toEqual([]);
+    expect(unsuppressed(evaluateEnvironment(environmentOf(env)))).toEqual([]);
+  });
+
+  it("runs environment-scope rules only in the environment pass, and stack-scope rules only per stack", () => {
+    const crossStack = ALL_RULES.filter((rule) => rule.scope === "environment").map((rule) => rule.id);
+    expect(crossStack.sort()).toEqual(["CI-GCP-1", "CI-GCP-12", "CI-IAM-9", "CI-IRSA-4", "CI-K8S-8"]);
+    const foreignIssuer = envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: { issuer_uri: "https://attacker.example.com" } }));
+    expect(evaluateStack("gcp-wif-test", foreignIssuer["gcp-wif-test"]).map((finding) => finding.ruleId)).not.toContain("CI-GCP-1");
+    expect(evaluateEnvironment(environmentOf(foreignIssuer)).map((finding) => finding.ruleId)).toEqual(["CI-GCP-1"]);
+  });
+});
+
+describe("the README's rule table", () => {
+  const readme = readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+
+  it("lists every rule once, with its checkov id and scope, and says how many there are", () => {
+    const rows = [...readme.matchAll(/^\| (CI-[A-Z0-9]+-\d+) \| .* \| (CKV\S*)? ?\| (stack|environment) \| (yes)? ?\|$/gm)].map((match) => [match[1], match[2] ?? "", match[3]]);
+    expect(rows.sort()).toEqual(ALL_RULES.map((rule) => [rule.id, rule.checkov ?? "", rule.scope ?? "stack"]).sort());
+    expect(readme).toContain(`The ${ALL_RULES.length} rules:`);
+    expect(readme).toContain(`as ${ALL_RULES.length} rules`);
   });
 });
 
@@ -441,5 +658,165 @@ describe("details that matter", () => {
     }));
     const ids = unsuppressed(evaluateStack("aws-test", publicData)).map((finding) => finding.ruleId);
     expect(ids).toEqual(expect.arrayContaining(["CI-S3-10", "CI-ISSUER-1", "CI-ISSUER-2"]));
+  });
+});
+
+describe("the deepened checks", () => {
+  const detailsOf = (id: string, resource: ResourceUnderTest) => runRule(ruleById(id), resource).map((finding) => finding.detail);
+
+  it("CI-ISSUER-3: needs the principal exclusion, both documents and both actions; accepts a wider Deny or NotPrincipal", () => {
+    const withoutExclusion = issuerWriteDeny(ISSUER_ARN, { Condition: undefined });
+    expect(detailsOf("CI-ISSUER-3", issuerPolicyWith(publicRead, withoutExclusion, tlsDeny("issuer_bucket")))).toHaveLength(1);
+    const oneDocument = issuerWriteDeny(ISSUER_ARN, { Resource: `${ISSUER_ARN}/keys.json` });
+    expect(detailsOf("CI-ISSUER-3", issuerPolicyWith(publicRead, oneDocument, tlsDeny("issuer_bucket")))).toHaveLength(1);
+    const putOnly = issuerWriteDeny(ISSUER_ARN, { Action: "s3:PutObject" });
+    expect(detailsOf("CI-ISSUER-3", issuerPolicyWith(publicRead, putOnly, tlsDeny("issuer_bucket")))).toHaveLength(1);
+    const excludingEveryone = issuerWriteDeny(ISSUER_ARN, { Condition: { ArnNotLike: { "aws:PrincipalArn": "*" } } });
+    expect(detailsOf("CI-ISSUER-3", issuerPolicyWith(publicRead, excludingEveryone, tlsDeny("issuer_bucket")))).toHaveLength(1);
+    const wide = issuerWriteDeny(ISSUER_ARN, { Action: ["s3:Put*", "s3:Delete*"], Resource: `${ISSUER_ARN}/*`, Condition: { ArnNotLike: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/deploy-*" } } });
+    expect(detailsOf("CI-ISSUER-3", issuerPolicyWith(publicRead, wide, tlsDeny("issuer_bucket")))).toEqual([]);
+    const notPrincipal = { ...issuerWriteDeny(ISSUER_ARN, { Condition: undefined }), Principal: undefined, NotPrincipal: { AWS: "arn:aws:iam::111111111111:role/deployer" } };
+    expect(detailsOf("CI-ISSUER-3", issuerPolicyWith(publicRead, notPrincipal, tlsDeny("issuer_bucket")))).toEqual([]);
+    // A bucket with nothing public publishes no documents: nothing to protect here.
+    expect(detailsOf("CI-ISSUER-3", inAws("aws_s3_bucket_policy", "data_policy"))).toEqual([]);
+  });
+
+  it("CI-ISSUER-4/5: symmetric keys, base64 content, a discovery issuer other than the provider's url", () => {
+    expect(detailsOf("CI-ISSUER-4", issuerObjectWith("jwks", jwksDocument({ kty: "oct", kid: "h", k: "c2VjcmV0" })))).toEqual(['keys[0] (kid "h") has private member(s) k']);
+    const encoded = withResource(issuer, "aws_s3_object", "jwks", (o) => ({ ...o, content: undefined, content_base64: Buffer.from(jwksDocument({ ...PUBLIC_JWK, d: "x" })).toString("base64") }));
+    expect(detailsOf("CI-ISSUER-4", inIssuer("aws_s3_object", "jwks", encoded))).toEqual(['keys[0] (kid "k1") has private member(s) d']);
+    const fromFile = withResource(issuer, "aws_s3_object", "jwks", (o) => ({ ...o, content: undefined, source: "keys.json" }));
+    expect(detailsOf("CI-ISSUER-4", inIssuer("aws_s3_object", "jwks", fromFile))[0]).toMatch(/not literal/);
+    expect(detailsOf("CI-ISSUER-5", issuerObjectWith("discovery", discoveryDocument({ issuer: `${ISSUER_URL}/` })))).toEqual([
+      `issuer "${ISSUER_URL}/" is not https://<host>[/<path>] without a trailing slash`,
+      `issuer ${ISSUER_URL}/ is not the url of an IAM OIDC provider of this stack (${ISSUER_URL})`,
+    ]);
+  });
+
+  it("CI-GCP-1: a widened audience fails, the provider's own audience passes", () => {
+    const withAudiences = (allowed: string[]) =>
+      inEnv("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: { issuer_uri: ISSUER_URL, allowed_audiences: allowed } })));
+    expect(detailsOf("CI-GCP-1", withAudiences(["sts.amazonaws.com", `//iam.googleapis.com/${POOL_NAME}/providers/provider`]))).toEqual([]);
+    expect(detailsOf("CI-GCP-1", withAudiences(["sts.amazonaws.com", "https://kubernetes.default.svc"]))).toEqual([
+      "allowed audience https://kubernetes.default.svc is neither an audience of oidc-test (sts.amazonaws.com) nor this provider's own name",
+    ]);
+    expect(detailsOf("CI-GCP-1", withAudiences([`//iam.googleapis.com/${POOL_NAME}/providers/another`]))).toHaveLength(1);
+  });
+
+  it("CI-GCP-1 follows remote state and locals to oidc-<env>'s issuer", () => {
+    const oidc = { ...issuerStack(), locals: { published_issuer_url: ISSUER_URL }, output: { ...issuerStack().output, "cross-stack-output-localpublished_issuer_url": { value: "${local.published_issuer_url}" } } };
+    const viaRemoteState = withResource(google, "google_iam_workload_identity_pool_provider", "provider", (p) => ({
+      ...p,
+      oidc: { issuer_uri: "${data.terraform_remote_state.cross-stack-reference-input-oidc-test.outputs.cross-stack-output-localpublished_issuer_url}", allowed_audiences: ["sts.amazonaws.com"] },
+    }));
+    const stacks = { ...env, "oidc-test": oidc, "gcp-wif-test": viaRemoteState };
+    expect(detailsOf("CI-GCP-1", inEnvironment(stacks, "gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider"))).toEqual([]);
+    const elsewhere = { ...stacks, "oidc-test": { ...oidc, locals: { published_issuer_url: "https://attacker.example.com" } } };
+    expect(detailsOf("CI-GCP-1", inEnvironment(elsewhere, "gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider"))).toEqual([
+      `issuer_uri https://attacker.example.com is not an issuer of environment test's cluster(s) (${ISSUER_URL})`,
+    ]);
+  });
+
+  it("CI-GCP-5: a single ServiceAccount's principal:// passes; /*, a group, another pool fail", () => {
+    const member = (value: string) => inGoogle("google_service_account_iam_member", "wiu", withResource(google, "google_service_account_iam_member", "wiu", (m) => ({ ...m, member: value })));
+    expect(detailsOf("CI-GCP-5", member(`principal://iam.googleapis.com/${POOL_NAME}/subject/system:serviceaccount:default:app`))).toEqual([]);
+    expect(detailsOf("CI-GCP-5", member(`principalSet://iam.googleapis.com/${POOL_NAME}/*`))).toHaveLength(1);
+    expect(detailsOf("CI-GCP-5", member(`principalSet://iam.googleapis.com/${POOL_NAME}/group/admins`))).toHaveLength(1);
+    expect(detailsOf("CI-GCP-5", member("principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/other/attribute.ksa_name/default:app"))).toEqual([
+      "member principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/other/attribute.ksa_name/default:app names pool other, not this stack's (pool)",
+    ]);
+  });
+
+  it("CI-IRSA-4: one statement per cluster on the environment's issuers passes; a foreign issuer fails", () => {
+    const second = "oidc.example.com/id/GREEN";
+    const statement = (issuerHostPath: string, sid: string) => ({
+      Sid: sid,
+      Effect: "Allow",
+      Principal: { Federated: `arn:aws:iam::111111111111:oidc-provider/${issuerHostPath}` },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: { StringEquals: { [`${issuerHostPath}:aud`]: "sts.amazonaws.com", [`${issuerHostPath}:sub`]: "system:serviceaccount:default:app" } },
+    });
+    const twoClusters = (hostPath: string) => {
+      const stacks = envWith("aws-workloads-test", "aws_iam_role", "irsa", (role) => ({ ...role, assume_role_policy: document(statement(ISSUER, "Blue"), statement(hostPath, "Green")) }));
+      stacks["oidc-test"] = { ...stacks["oidc-test"], output: { ...stacks["oidc-test"].output, "issuer_url_green": { value: `https://${second}` } } };
+      return inEnvironment(stacks, "aws-workloads-test", "aws_iam_role", "irsa");
+    };
+    expect(detailsOf("CI-IRSA-4", twoClusters(second))).toEqual([]);
+    expect(detailsOf("CI-IRSA-4", twoClusters("attacker.example.com"))).toEqual([
+      `statement Green trusts issuer attacker.example.com, which is not one of oidc-test's (${ISSUER}, ${second})`,
+    ]);
+  });
+
+  it("CI-IRSA-4: a role no ServiceAccount is annotated with is unbound", () => {
+    const stacks = envWith("k8s-identities-test", "kubernetes_service_account_v1", "app", (sa) => ({ ...sa, metadata: { name: "app", namespace: "default", annotations: {} } }));
+    expect(detailsOf("CI-IRSA-4", inEnvironment(stacks, "aws-workloads-test", "aws_iam_role", "irsa"))).toEqual(["no ServiceAccount of k8s-identities-test is annotated with this role"]);
+  });
+
+  it("CI-IAM-8: another account's role, and this account's root, are not workload principals", () => {
+    expect(detailsOf("CI-IAM-8", roleWithTrust(document({ Sid: "X", Effect: "Allow", Principal: { AWS: "arn:aws:iam::999999999999:role/ci" }, Action: "sts:AssumeRole" })))).toEqual([
+      "statement X trusts AWS principal arn:aws:iam::999999999999:role/ci (foreign account 999999999999)",
+    ]);
+    expect(detailsOf("CI-IAM-8", roleWithTrust(document({ Sid: "X", Effect: "Allow", Principal: { AWS: "111111111111" }, Action: "sts:AssumeRole" })))).toEqual([
+      "statement X trusts AWS principal 111111111111 (account 111111111111)",
+    ]);
+  });
+
+  it("CI-K8S-8: system:masters for an app role through aws-auth, found by the role's name", () => {
+    const stacks = envWith("k8s-identities-test", "kubernetes_config_map_v1_data", "aws-auth", (c) => ({
+      ...c,
+      data: { mapRoles: "- rolearn: arn:aws:iam::111111111111:role/nodes\n  groups: [system:nodes]\n- rolearn: arn:aws:iam::111111111111:role/app\n  username: app\n  groups: [system:masters]\n" },
+    }));
+    expect(detailsOf("CI-K8S-8", inEnvironment(stacks, "k8s-identities-test", "kubernetes_config_map_v1_data", "aws-auth"))).toEqual([
+      "mapRoles maps role app (aws-workloads-test) to system:masters",
+    ]);
+  });
+});
+
+describe("CI-GCP-2's structural reading of the attribute condition, against a real CEL engine", () => {
+  const tokens = [
+    "system:serviceaccount:default:app",
+    "system:serviceaccount:default:other",
+    "system:serviceaccount:analytics:bq-reader",
+    "system:serviceaccount:kube-system:default",
+    "system:node:ip-10-0-0-1",
+  ];
+  const namespaceOf = (subject: string) => subject.split(":")[2] ?? "";
+  const celAdmits = (condition: string, subject: string) => {
+    const result = run(condition, { assertion: { sub: subject, "kubernetes.io": { namespace: namespaceOf(subject) } } } as Parameters<typeof run>[1]);
+    if (isCelError(result)) throw new Error(`CEL ${condition}: ${result.message}`);
+    return result === true;
+  };
+
+  it.each([
+    "assertion.sub in ['system:serviceaccount:default:app', 'system:serviceaccount:analytics:bq-reader']",
+    "assertion.sub == 'system:serviceaccount:default:app'",
+    "assertion.sub == \"system:serviceaccount:default:app\" || (assertion.sub in ['system:serviceaccount:analytics:bq-reader'])",
+    "assertion.sub in []",
+    "assertion.sub.startsWith('system:serviceaccount:') && assertion['kubernetes.io']['namespace'] in ['analytics']",
+  ])("accepts %s, and admits exactly what CEL admits", (condition) => {
+    const admitted = admittedSubjects(condition);
+    if (typeof admitted === "string") throw new Error(admitted);
+    for (const subject of tokens) {
+      const byStructure = admitted.subjects.includes(subject) || (subject.startsWith("system:serviceaccount:") && admitted.namespaces.includes(namespaceOf(subject)));
+      expect([subject, byStructure]).toEqual([subject, celAdmits(condition, subject)]);
+    }
+  });
+
+  it.each([
+    ["assertion.sub in ['system:serviceaccount:default:app'] || true", /clause "true"/],
+    ["assertion.sub.startsWith('system:serviceaccount:')", /is not assertion.sub in/],
+    ["assertion.sub in ['system:serviceaccount:default:*']", /are not exact system:serviceaccount/],
+    ["assertion.sub != 'system:serviceaccount:default:app'", /is not assertion.sub in/],
+    ["assertion.sub in ['system:serviceaccount:default:app'] && true", /is not assertion.sub in/],
+    ["assertion['kubernetes.io']['namespace'] in ['default']", /is not assertion.sub in/],
+    ["'system:serviceaccount:default:app'.startsWith(assertion.sub)", /is not assertion.sub in/],
+  ])("refuses %s (CEL may admit more than the listed ServiceAccounts)", (condition, reason) => {
+    expect(admittedSubjects(condition)).toMatch(reason);
+  });
+
+  it("the refused shapes do admit more: CEL lets an unlisted ServiceAccount through", () => {
+    expect(celAdmits("assertion.sub in ['system:serviceaccount:default:app'] || true", "system:serviceaccount:kube-system:default")).toBe(true);
+    expect(celAdmits("assertion.sub.startsWith('system:serviceaccount:')", "system:serviceaccount:kube-system:default")).toBe(true);
+    expect(celAdmits("assertion.sub != 'system:serviceaccount:default:app'", "system:serviceaccount:kube-system:default")).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ export interface SecurityRulesAspectProps {
 }
 
 /**
- * Runs the security rule pack (lib/rules) on each stack while it synthesizes and turns every unsuppressed
+ * Runs the security rule pack's stack-scope rules (lib/rules) on each stack while it synthesizes (the
+ * environment-scope rules, which read several stacks, run in synthesizeApp once all are synthesized) and turns every unsuppressed
  * finding into an error annotation on the offending resource's construct, naming the rule, the resource and
  * the remedy. Synth then fails: cdktf throws at the first stack with an error annotation, or — under the
  * cdktf CLI, which sets CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS — synthesizeApp finds the errors in the
@@ -56,12 +57,16 @@ const written = new WeakMap<TerraformResource, Suppression[]>();
  * Accepts findings of `suppressions[].ruleId` on this one resource, for an explicit configuration choice
  * (e.g. `allowAdminRoles: true`). Written into the resource's `//` comment, so it is visible in the
  * synthesized JSON, reviewed with it, and honoured by `npm run check`. The reason should name the config
- * that asked for it.
+ * that asked for it. Only the rules a config choice can accept (CONFIG_CHOICE_RULE_IDS) may be suppressed,
+ * and the rule pack honours the marker only on the kind of resource that choice produces.
  */
 export function suppressRules(resource: TerraformResource, ...suppressions: readonly Suppression[]): void {
-  // Rules a config choice can accept (lib/rules/config-choices) may be recorded before their rule exists.
-  const known = [...ALL_RULES.map((rule) => rule.id), ...CONFIG_CHOICE_RULE_IDS];
-  for (const suppression of suppressions) assertValidSuppression(suppression, known);
+  const known = ALL_RULES.map((rule) => rule.id);
+  for (const suppression of suppressions) {
+    assertValidSuppression(suppression, known);
+    if (!CONFIG_CHOICE_RULE_IDS.includes(suppression.ruleId))
+      throw new Error(`suppression of ${suppression.ruleId}: no config choice can accept it (only ${CONFIG_CHOICE_RULE_IDS.join(", ")})`);
+  }
   const all = [...(written.get(resource) ?? []), ...suppressions.map(({ ruleId, reason }) => ({ ruleId, reason }))];
   written.set(resource, all);
   resource.addOverride(`//.${SUPPRESSIONS_KEY}`, all);

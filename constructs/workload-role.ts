@@ -26,7 +26,7 @@ export interface WorkloadRoleProps {
   readonly managedPolicyArns?: readonly string[];
   /**
    * AWS managed policies the config allowlists: each attachment carries the reason as an accepted config
-   * choice (CI-IAM-MANAGED) in its `//` metadata, so reviewers and `npm run check` see why. @default []
+   * choice (CI-IAM-10) in its `//` metadata, so reviewers and `npm run check` see why. @default []
    */
   readonly awsManagedPolicies?: readonly AwsManagedPolicyAttachment[];
   /** @default 3600 */

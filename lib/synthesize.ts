@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createRequire } from "node:module";
 import { App } from "cdktf";
+import { evaluateEnvironments, formatFinding, StackJson, unsuppressed } from "./rules";
 
 /** cdktf's own manifest serializer (bundled with cdktf); loaded only when a manifest is merged. */
 const cdktfStringify = (value: unknown, options: { space: number }): string =>
@@ -65,11 +66,23 @@ export function synthesizeApp(build: (app: App) => void, outdir?: string, partia
       .filter((annotation) => annotation.level === "@cdktf/error");
     if (errors.length > 0)
       throw new SynthesisError(errors.map((error) => `[${error.constructPath}] ${error.message}`).join("\n"));
+    // The rules that follow references between an environment's stacks (the aspect sees one stack at a time).
+    const crossStack = unsuppressed(evaluateEnvironments(readStaged(staging, manifest)));
+    if (crossStack.length > 0)
+      throw new SynthesisError(crossStack.map((finding) => `[${finding.constructPath}] ${formatFinding(finding)}`).join("\n"));
     const kept = publish(staging, target, manifest, partial);
     return { ...manifest, kept };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** The synthesized stacks in the staging directory, parsed, by stack id. */
+function readStaged(staging: string, manifest: Manifest): Record<string, StackJson> {
+  const stacks: Record<string, StackJson> = {};
+  for (const [id, stack] of Object.entries(manifest.stacks))
+    stacks[id] = JSON.parse(readFileSync(path.join(staging, stack.workingDirectory, "cdk.tf.json"), "utf8")) as StackJson;
+  return stacks;
 }
 
 function copyTree(from: string, to: string): void {

@@ -1,6 +1,6 @@
 /**
- * `npm run check`: the security rule pack (lib/rules, the same rules the synth-time aspect runs) over every
- * synthesized stack in cdktf.out (or CDKTF_OUTDIR). Prints the findings as a table with the rule, stack,
+ * `npm run check`: the security rule pack (lib/rules, the same rules synth runs: the aspect's per-stack rules,
+ * then each environment's cross-stack rules) over every synthesized stack in cdktf.out (or CDKTF_OUTDIR). Prints the findings as a table with the rule, stack,
  * resource, message and remedy, then the accepted findings with their reasons; exits 1 on any unsuppressed
  * finding, 2 when there is nothing to check. Useful on a cdktf.out produced elsewhere (a CI artifact) or
  * synthesized before the aspect was registered.

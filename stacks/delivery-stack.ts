@@ -14,7 +14,6 @@ import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-acco
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { EnvironmentGoogleProvider } from "../constructs/environment-google-provider";
 import { declareOidcProvider } from "../constructs/oidc-provider";
-import { suppressRules } from "../constructs/security-rules-aspect";
 import { Delivery, iamRoleArn } from "../lib/config/delivery";
 import type { Environment } from "../lib/config/load";
 import { deployRolePolicy, gitlabTrustPolicy, permissionsBoundaryPolicy, planRolePolicy } from "../lib/delivery/aws-policies";
@@ -45,14 +44,6 @@ export function deliveryDeployRoleArn(environment: Environment): string | undefi
 /** IAM's limit on the inline policies of one role (characters, whitespace not counted). */
 export const IAM_INLINE_POLICY_LIMIT = 10_240;
 
-const POLICY_SCOPE_REASON =
-  "delivery: a KMS key id is only known once the key exists, so the pipeline's key statements are scoped by the provider's tags (managed-by, environment) or are reads; no cryptographic use is granted (CI-DLV-4 checks both)";
-const BOUNDARY_REASON =
-  "delivery: a permissions boundary is a ceiling, not a grant; each workload role's own policy names its bucket and key ARNs and encryption context (CI-IAM-2/3 hold there); CI-DLV-3 checks the ceiling";
-const GITLAB_TRUST_REASON =
-  "delivery: a GitLab CI trust, whose sub is project_path:<path>:ref_type:branch:ref:<branch>, not a Kubernetes ServiceAccount; CI-DLV-1 checks it";
-const PROJECT_PATH_MEMBER_REASON =
-  "delivery: a GitLab project path contains '/', so the principal set of exactly one project (or one project's deploy branch) has a '/' in its value; CI-DLV-6 checks the provider admits only this project";
 
 /**
  * `delivery-<env>`: the identities of the GitLab pipeline that deploys this environment, deployed first and
@@ -105,7 +96,6 @@ export class DeliveryStack extends EnvironmentStack {
       description: `Permissions boundary of every workload role of ${environment.name} (cluster-identity): S3 and KMS via S3 only`,
       policy: toJson(permissionsBoundaryPolicy(environment.aws.region)),
     });
-    suppressRules(boundary, { ruleId: "CI-IAM-2", reason: BOUNDARY_REASON }, { ruleId: "CI-IAM-3", reason: BOUNDARY_REASON });
     this.permissionsBoundaryArn = boundary.arn;
 
     const trust = { providerArn: provider.arn, hostPath: delivery.gitlab.hostPath, audience: delivery.awsAudience, projectPath: delivery.gitlab.projectPath };
@@ -162,9 +152,7 @@ export class DeliveryStack extends EnvironmentStack {
         `${this.environment.file}: delivery: the ${id} role's policy is ${documents.policy.length} characters, IAM allows ${IAM_INLINE_POLICY_LIMIT} per role; the catalog names too many buckets and roles for one environment's pipeline identity — split the environment`,
       );
     const role = new IamRole(this, `${id}-role`, { name, description, assumeRolePolicy: documents.trust, maxSessionDuration: 3600 });
-    suppressRules(role, { ruleId: "CI-IRSA-3", reason: GITLAB_TRUST_REASON });
-    const policy = new IamRolePolicy(this, `${id}-policy`, { name: `${id}-permissions`, role: role.id, policy: documents.policy });
-    suppressRules(policy, { ruleId: "CI-IAM-2", reason: POLICY_SCOPE_REASON }, { ruleId: "CI-IAM-3", reason: POLICY_SCOPE_REASON });
+    new IamRolePolicy(this, `${id}-policy`, { name: `${id}-permissions`, role: role.id, policy: documents.policy });
     return role;
   }
 
@@ -207,11 +195,10 @@ export class DeliveryStack extends EnvironmentStack {
     for (const role of planServiceAccountRoles({ enableApis: gcp.enableApis, datasetGrants }))
       new ProjectIamMember(this, `plan-${roleConstructId(role)}`, { project: gcp.projectId, role, member: plan.member });
     for (const role of deployServiceAccountRoles({ enableApis: gcp.enableApis })) {
-      const grant = new ProjectIamMember(this, `deploy-${roleConstructId(role)}`, { project: gcp.projectId, role, member: deploy.member });
-      suppressRules(grant, { ruleId: "CI-GCP-8", reason: `delivery: the deploy identity manages gcp-wif-${environment.name} (pool, provider, service accounts), which takes ${role}` });
+      new ProjectIamMember(this, `deploy-${roleConstructId(role)}`, { project: gcp.projectId, role, member: deploy.member });
     }
     const projectRoles = [...new Set(workloads.flatMap((access) => access.projectRoles))].sort();
-    const iamAdmin = new ProjectIamMember(this, "deploy-project-iam-admin", {
+    new ProjectIamMember(this, "deploy-project-iam-admin", {
       project: gcp.projectId,
       role: PROJECT_IAM_ADMIN_ROLE,
       member: deploy.member,
@@ -221,7 +208,6 @@ export class DeliveryStack extends EnvironmentStack {
         expression: modifiedGrantsCondition(projectRoles),
       },
     });
-    suppressRules(iamAdmin, { ruleId: "CI-GCP-8", reason: "delivery: project IAM administration limited by IAM condition to the catalog's roles (CI-DLV-7 checks it)" });
     if (datasetGrants) {
       const datasetRoles = [...new Set(workloads.flatMap((access) => access.datasetRoles.map((grant) => grant.role)))].sort();
       const custom = new ProjectIamCustomRole(this, "dataset-iam-role", {
@@ -239,21 +225,19 @@ export class DeliveryStack extends EnvironmentStack {
       });
     }
 
-    const planBinding = new ServiceAccountIamMember(this, "plan-workload-identity-user", {
+    new ServiceAccountIamMember(this, "plan-workload-identity-user", {
       serviceAccountId: plan.name,
       role: WORKLOAD_IDENTITY_USER_ROLE,
       member: planPrincipalSet(ref, delivery.gitlab.projectPath),
       dependsOn: [pool],
     });
-    suppressRules(planBinding, { ruleId: "CI-GCP-5", reason: PROJECT_PATH_MEMBER_REASON });
     for (const branch of delivery.gitlab.deployBranches) {
-      const binding = new ServiceAccountIamMember(this, `deploy-workload-identity-user-${branch.replace(/[^A-Za-z0-9-]/g, "_")}`, {
+      new ServiceAccountIamMember(this, `deploy-workload-identity-user-${branch.replace(/[^A-Za-z0-9-]/g, "_")}`, {
         serviceAccountId: deploy.name,
         role: WORKLOAD_IDENTITY_USER_ROLE,
         member: deployPrincipalSet(ref, delivery.gitlab.projectPath, branch),
         dependsOn: [pool],
       });
-      suppressRules(binding, { ruleId: "CI-GCP-5", reason: PROJECT_PATH_MEMBER_REASON });
     }
 
     new TerraformOutput(this, "gcp_workload_identity_provider", {

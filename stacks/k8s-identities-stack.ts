@@ -84,14 +84,15 @@ export class K8sIdentitiesStack extends EnvironmentStack {
       }
       const workloadId = workloadConstructId(workload.id);
       const namespace = namespaceOf(workload.namespace, workload.createNamespace);
-      serviceAccounts.set(
-        workload.id,
-        new ServiceAccountV1(this, id(`sa-${workloadId}`), {
-          metadata: { name: workload.serviceAccount, namespace, labels: MANAGED_BY_LABELS, annotations },
-          automountServiceAccountToken: workload.automountServiceAccountToken,
-          ...inCluster,
-        }),
-      );
+      const serviceAccount = new ServiceAccountV1(this, id(`sa-${workloadId}`), {
+        metadata: { name: workload.serviceAccount, namespace, labels: MANAGED_BY_LABELS, annotations },
+        automountServiceAccountToken: workload.automountServiceAccountToken,
+        ...inCluster,
+      });
+      // An API token in every pod is the config's explicit choice: accept CI-K8S-6 for it, visibly.
+      if (workload.automountServiceAccountToken)
+        suppressRules(serviceAccount, { ruleId: "CI-K8S-6", reason: `${environment.file}: ${workload.id} sets automountServiceAccountToken: true` });
+      serviceAccounts.set(workload.id, serviceAccount);
 
       if (workload.gcp) {
         if (!sources.gcpWif) throw new Error(`${this.node.id}: ${workload.id} has gcp access but there is no gcp-wif stack`);
@@ -128,19 +129,19 @@ export class K8sIdentitiesStack extends EnvironmentStack {
     if (gitlab) {
       const settings = gitlab.settings;
       const namespace = namespaceOf(settings.namespace, settings.createNamespace);
-      serviceAccounts.set(
-        `${settings.namespace}/${settings.serviceAccount}`,
-        new ServiceAccountV1(this, id("sa-gitlab"), {
-          metadata: {
-            name: settings.serviceAccount,
-            namespace,
-            labels: MANAGED_BY_LABELS,
-            annotations: settings.mode === "irsa" ? { [ROLE_ARN_ANNOTATION]: gitlab.roleArn } : {},
-          },
-          automountServiceAccountToken: settings.automountServiceAccountToken,
-          ...inCluster,
-        }),
-      );
+      const gitlabServiceAccount = new ServiceAccountV1(this, id("sa-gitlab"), {
+        metadata: {
+          name: settings.serviceAccount,
+          namespace,
+          labels: MANAGED_BY_LABELS,
+          annotations: settings.mode === "irsa" ? { [ROLE_ARN_ANNOTATION]: gitlab.roleArn } : {},
+        },
+        automountServiceAccountToken: settings.automountServiceAccountToken,
+        ...inCluster,
+      });
+      if (settings.automountServiceAccountToken)
+        suppressRules(gitlabServiceAccount, { ruleId: "CI-K8S-6", reason: `${environment.file}: gitlab.automountServiceAccountToken is true` });
+      serviceAccounts.set(`${settings.namespace}/${settings.serviceAccount}`, gitlabServiceAccount);
       new SecretV1(this, id("gitlab-connection"), {
         metadata: { name: settings.connectionSecretName, namespace, labels: MANAGED_BY_LABELS },
         data: { connection: gitlabConnectionSecret(gitlab.region) },

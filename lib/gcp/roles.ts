@@ -26,6 +26,10 @@ export const IMPERSONATION_ROLES: Readonly<Record<string, string>> = {
   "roles/iam.workloadIdentityPoolAdmin": "adds identity providers that any issuer's tokens federate through",
   "roles/iam.securityAdmin": "changes IAM policies, so can grant itself any role",
   "roles/resourcemanager.projectIamAdmin": "changes the project's IAM policy, so can grant itself any role",
+  "roles/iam.roleAdmin": "edits custom roles, so can widen a role it already holds",
+  "roles/iam.organizationRoleAdmin": "edits the organization's custom roles, so can widen a role it already holds",
+  "roles/resourcemanager.folderIamAdmin": "changes the folder's IAM policy, so can grant itself any role",
+  "roles/resourcemanager.organizationAdmin": "changes the organization's IAM policy, so can grant itself any role",
 };
 
 /** How an impersonation role lets its holder become other identities, or undefined for other roles. */

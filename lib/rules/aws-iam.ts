@@ -4,8 +4,9 @@
  */
 import { asStrings, blocks, preventsDestroy } from "./json";
 import { forbiddenManagedPolicy } from "../iam/managed-policies";
-import { conditionValues, isPublicPrincipal, isServiceAction, operatorsOfKey, parsePolicy, Statement, WILDCARD_ACTIONS } from "./policy";
-import type { ResourceUnderTest, Rule } from "./types";
+import { accountOfStack, appRoleNamed, catalogServiceAccounts, componentStack, environmentIssuers, roleKey } from "./environment";
+import { accountOfPrincipal, conditionValues, isPublicPrincipal, isServiceAction, operatorsOfKey, parsePolicy, Statement, WILDCARD_ACTIONS } from "./policy";
+import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
 
 /** Resource types that carry an identity policy in `policy`. */
 const IDENTITY_POLICY_TYPES = ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy"];
@@ -352,6 +353,233 @@ export const kmsPreventDestroy: Rule = {
   check: (key) => (preventsDestroy(key.config) ? [] : ["lifecycle.prevent_destroy is not true"]),
 };
 
+
+export const trustOnlyClusterPrincipals: Rule = {
+  id: "CI-IAM-8",
+  message: "Roles trust only a cluster's IAM OIDC provider in this account (IRSA) or pods.eks.amazonaws.com of this account (Pod Identity)",
+  remedy:
+    "Use irsaTrustPolicy / podIdentityTrustPolicy: no AWS account or role principals (another account's or this one's), no other service principal (ec2.amazonaws.com, lambda.amazonaws.com, …), no Federated principal of another account",
+  appliesTo: isRole,
+  check: (role) => {
+    const account = accountOfStack(role.stack);
+    return trustStatements(role).flatMap((statement) => {
+      if (statement.principal === undefined || statement.principal === "*") return [];
+      const problems: string[] = [];
+      for (const [kind, values] of Object.entries(statement.principal)) {
+        if (kind === "Federated") {
+          for (const provider of values) {
+            if (provider.includes("${")) continue;
+            const owner = accountOfPrincipal(provider);
+            if (account && owner && owner !== account) problems.push(`${describe(statement)} trusts Federated ${provider} of account ${owner}, not ${account}`);
+          }
+        } else if (kind === "Service") {
+          for (const service of values.filter((value) => value !== POD_IDENTITY_SERVICE)) problems.push(`${describe(statement)} trusts service principal ${service}`);
+        } else {
+          for (const principal of values.filter((value) => value !== "*")) {
+            const owner = accountOfPrincipal(principal);
+            const whose = owner === undefined ? "" : account && owner !== account ? ` (foreign account ${owner})` : ` (account ${owner})`;
+            problems.push(`${describe(statement)} trusts ${kind} principal ${principal}${whose}`);
+          }
+        }
+      }
+      if (isPodIdentityStatement(statement) && account) {
+        const source = conditionValues(statement, "StringEquals", "aws:SourceAccount") ?? [];
+        const foreign = source.filter((value) => !value.includes("${") && value !== account);
+        if (foreign.length > 0) problems.push(`${describe(statement)} aws:SourceAccount ${foreign.join(", ")} is not account ${account}`);
+      }
+      return problems;
+    });
+  },
+};
+
+const AWS_MANAGED_POLICY = /^arn:[^:]+:iam::aws:policy\//;
+
+export const awsManagedPoliciesByChoiceOnly: Rule = {
+  id: "CI-IAM-10",
+  message: "AWS managed policies are attached to workload roles only by an explicit config choice, which the stack records as a suppression",
+  remedy:
+    "Grant access intents (aws.s3) instead; an AWS managed policy (ReadOnlyAccess, AmazonS3ReadOnlyAccess, …) reads every bucket of the account. If the config deliberately lists one, the stack marks the attachment with suppressRules(attachment, { ruleId: \"CI-IAM-10\", reason })",
+  appliesTo: (type) => /^aws_iam_(role|user|group)?_?policy_attachment$|^aws_iam_role$|^aws_iam_role_policy_attachments_exclusive$/.test(type),
+  check: (resource) =>
+    attachedPolicyArns(resource)
+      .filter((arn) => AWS_MANAGED_POLICY.test(arn) && forbiddenManagedPolicy(arn) === undefined)
+      .map((arn) => `attaches AWS managed policy ${arn}`),
+};
+
+/** True for the AWS managed policies CI-IAM-10 is about (what its config-choice marker may accept). */
+export function isAcceptableAwsManagedPolicy(arn: string): boolean {
+  return AWS_MANAGED_POLICY.test(arn) && forbiddenManagedPolicy(arn) === undefined;
+}
+
+export { attachedPolicyArns };
+
+const CLUSTER_ARN = /^arn:[^:]+:eks:[a-z0-9-]+:(\d{12}):cluster\/([^/*?]+)$/;
+const CLUSTER_ARN_KEYS = ["aws:RequestTag/eks-cluster-arn", "aws:SourceArn"];
+
+export const podIdentityClusterArn: Rule = {
+  id: "CI-PODID-3",
+  message: "Pod Identity trust binds the cluster ARN (aws:RequestTag/eks-cluster-arn or aws:SourceArn), not only its name",
+  remedy:
+    "Add StringEquals { \"aws:RequestTag/eks-cluster-arn\": [arn:<partition>:eks:<region>:<account>:cluster/<name>, …] } for exactly the workload's clusters: a same-named cluster in another region of the account then cannot use the role",
+  appliesTo: isRole,
+  check: (role) =>
+    trustStatements(role)
+      .filter(isPodIdentityStatement)
+      .flatMap((statement) => {
+        const values = CLUSTER_ARN_KEYS.flatMap((key) => [...(conditionValues(statement, "StringEquals", key) ?? []), ...(conditionValues(statement, "ArnEquals", key) ?? [])]);
+        if (values.length === 0) return [`${describe(statement)} has no StringEquals/ArnEquals on ${CLUSTER_ARN_KEYS.join(" or ")}`];
+        const problems: string[] = [];
+        const literal = values.filter((value) => !value.includes("${"));
+        const bad = literal.filter((value) => !CLUSTER_ARN.test(value));
+        if (bad.length > 0) problems.push(`${describe(statement)} cluster ARN ${bad.join(", ")} is not arn:<partition>:eks:<region>:<account>:cluster/<name>`);
+        const names = conditionValues(statement, "StringEquals", "aws:RequestTag/eks-cluster-name");
+        if (names) {
+          const arnNames = literal.map((value) => CLUSTER_ARN.exec(value)?.[2]).filter((name): name is string => !!name);
+          const unmatched = arnNames.filter((name) => !names.includes(name));
+          if (unmatched.length > 0) problems.push(`${describe(statement)} cluster ARN(s) of ${unmatched.join(", ")} not among eks-cluster-name ${names.join(", ")}`);
+        }
+        const accounts = conditionValues(statement, "StringEquals", "aws:SourceAccount") ?? [];
+        const foreign = literal.map((value) => CLUSTER_ARN.exec(value)?.[1]).filter((owner): owner is string => !!owner && accounts.length > 0 && !accounts.includes(owner));
+        if (foreign.length > 0) problems.push(`${describe(statement)} cluster ARN account ${[...new Set(foreign)].join(", ")} is not aws:SourceAccount ${accounts.join(", ")}`);
+        return problems;
+      }),
+};
+
+/** A stack's Pod Identity associations by the logical id of the role they reference (indexed once per stack: linear at 1,000 workloads). */
+const associationIndex = new WeakMap<object, Map<string, ResourceConfig[]>>();
+function associationsByRole(stack: ResourceUnderTest["stack"]): Map<string, ResourceConfig[]> {
+  let index = associationIndex.get(stack);
+  if (!index) {
+    index = new Map();
+    for (const association of Object.values(stack.resource?.aws_eks_pod_identity_association ?? {})) {
+      const role = typeof association.role_arn === "string" ? /^\$\{aws_iam_role\.([^.]+)\.(arn|name|id)\}$/.exec(association.role_arn)?.[1] : undefined;
+      if (role === undefined) continue;
+      if (!index.has(role)) index.set(role, []);
+      index.get(role)!.push(association);
+    }
+    associationIndex.set(stack, index);
+  }
+  return index;
+}
+
+export const podIdentityBoundByAssociation: Rule = {
+  id: "CI-PODID-4",
+  message: "A Pod Identity role is bound by this stack's aws_eks_pod_identity_association(s), for exactly the ServiceAccount and clusters its trust names",
+  remedy:
+    "Create the role with PodIdentityRole (role + association together); the trust's kubernetes-namespace / kubernetes-service-account / eks-cluster-name must be the association's namespace, service_account and cluster_name",
+  appliesTo: isRole,
+  check: (role) => {
+    const statements = trustStatements(role).filter(isPodIdentityStatement);
+    if (statements.length === 0) return [];
+    const associations = associationsByRole(role.stack).get(role.name) ?? [];
+    if (associations.length === 0) return ["no aws_eks_pod_identity_association of this stack binds the role"];
+    const problems: string[] = [];
+    for (const statement of statements) {
+      const expect = (key: string, field: string) => {
+        const trusted = conditionValues(statement, "StringEquals", key);
+        if (!trusted) return; // CI-PODID-2 reports the missing condition
+        const bound = [...new Set(associations.map((association) => association[field]).filter((value): value is string => typeof value === "string"))].sort();
+        const extra = trusted.filter((value) => !bound.includes(value));
+        if (extra.length > 0) problems.push(`${describe(statement)} ${key} ${extra.join(", ")} is not bound by an association (${field}: ${bound.join(", ") || "none"})`);
+      };
+      expect("aws:RequestTag/kubernetes-namespace", "namespace");
+      expect("aws:RequestTag/kubernetes-service-account", "service_account");
+      expect("aws:RequestTag/eks-cluster-name", "cluster_name");
+    }
+    return problems;
+  },
+};
+
+export const oidcProviderShape: Rule = {
+  id: "CI-OIDC-1",
+  message: "IAM OIDC providers: url = https://<host>[/<path>] without a trailing slash, exact client ids",
+  remedy: "Use the issuer exactly as tokens carry it in iss (no trailing slash, no query) and list exact audiences (sts.amazonaws.com), never \"*\" or an empty list",
+  appliesTo: (type) => type === "aws_iam_openid_connect_provider",
+  check: (provider) => {
+    const problems: string[] = [];
+    const url = provider.config.url;
+    if (typeof url === "string" && !url.includes("${") && !/^https:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(url))
+      problems.push(`url ${url} is not https://<host>[/<path>] without a trailing slash`);
+    const clients = asStrings(provider.config.client_id_list);
+    if (clients.length === 0) problems.push("client_id_list is empty");
+    const wild = clients.filter((client) => hasWildcard(client) || client.trim() === "");
+    if (wild.length > 0) problems.push(`client_id_list has ${wild.map((client) => JSON.stringify(client)).join(", ")}`);
+    return problems;
+  },
+};
+
+/** `<issuer host/path>` of an issuer URL. */
+const hostPathOf = (issuer: string) => issuer.replace(/^https:\/\//, "");
+
+export const irsaSubjectsOfCatalog: Rule = {
+  id: "CI-IRSA-4",
+  message: "IRSA trust names exactly the ServiceAccounts annotated with the role (k8s-identities) on the environment's issuers",
+  remedy:
+    "Every <issuer>:sub of the role must be a ServiceAccount that k8s-identities-<env> annotates with this role (eks.amazonaws.com/role-arn), and every <issuer> one of oidc-<env>'s: a subject no workload of the catalog is, or a foreign issuer, is a back door",
+  scope: "environment",
+  appliesTo: isRole,
+  check: (role) => {
+    const environment = role.environment;
+    const statements = trustStatements(role).filter(isIrsaStatement);
+    if (!environment || statements.length === 0) return [];
+    const problems: string[] = [];
+    const catalog = catalogServiceAccounts(environment);
+    const bound = catalog?.byRole.get(roleKey(role.stackId, role.name)) ?? new Set<string>();
+    if (bound.size === 0)
+      problems.push(
+        componentStack(environment, "k8s-identities")
+          ? `no ServiceAccount of k8s-identities-${environment.name} is annotated with this role`
+          : `k8s-identities-${environment.name} is not among the stacks: the role's ServiceAccount cannot be checked`,
+      );
+    const issuers = environmentIssuers(environment);
+    const hostPaths = issuers ? new Set([...issuers].map(hostPathOf)) : undefined;
+    for (const statement of statements) {
+      for (const [key, values] of Object.entries(statement.conditions.StringEquals ?? {})) {
+        if (!key.endsWith(":sub")) continue;
+        const issuer = key.slice(0, -":sub".length);
+        if (hostPaths && !hostPaths.has(issuer)) problems.push(`${describe(statement)} trusts issuer ${issuer}, which is not one of oidc-${environment.name}'s (${[...hostPaths].join(", ")})`);
+        if (bound.size === 0) continue;
+        const foreign = values.filter((value) => !bound.has(value));
+        if (foreign.length > 0) problems.push(`${describe(statement)} ${key} ${foreign.join(", ")} is not the ServiceAccount annotated with this role (${[...bound].sort().join(", ")})`);
+      }
+    }
+    return problems;
+  },
+};
+
+/** The role(s) a policy resource attaches to. */
+function attachedRoles(resource: ResourceUnderTest): unknown[] {
+  switch (resource.type) {
+    case "aws_iam_role_policy":
+    case "aws_iam_role_policy_attachment":
+      return [resource.config.role];
+    case "aws_iam_policy_attachment":
+      return asStrings(resource.config.roles);
+    case "aws_iam_role_policies_exclusive":
+    case "aws_iam_role_policy_attachments_exclusive":
+      return [resource.config.role_name];
+    default:
+      return [];
+  }
+}
+
+export const policiesOnOwnRolesOnly: Rule = {
+  id: "CI-IAM-9",
+  message: "Policies are attached only to roles this app creates",
+  remedy:
+    "Attach policies to the workload's own role (WorkloadRole.addToPolicy or its policy attachments); attaching to a role made elsewhere widens an identity this app does not review, and the role's owner can undo it",
+  scope: "environment",
+  appliesTo: (type) =>
+    ["aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment", "aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"].includes(type),
+  check: (resource) => {
+    const environment = resource.environment;
+    if (!environment) return [];
+    return attachedRoles(resource)
+      .filter((role) => appRoleNamed(environment, resource.stackId, role) === undefined)
+      .map((role) => `attaches to ${typeof role === "string" ? role : JSON.stringify(role)}, not a role of environment ${environment.name}`);
+  },
+};
+
 export const IAM_RULES: readonly Rule[] = [
   iamNoWildcardActions,
   iamExplicitResources,
@@ -367,4 +595,11 @@ export const IAM_RULES: readonly Rule[] = [
   podIdentityConditions,
   kmsRotation,
   kmsPreventDestroy,
+  trustOnlyClusterPrincipals,
+  awsManagedPoliciesByChoiceOnly,
+  podIdentityClusterArn,
+  podIdentityBoundByAssociation,
+  oidcProviderShape,
+  irsaSubjectsOfCatalog,
+  policiesOnOwnRolesOnly,
 ];

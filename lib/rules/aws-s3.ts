@@ -4,8 +4,9 @@
  * through the `${aws_s3_bucket.<name>.id}` reference cdktf writes.
  */
 import { DISCOVERY_KEY, JWKS_KEY } from "../oidc/issuer";
-import { blocks, bucketCompanions, bucketOf, firstBlock, preventsDestroy, resourcesOfType } from "./json";
-import { conditionValues, isPublicPrincipal, parsePolicy, Statement } from "./policy";
+import { blocks, bucketCompanions, bucketOf, firstBlock, isObject, preventsDestroy, resourcesOfType } from "./json";
+import { accountOfStack } from "./environment";
+import { actionCovers, conditionValues, foreignPrincipals, isPublicPrincipal, parsePolicy, resourceCovers, Statement } from "./policy";
 import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
 
 const isBucket = (type: string) => type === "aws_s3_bucket";
@@ -265,6 +266,198 @@ export const issuerBucketShape: Rule = {
   },
 };
 
+
+/** Canned ACLs that grant nobody but the owner. */
+const OWNER_ONLY_ACLS: readonly string[] = ["private", "bucket-owner-full-control"];
+
+/** Why an ACL-bearing resource grants more than its owner; empty when it does not. */
+function aclProblems(config: ResourceConfig): string[] {
+  const problems: string[] = [];
+  if (typeof config.acl === "string" && !OWNER_ONLY_ACLS.includes(config.acl)) problems.push(`acl = ${JSON.stringify(config.acl)}`);
+  for (const grant of blocks(config.grant)) problems.push(`grant to ${JSON.stringify(grant.uri ?? grant.id ?? grant.email ?? grant.type ?? "?")} (${String(grant.permissions ?? grant.permission ?? "")})`);
+  const policy = firstBlock(config.access_control_policy);
+  const ownerId = firstBlock(policy.owner).id;
+  for (const grant of blocks(policy.grant)) {
+    const grantee = firstBlock(grant.grantee);
+    if (grantee.type === "CanonicalUser" && grantee.id !== undefined && grantee.id === ownerId) continue;
+    problems.push(`access_control_policy grants ${String(grant.permission ?? "?")} to ${JSON.stringify(grantee.uri ?? grantee.id ?? grantee.email_address ?? grantee.type ?? "?")}`);
+  }
+  return problems;
+}
+
+export const s3NoAcls: Rule = {
+  id: "CI-S3-11",
+  message: "No S3 ACL grants anything beyond the owner (buckets and objects are private; access is by policy)",
+  remedy:
+    "Remove the aws_s3_bucket_acl / object acl (or set it to \"private\"): ACLs are disabled (BucketOwnerEnforced) and seed 002's public-read objects must not come back; the issuer's documents are public through the bucket policy only",
+  checkov: "CKV_AWS_20",
+  appliesTo: (type) => ["aws_s3_bucket_acl", "aws_s3_object", "aws_s3_object_copy", "aws_s3_bucket_object", "aws_s3_bucket"].includes(type),
+  check: (resource) => aclProblems(resource.config),
+};
+
+/** Bucket and key policy statements: which principals outside the stack's account they allow. */
+function foreignPrincipalProblems(resource: ResourceUnderTest, includePublic: boolean): string[] {
+  const parsed = parsePolicy(resource.config.policy);
+  if (!parsed.ok) return [];
+  const account = accountOfStack(resource.stack);
+  return parsed.statements.flatMap((statement) => {
+    const foreign = foreignPrincipals(statement, account, includePublic);
+    if (foreign.length === 0) return [];
+    const where = account ? `outside account ${account}` : "and the stack's account is unknown (no aws provider allowed_account_ids)";
+    return [`statement ${statement.sid ?? "(no Sid)"} allows ${statement.actions.join(", ") || "NotAction"} to ${foreign.join(", ")} ${where}`];
+  });
+}
+
+export const s3NoForeignPrincipals: Rule = {
+  id: "CI-S3-12",
+  message: "Bucket policies allow no principal of another account",
+  remedy:
+    "Grant other accounts nothing in the bucket policy: cross-account access is a deliberate design change (no config option declares it today); workloads of this environment get access through their role's identity policy",
+  checkov: "CKV_AWS_70",
+  appliesTo: isBucketPolicy,
+  // Anonymous principals are CI-S3-10's (and the issuer's documented exception).
+  check: (policy) => foreignPrincipalProblems(policy, false),
+};
+
+export const kmsNoForeignPrincipals: Rule = {
+  id: "CI-KMS-3",
+  message: "Key policies and grants allow no public principal and no principal of another account",
+  remedy:
+    "Key policy statements name this account (arn:<partition>:iam::<account>:root, delegating to IAM) or its roles, never {\"AWS\":\"*\"} or another account; aws_kms_grant goes to a role of this account",
+  checkov: "CKV_AWS_33",
+  appliesTo: (type) => type === "aws_kms_key" || type === "aws_kms_key_policy" || type === "aws_kms_grant",
+  check: (resource) => {
+    if (resource.type !== "aws_kms_grant") return foreignPrincipalProblems(resource, true);
+    const account = accountOfStack(resource.stack);
+    return ["grantee_principal", "retiring_principal"].flatMap((field) => {
+      const principal = resource.config[field];
+      if (typeof principal !== "string" || principal.includes("${")) return [];
+      const statement: Statement = { effect: "Allow", actions: [], notActions: [], resources: [], notResources: [], principal: { AWS: [principal] }, hasNotPrincipal: false, conditions: {} };
+      return foreignPrincipals(statement, account).map((foreign) => `${field} ${foreign} is outside account ${account ?? "(unknown)"}`);
+    });
+  },
+};
+
+/** Condition operators that exclude principals from a Deny (`…IfExists` variants included). */
+const EXCLUDING_OPERATORS = /^(ArnNotEquals|ArnNotLike|StringNotEquals|StringNotLike)(IfExists)?$/;
+const DOCUMENT_WRITES: readonly string[] = ["s3:PutObject", "s3:DeleteObject"];
+
+/** The Deny that keeps everyone but the listed writers from replacing or deleting `documents`. */
+function deniesDocumentWrites(statement: Statement, documents: readonly string[]): boolean {
+  if (statement.effect !== "Deny" || !(isPublicPrincipal(statement) || statement.hasNotPrincipal)) return false;
+  if (statement.notActions.length > 0 || statement.notResources.length > 0) return false;
+  if (!DOCUMENT_WRITES.every((action) => statement.actions.some((pattern) => actionCovers(pattern, action)))) return false;
+  if (!documents.every((document) => statement.resources.some((pattern) => resourceCovers(pattern, document)))) return false;
+  if (statement.hasNotPrincipal) return true;
+  return Object.entries(statement.conditions).some(
+    ([operator, entries]) =>
+      EXCLUDING_OPERATORS.test(operator) &&
+      Object.entries(entries).some(([key, values]) => key.toLowerCase() === "aws:principalarn" && values.length > 0 && !values.some((value) => value === "*")),
+  );
+}
+
+export const issuerDocumentsWriteProtected: Rule = {
+  id: "CI-ISSUER-3",
+  message: "A bucket publishing issuer documents denies writing and deleting them to all but the listed writer principals",
+  remedy:
+    "Add a Deny of s3:PutObject and s3:DeleteObject to Principal \"*\" on exactly the published documents with Condition ArnNotEquals { aws:PrincipalArn: [<deploying principals>] }: otherwise any principal of the account allowed s3:PutObject can replace keys.json and forge every identity",
+  appliesTo: isBucketPolicy,
+  check: (policy) => {
+    const parsed = parsePolicy(policy.config.policy);
+    if (!parsed.ok) return [];
+    const documents = [...new Set(publicStatements(parsed.statements).flatMap((statement) => statement.resources))].sort();
+    if (documents.length === 0) return [];
+    return parsed.statements.some((statement) => deniesDocumentWrites(statement, documents))
+      ? []
+      : [`no Deny of ${DOCUMENT_WRITES.join(" + ")} on ${documents.join(", ")} with a principal exclusion (ArnNotEquals aws:PrincipalArn)`];
+  },
+};
+
+/** JWK members that only a private (or symmetric) key has (RFC 7518 §6.3.2, §6.4). */
+export const PRIVATE_JWK_MEMBERS: readonly string[] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/** The text an aws_s3_object publishes: `content`, or `content_base64` decoded; undefined when it comes from a file or is computed. */
+function publishedText(config: ResourceConfig): string | undefined {
+  if (typeof config.content === "string") return config.content;
+  if (typeof config.content_base64 === "string" && !config.content_base64.includes("${")) return Buffer.from(config.content_base64, "base64").toString("utf8");
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An object this stack publishes as an issuer document: one of the two keys, or in a bucket anyone may read. */
+function isPublishedDocument(object: ResourceUnderTest): boolean {
+  if (PUBLIC_ISSUER_OBJECTS.includes(String(object.config.key))) return true;
+  const bucket = bucketOf(object.stack, object.config);
+  return bucket !== undefined && isPubliclyReadable({ ...object, type: "aws_s3_bucket", name: bucket[0], config: bucket[1] });
+}
+
+export const issuerNoPrivateKeyMaterial: Rule = {
+  id: "CI-ISSUER-4",
+  message: "Published issuer documents hold public keys only: no JWK private members (d, p, q, dp, dq, qi, oth, k) and no PEM private key",
+  remedy:
+    "Build the JWKS with lib/oidc/jwks from the public key files only; a private member makes the signing key public and anyone can mint tokens for every identity of the cluster",
+  appliesTo: (type) => type === "aws_s3_object" || type === "aws_s3_bucket_object",
+  check: (object) => {
+    if (!isPublishedDocument(object)) return [];
+    const text = publishedText(object.config);
+    if (text === undefined) return [`key ${String(object.config.key)}: the published content is not literal (source file or computed), so it cannot be checked; write it with content`];
+    const problems: string[] = [];
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) problems.push(`key ${String(object.config.key)} contains a PEM private key`);
+    const document = parseJson(text);
+    if (isObject(document) && Array.isArray(document.keys))
+      document.keys.filter(isObject).forEach((jwk, index) => {
+        const members = PRIVATE_JWK_MEMBERS.filter((member) => member in jwk);
+        if (members.length > 0) problems.push(`keys[${index}] (kid ${JSON.stringify(jwk.kid ?? "")}) has private member(s) ${members.join(", ")}`);
+      });
+    return problems;
+  },
+};
+
+/** `https://host/path` → `host`; undefined when not an https URL. */
+function httpsHost(url: unknown): string | undefined {
+  if (typeof url !== "string" || !url.startsWith("https://")) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
+export const issuerDiscoveryConsistent: Rule = {
+  id: "CI-ISSUER-5",
+  message: "The published discovery document names this issuer exactly and a jwks_uri on the issuer's host",
+  remedy:
+    "Write the discovery document with lib/oidc/issuer: issuer = https://<host>[/<path>] without a trailing slash (the IAM OIDC provider's url), jwks_uri = <issuer>/keys.json; a jwks_uri elsewhere lets whoever controls that host sign tokens",
+  appliesTo: (type) => type === "aws_s3_object" || type === "aws_s3_bucket_object",
+  check: (object) => {
+    const text = publishedText(object.config);
+    const document = text === undefined ? undefined : parseJson(text);
+    const isDiscovery = object.config.key === DISCOVERY_KEY || (isObject(document) && "jwks_uri" in document);
+    if (!isDiscovery) return [];
+    if (!isObject(document)) return [`key ${String(object.config.key)} is not a literal JSON document`];
+    const problems: string[] = [];
+    const issuer = document.issuer;
+    const issuerHost = httpsHost(issuer);
+    if (!issuerHost || typeof issuer !== "string" || issuer.endsWith("/") || /[?#]/.test(issuer)) problems.push(`issuer ${JSON.stringify(issuer)} is not https://<host>[/<path>] without a trailing slash`);
+    const jwksHost = httpsHost(document.jwks_uri);
+    if (!jwksHost) problems.push(`jwks_uri ${JSON.stringify(document.jwks_uri)} is not an https URL`);
+    else if (issuerHost && jwksHost !== issuerHost) problems.push(`jwks_uri ${String(document.jwks_uri)} is on ${jwksHost}, not the issuer's host ${issuerHost}`);
+    const providerUrls = resourcesOfType(object.stack, "aws_iam_openid_connect_provider")
+      .map(([, provider]) => provider.url)
+      .filter((url): url is string => typeof url === "string" && !url.includes("${"));
+    if (typeof issuer === "string" && providerUrls.length > 0 && !providerUrls.includes(issuer))
+      problems.push(`issuer ${issuer} is not the url of an IAM OIDC provider of this stack (${providerUrls.join(", ")})`);
+    return problems;
+  },
+};
+
 export const S3_RULES: readonly Rule[] = [
   s3Versioning,
   s3KmsEncryption,
@@ -278,6 +471,12 @@ export const S3_RULES: readonly Rule[] = [
   s3NoPublicPolicy,
   issuerPublicSurface,
   issuerBucketShape,
+  s3NoAcls,
+  s3NoForeignPrincipals,
+  kmsNoForeignPrincipals,
+  issuerDocumentsWriteProtected,
+  issuerNoPrivateKeyMaterial,
+  issuerDiscoveryConsistent,
 ];
 
 /** Buckets of a stack with their policies' public statements: the review's public surface. */

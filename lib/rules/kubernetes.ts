@@ -4,7 +4,8 @@
  * system:masters and never drops the node mappings.
  */
 import { parse } from "yaml";
-import { asStrings, firstBlock, isObject } from "./json";
+import { appRoleNamed } from "./environment";
+import { asStrings, blocks, firstBlock, isObject } from "./json";
 import type { ResourceUnderTest, Rule } from "./types";
 
 const SERVICE_ACCOUNT_TYPES = ["kubernetes_service_account_v1", "kubernetes_service_account"];
@@ -121,10 +122,100 @@ export const k8sAwsAuthKeepsNodes: Rule = {
   },
 };
 
+
+export const k8sNoAutomountUnlessChosen: Rule = {
+  id: "CI-K8S-6",
+  message: "ServiceAccounts do not automount an API token unless the config asks for it (automountServiceAccountToken: true, recorded as a suppression)",
+  remedy:
+    "Leave automountServiceAccountToken unset (false): IRSA, Pod Identity and Google tokens are projected separately; a pod that calls the Kubernetes API sets it in the config, and k8s-identities marks the ServiceAccount with suppressRules(sa, { ruleId: \"CI-K8S-6\", reason })",
+  checkov: "CKV_K8S_38",
+  appliesTo: (type) => SERVICE_ACCOUNT_TYPES.includes(type),
+  check: (account) => (account.config.automount_service_account_token === true ? ["automount_service_account_token = true"] : []),
+};
+
+export const LEGACY_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
+
+export const k8sNoLegacyTokenSecrets: Rule = {
+  id: "CI-K8S-7",
+  message: "No legacy long-lived ServiceAccount token Secrets (type kubernetes.io/service-account-token)",
+  remedy:
+    "Remove the Secret: such a token never expires and works from anywhere; pods get short-lived projected tokens (serviceAccountToken volume) with the audience they need",
+  appliesTo: (type) => SECRET_TYPES.includes(type),
+  check: (secret) => {
+    const problems: string[] = [];
+    if (secret.config.type === LEGACY_TOKEN_SECRET_TYPE) problems.push(`type = ${LEGACY_TOKEN_SECRET_TYPE}`);
+    const annotations = firstBlock(secret.config.metadata).annotations;
+    if (isObject(annotations) && "kubernetes.io/service-account.name" in annotations && secret.config.type !== LEGACY_TOKEN_SECRET_TYPE)
+      problems.push("annotated kubernetes.io/service-account.name (a token Secret)");
+    return problems;
+  },
+};
+
+const CLUSTER_ADMIN_ROLES: readonly string[] = ["cluster-admin"];
+const BINDING_TYPES = ["kubernetes_cluster_role_binding_v1", "kubernetes_cluster_role_binding", "kubernetes_role_binding_v1", "kubernetes_role_binding"];
+
+export const k8sNoClusterAdminBindings: Rule = {
+  id: "CI-K8S-9",
+  message: "No (cluster) role binding to cluster-admin and none to the system:masters group",
+  remedy: "Bind a namespaced Role with the verbs the workload needs; administrators get an EKS access entry (or an existing admin binding managed by the platform), never from this app",
+  appliesTo: (type) => BINDING_TYPES.includes(type),
+  check: (binding) => {
+    const problems: string[] = [];
+    const roleRef = firstBlock(binding.config.role_ref);
+    if (roleRef.kind === "ClusterRole" && typeof roleRef.name === "string" && CLUSTER_ADMIN_ROLES.includes(roleRef.name)) problems.push(`role_ref is ClusterRole ${roleRef.name}`);
+    for (const subject of blocks(binding.config.subject))
+      if (subject.kind === "Group" && subject.name === MASTERS_GROUP) problems.push(`subject Group ${MASTERS_GROUP}`);
+    return problems;
+  },
+};
+
+/** EKS access policies that make their principal a cluster (or namespace) administrator. */
+export const ADMIN_ACCESS_POLICIES: readonly string[] = ["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"];
+
+export const k8sNoAdminForAppRoles: Rule = {
+  id: "CI-K8S-8",
+  message: "No role this app creates gets cluster-admin-class access (AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy, system:masters)",
+  remedy:
+    "Workload roles need no cluster access at all (IRSA / Pod Identity work without it); map people's roles, never a role of this app, and no config choice accepts it",
+  scope: "environment",
+  appliesTo: (type) => type === "aws_eks_access_policy_association" || type === "aws_eks_access_entry" || CONFIG_MAP_TYPES.includes(type),
+  check: (resource) => {
+    const environment = resource.environment;
+    if (!environment) return [];
+    const isAppRole = (value: unknown) => appRoleNamed(environment, resource.stackId, value);
+    const describeRole = (value: unknown) => {
+      const role = isAppRole(value);
+      return role ? `${role.roleName ?? role.name} (${role.stackId})` : String(value);
+    };
+    if (resource.type === "aws_eks_access_policy_association") {
+      const policy = String(resource.config.policy_arn ?? "").split("/").pop() ?? "";
+      return ADMIN_ACCESS_POLICIES.includes(policy) && isAppRole(resource.config.principal_arn) ? [`gives role ${describeRole(resource.config.principal_arn)} ${policy}`] : [];
+    }
+    if (resource.type === "aws_eks_access_entry")
+      return asStrings(resource.config.kubernetes_groups).includes(MASTERS_GROUP) && isAppRole(resource.config.principal_arn)
+        ? [`maps role ${describeRole(resource.config.principal_arn)} to ${MASTERS_GROUP}`]
+        : [];
+    if (!isAwsAuth(resource)) return [];
+    const data = isObject(resource.config.data) ? resource.config.data : {};
+    return ["mapRoles", "mapUsers"].flatMap((field) =>
+      (awsAuthEntries(data[field]) ?? [])
+        .filter((entry) => entry.groups.includes(MASTERS_GROUP) && isAppRole(entry.arn))
+        .map((entry) => `${field} maps role ${describeRole(entry.arn)} to ${MASTERS_GROUP}`),
+    );
+  },
+};
+
+/** True for the aws-auth ConfigMap (what a CI-K8S-4 config-choice marker may be written on). */
+export { isAwsAuth };
+
 export const KUBERNETES_RULES: readonly Rule[] = [
   k8sServiceAccountNamespace,
   k8sExplicitAutomount,
   k8sNoStaticCredentials,
   k8sNoSystemMasters,
   k8sAwsAuthKeepsNodes,
+  k8sNoAutomountUnlessChosen,
+  k8sNoLegacyTokenSecrets,
+  k8sNoAdminForAppRoles,
+  k8sNoClusterAdminBindings,
 ];

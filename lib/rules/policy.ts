@@ -114,3 +114,43 @@ export function isServiceAction(action: string, service: string): boolean {
 
 /** The actions the spec forbids granting wholesale. */
 export const WILDCARD_ACTIONS: readonly string[] = ["*", "s3:*", "iam:*", "kms:*"];
+
+/** The account an AWS principal names: `123456789012`, `arn:aws:iam::123456789012:…`, `arn:aws:sts::…`; undefined for `*` or a reference. */
+export function accountOfPrincipal(principal: string): string | undefined {
+  if (/^\d{12}$/.test(principal)) return principal;
+  return /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
+}
+
+/** `AWS` principals of a statement (`*` included), and whether it is `Principal: "*"`. */
+export function awsPrincipals(statement: Statement): string[] {
+  if (statement.principal === "*") return ["*"];
+  return [...(statement.principal?.AWS ?? [])];
+}
+
+/**
+ * The AWS principals of an Allow statement that are outside `account`: other accounts' ARNs or ids, and `*`
+ * unless `includePublic` is false (a rule of its own covers anonymous access). A reference (`${…}`) is a
+ * principal of this app: its own stack's rules judge it.
+ */
+export function foreignPrincipals(statement: Statement, account: string | undefined, includePublic = true): string[] {
+  if (statement.effect !== "Allow") return [];
+  return awsPrincipals(statement).filter((principal) => {
+    if (principal === "*") return includePublic;
+    if (principal.includes("${")) return false;
+    const owner = accountOfPrincipal(principal);
+    return owner === undefined || account === undefined || owner !== account;
+  });
+}
+
+/** True when an IAM action pattern (`s3:Put*`, `*`) covers `action`; case-insensitive, as IAM matches. */
+export function actionCovers(pattern: string, action: string): boolean {
+  const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  return expression.test(action);
+}
+
+/** True when an ARN pattern (`${aws_s3_bucket.x.arn}/*`) covers `resource`. */
+export function resourceCovers(pattern: string, resource: string): boolean {
+  if (pattern === resource) return true;
+  const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  return expression.test(resource);
+}

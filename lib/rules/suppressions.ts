@@ -33,13 +33,42 @@ const ISSUER_REASON =
   "(anonymous reads cannot use SSE-KMS); compensated by CI-ISSUER-1 (GetObject on exactly those two keys) and " +
   "CI-ISSUER-2 (SSE-S3, ACLs blocked, no dots), which stay enforced";
 
-/** The spec's one documented exception: the S3-hosted OIDC issuer of self-managed clusters (S3OidcIssuer). */
+const DELIVERY_BOUNDARY_REASON =
+  "delivery: a permissions boundary is a ceiling, not a grant; each workload role's own policy names its bucket and key ARNs and encryption context (CI-IAM-2/3 hold there); CI-DLV-3 checks the ceiling";
+const DELIVERY_POLICY_SCOPE_REASON =
+  "delivery: a KMS key id is only known once the key exists, so the pipeline's key statements are scoped by the provider's tags (managed-by, environment) or are reads; no cryptographic use is granted (CI-DLV-4 checks both)";
+const DELIVERY_TRUST_REASON =
+  "delivery: a GitLab CI trust, whose sub is project_path:<path>:ref_type:branch:ref:<branch>, not a Kubernetes ServiceAccount; CI-DLV-1 checks it";
+const DELIVERY_PROVIDER_REASON =
+  "delivery: the GitLab CI provider of the pipeline's pool trusts the GitLab URL, not a cluster, and admits one GitLab project, not ServiceAccounts; CI-DLV-6 checks its condition";
+const DELIVERY_MEMBER_REASON =
+  "delivery: a GitLab project path contains '/', so the principal set of exactly one project (or one project's deploy branch) has a '/' in its value; CI-DLV-6 checks the provider admits only this project";
+const DELIVERY_DEPLOY_ROLES_REASON =
+  "delivery: the deploy identity creates gcp-wif's pool, provider and service accounts, which takes these project roles (README: keep the project dedicated to the environment); only protected deploy branches can impersonate it";
+const DELIVERY_IAM_ADMIN_REASON =
+  "delivery: the deploy identity grants the catalog's project roles; its IAM administration is limited by an IAM condition to exactly those roles (CI-DLV-7 checks it)";
+
+/**
+ * The spec's documented exceptions: the S3-hosted OIDC issuer of self-managed clusters (S3OidcIssuer), and the
+ * pipeline's own identities (`delivery-<env>`), which the workload rules describe wrongly and the CI-DLV rules
+ * check instead.
+ */
 export const DOCUMENTED_EXCEPTIONS: readonly DocumentedException[] = [
   { stacks: "oidc-*", constructPath: "issuer/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
   { stacks: "oidc-*", constructPath: "issuer/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
   // The issuers of an environment's other clusters (`clusters:`): `issuer-<cluster>/…`.
   { stacks: "oidc-*", constructPath: "issuer-*/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
   { stacks: "oidc-*", constructPath: "issuer-*/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
+  { stacks: "delivery-*", constructPath: "permissions-boundary", ruleIds: ["CI-IAM-2", "CI-IAM-3"], reason: DELIVERY_BOUNDARY_REASON },
+  { stacks: "delivery-*", constructPath: "plan-policy", ruleIds: ["CI-IAM-2", "CI-IAM-3"], reason: DELIVERY_POLICY_SCOPE_REASON },
+  { stacks: "delivery-*", constructPath: "deploy-policy", ruleIds: ["CI-IAM-2", "CI-IAM-3"], reason: DELIVERY_POLICY_SCOPE_REASON },
+  { stacks: "delivery-*", constructPath: "plan-role", ruleIds: ["CI-IRSA-3", "CI-IRSA-4"], reason: DELIVERY_TRUST_REASON },
+  { stacks: "delivery-*", constructPath: "deploy-role", ruleIds: ["CI-IRSA-3", "CI-IRSA-4"], reason: DELIVERY_TRUST_REASON },
+  { stacks: "delivery-*", constructPath: "gitlab-provider-google", ruleIds: ["CI-GCP-1", "CI-GCP-2"], reason: DELIVERY_PROVIDER_REASON },
+  { stacks: "delivery-*", constructPath: "plan-workload-identity-user", ruleIds: ["CI-GCP-5"], reason: DELIVERY_MEMBER_REASON },
+  { stacks: "delivery-*", constructPath: "deploy-workload-identity-user-*", ruleIds: ["CI-GCP-5"], reason: DELIVERY_MEMBER_REASON },
+  { stacks: "delivery-*", constructPath: "deploy-iam-*", ruleIds: ["CI-GCP-8", "CI-GCP-10"], reason: DELIVERY_DEPLOY_ROLES_REASON },
+  { stacks: "delivery-*", constructPath: "deploy-project-iam-admin", ruleIds: ["CI-GCP-8", "CI-GCP-10"], reason: DELIVERY_IAM_ADMIN_REASON },
 ];
 
 /** A construct path pattern: `*` stands for the rest of one path segment (never a slash), e.g. issuer-green for issuer-*. */

@@ -16,6 +16,16 @@ export interface StackJson {
 /** A resource's attributes as synthesized (snake_case, blocks as objects or lists, `//` metadata). */
 export type ResourceConfig = Readonly<Record<string, unknown>>;
 
+/**
+ * All synthesized stacks of one environment (`<component>-<env>`), for the rules that follow references
+ * across stacks (the issuer a Google provider trusts, the ServiceAccount an IRSA role is bound to, …).
+ */
+export interface EnvironmentUnderTest {
+  readonly name: string;
+  /** By stack id. */
+  readonly stacks: ReadonlyMap<string, StackJson>;
+}
+
 /** What a rule looks at: one resource, with its stack for the companion resources some rules need. */
 export interface ResourceUnderTest {
   readonly stackId: string;
@@ -25,6 +35,8 @@ export interface ResourceUnderTest {
   readonly name: string;
   readonly config: ResourceConfig;
   readonly stack: StackJson;
+  /** The resource's environment; set only when environment-scope rules run (evaluateEnvironment). */
+  readonly environment?: EnvironmentUnderTest;
 }
 
 export interface Rule {
@@ -36,6 +48,13 @@ export interface Rule {
   readonly remedy: string;
   /** The checkov check this rule mirrors, where there is one. */
   readonly checkov?: string;
+  /**
+   * `stack`: the rule needs the resource and its stack only, and runs per stack (the synth-time aspect, and
+   * `npm run check`). `environment`: it reads other stacks of the environment (`resource.environment` is set)
+   * and runs in the environment pass, after every stack is synthesized and before anything is published, and in
+   * `npm run check`. @default "stack"
+   */
+  readonly scope?: "stack" | "environment";
   /** Resource types the rule inspects. */
   readonly appliesTo: (type: string) => boolean;
   /** Why the resource violates the rule, one entry per problem; empty when it complies. */
