@@ -164,6 +164,42 @@ backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
     expect(resourcesOfType(synthesized, "aws_eks_access_entry")).toEqual([]);
   });
 
+  describe("with a self-managed cluster, the issuer's documents are written by the pipeline's deploy role", () => {
+    const selfManaged = (writers = "") => `
+aws: { accountId: "111111111111", region: ap-northeast-1 }
+cluster:
+  type: self-managed
+  name: test-kops
+  issuer:
+    bucketName: test-oidc-issuer
+${writers}  serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub]
+backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
+`;
+    const DEPLOY_ROLE = "arn:aws:iam::111111111111:role/cluster-identity-test-deploy";
+
+    it("by default: the deploy role, not the principal read at plan time (in the pipeline, the plan role)", () => {
+      const environment = environmentFromYaml(selfManaged() + DELIVERY);
+      expect(environment.cluster.type === "self-managed" && environment.cluster.issuerWriterArns).toEqual([DEPLOY_ROLE]);
+      expect(deliveryDeployRoleArn(environment)).toBe(DEPLOY_ROLE);
+      const oidc = synthesizedStacks(environment)["oidc-test"];
+      expect(oidc.data?.aws_caller_identity).toBeUndefined();
+      const policy = JSON.parse(Object.values(oidc.resource!.aws_s3_bucket_policy)[0].policy as string) as { Statement: { Effect: string; Condition?: Record<string, Record<string, unknown>> }[] };
+      const deny = policy.Statement.filter((statement) => statement.Effect === "Deny" && statement.Condition?.ArnNotEquals);
+      expect(deny.map((statement) => statement.Condition!.ArnNotEquals["aws:PrincipalArn"])).toEqual([[DEPLOY_ROLE]]);
+      // Without delivery: the deploying principal, read at plan time.
+      expect(synthesizedStacks(environmentFromYaml(selfManaged()))["oidc-test"].data?.aws_caller_identity).toBeDefined();
+    });
+
+    it("refuses explicit writers that leave the deploy role out, and keeps them when they list it", () => {
+      const other = "arn:aws:iam::111111111111:role/platform-admin";
+      expect(configErrorOf(selfManaged(`    writers: ["${other}"]\n`) + DELIVERY)).toBe(
+        `config/test.yaml:8:14: cluster.issuer.writers = ["${other}"]: with delivery: the pipeline's deploy role (${DEPLOY_ROLE}) applies oidc-test; list it too, or the bucket policy denies the pipeline its own writes of the issuer documents`,
+      );
+      const listed = environmentFromYaml(selfManaged(`    writers: ["${other}", "${DEPLOY_ROLE}"]\n`) + DELIVERY);
+      expect(listed.cluster.type === "self-managed" && listed.cluster.issuerWriterArns).toEqual([other, DEPLOY_ROLE]);
+    });
+  });
+
   it("exposes the deploy role's ARN by name for wiring that must not wait for a reference", () => {
     const environment = shippedEnvironment("prod");
     const { delivery: stack } = createEnvironmentStacks(Testing.app(), environment);

@@ -215,3 +215,30 @@ export function resolveDelivery(config: DeliveryConfig, context: DeliveryContext
   };
   return { delivery, issues };
 }
+
+/**
+ * With `delivery:`, the pipeline's deploy role applies oidc-<env>, so it is the writer of every self-managed
+ * issuer's documents: the default writer (instead of the principal read at plan time, which in the pipeline is
+ * the plan role), and a required member of explicit `issuer.writers`. `fieldOf(index)` names the cluster entry.
+ */
+export function issuerWritersWithDelivery<C extends { readonly type: string; readonly issuerWriterArns?: readonly string[] }>(
+  clusters: readonly C[],
+  environmentName: string,
+  deployRoleArn: string,
+  writersListed: (index: number) => boolean,
+  fieldOf: (index: number) => string,
+): { readonly clusters: C[]; readonly issues: CatalogIssue[] } {
+  const issues: CatalogIssue[] = [];
+  const reconciled = clusters.map((cluster, index) => {
+    if (cluster.type !== "self-managed") return cluster;
+    if (!writersListed(index)) return { ...cluster, issuerWriterArns: [deployRoleArn] };
+    if (!cluster.issuerWriterArns?.includes(deployRoleArn))
+      issues.push({
+        field: `${fieldOf(index)}.issuer.writers`,
+        value: cluster.issuerWriterArns,
+        rule: `with delivery: the pipeline's deploy role (${deployRoleArn}) applies oidc-${environmentName}; list it too, or the bucket policy denies the pipeline its own writes of the issuer documents`,
+      });
+    return cluster;
+  });
+  return { clusters: reconciled, issues };
+}

@@ -11,7 +11,7 @@ import { checkExistingKeys } from "./adoption";
 import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
 import { Catalog, resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
-import { Delivery, resolveDelivery } from "./delivery";
+import { Delivery, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
 import { BackendConfig, environmentSchema } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
 import { plainZodMessage } from "./zod-messages";
@@ -175,6 +175,19 @@ function analyse(text: string, options: { readonly file: string; readonly projec
       })
     : undefined;
   issues.push(...(delivery?.issues ?? []).map((issue) => ({ file, ...issue })));
+  const deployed = delivery?.delivery
+    ? issuerWritersWithDelivery(
+        clusters,
+        name,
+        iamRoleArn(awsPartition(config.aws.region), config.aws.accountId, delivery.delivery.deployRoleName),
+        (index) => {
+          const entry = config.clusters ? config.clusters[index] : config.cluster;
+          return !!entry && entry.type === "self-managed" && !!entry.issuer.writers;
+        },
+        (index) => (config.clusters ? `clusters[${index}]` : "cluster"),
+      )
+    : { clusters, issues: [] };
+  issues.push(...deployed.issues.map((issue) => ({ file, ...issue })));
   if (issues.length > 0) return { issues: located(issues, source), source, raw };
   return {
     issues,
@@ -189,8 +202,8 @@ function analyse(text: string, options: { readonly file: string; readonly projec
         partition: awsPartition(config.aws.region),
         ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
       },
-      clusters,
-      cluster: clusters[0],
+      clusters: deployed.clusters,
+      cluster: deployed.clusters[0]!,
       anchorCluster: anchor,
       backend: config.backend ?? { type: "local" },
       tags: config.tags ?? {},
