@@ -65,8 +65,8 @@ export function resolveRef(ref: string, cwd: string): string {
   );
 }
 
-/** What bin/synth.js compiles into dist/ (its `sourceRoots`). */
-export const COMPILED_SOURCES = ["main.ts", "lib", "stacks", "constructs", "scripts", "tsconfig.json", "tsconfig.build.json", "package-lock.json"];
+/** What bin/synth.js compiles and bundles into dist/ (its `sourceRoots`, and bin/ itself for the bundle). */
+export const COMPILED_SOURCES = ["bin", "main.ts", "lib", "stacks", "constructs", "scripts", "tsconfig.json", "tsconfig.build.json", "package-lock.json"];
 
 function newestModification(entry: string): number {
   if (!existsSync(entry)) return 0;
