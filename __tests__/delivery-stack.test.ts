@@ -1,6 +1,6 @@
 /** `delivery:` in the config and the delivery-<env> stack it synthesizes (properties; behaviour is in delivery.behaviour.test.ts). */
 import { Testing } from "cdktf";
-import { deliveryNames } from "../lib/config/delivery";
+import { deliveryNames, issuerWritersWithDelivery } from "../lib/config/delivery";
 import { createEnvironmentStacks } from "../lib/environment-stacks";
 import { deliveryDeployRoleArn } from "../stacks/delivery-stack";
 import { defaultStatePrefix } from "../stacks/environment-stack";
@@ -188,6 +188,18 @@ backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
       expect(deny.map((statement) => statement.Condition!.ArnNotEquals["aws:PrincipalArn"])).toEqual([[DEPLOY_ROLE]]);
       // Without delivery: the deploying principal, read at plan time.
       expect(synthesizedStacks(environmentFromYaml(selfManaged()))["oidc-test"].data?.aws_caller_identity).toBeDefined();
+    });
+
+    it("reconciles each entry of a cluster list on its own, leaving EKS clusters alone (issuerWritersWithDelivery)", () => {
+      const clusters = [
+        { type: "eks", name: "blue" },
+        { type: "self-managed", name: "kops", issuerWriterArns: [] },
+        { type: "self-managed", name: "kops-2", issuerWriterArns: ["arn:aws:iam::111111111111:role/admin"] },
+      ];
+      const listed = new Set([2]);
+      const { clusters: reconciled, issues } = issuerWritersWithDelivery(clusters, "test", DEPLOY_ROLE, (index) => listed.has(index), (index) => `clusters[${index}]`);
+      expect(reconciled).toEqual([clusters[0], { ...clusters[1], issuerWriterArns: [DEPLOY_ROLE] }, clusters[2]]);
+      expect(issues).toEqual([expect.objectContaining({ field: "clusters[2].issuer.writers", value: ["arn:aws:iam::111111111111:role/admin"] })]);
     });
 
     it("refuses explicit writers that leave the deploy role out, and keeps them when they list it", () => {
