@@ -4,22 +4,16 @@
  * fall back to the slower unbundled app).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "./helpers";
+import { filesUnder, PROJECT_ROOT } from "./helpers";
 
 // Plain JavaScript of the repository (bin/ runs before anything is compiled).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { bundleApp } = require("../bin/bundle") as { bundleApp: (root: string, outfile: string) => Promise<unknown> };
 
 jest.setTimeout(60_000);
-
-function files(directory: string, prefix = ""): string[] {
-  return readdirSync(directory)
-    .sort()
-    .flatMap((entry) => (statSync(path.join(directory, entry)).isDirectory() ? files(path.join(directory, entry), `${prefix}${entry}/`) : [`${prefix}${entry}`]));
-}
 
 describe("the bundled app", () => {
   let scratch: string;
@@ -48,8 +42,6 @@ describe("the bundled app", () => {
     expect(result.status).toBe(0);
 
     // THEN the stacks are those the test run synthesized from the sources (global-setup.ts), byte for byte
-    const shipped = process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!;
-    expect(files(outdir)).toEqual(files(shipped));
-    for (const file of files(shipped)) expect(readFileSync(path.join(outdir, file), "utf8")).toBe(readFileSync(path.join(shipped, file), "utf8"));
+    expect(filesUnder(outdir)).toEqual(filesUnder(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!));
   });
 });

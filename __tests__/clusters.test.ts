@@ -3,7 +3,7 @@
  * `cluster: X` ≡ `clusters: [X]` byte for byte, adding a cluster renames no stack and moves no stateful
  * address, removing one shows as destroys in the review's plan section.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
@@ -14,7 +14,7 @@ import { STATEFUL_TYPES } from "../lib/review/plan";
 import type { StackJson } from "../lib/rules/types";
 import { runSynth } from "../lib/run-synth";
 import { synthesizeApp } from "../lib/synthesize";
-import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf, SynthesizedStack, synthesizedStacks } from "./helpers";
+import { PROJECT_ROOT, SynthesizedStack, configErrorOf, environmentFromYaml, filesUnder, stacksOf, synthesizedStacks } from "./helpers";
 
 const shippedText = (name: string) => readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8");
 const asShipped = (text: string, name: string) => parseEnvironment(text, { file: `config/${name}.yaml`, projectRoot: PROJECT_ROOT });
@@ -27,17 +27,6 @@ function withClusters(text: string, edit: (document: ReturnType<typeof parseDocu
   document.set("clusters", document.createNode([cluster]));
   edit(document);
   return document.toString();
-}
-
-function filesUnder(directory: string, prefix = ""): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const entry of readdirSync(directory).sort()) {
-    const full = path.join(directory, entry);
-    const relative = prefix ? `${prefix}/${entry}` : entry;
-    if (statSync(full).isDirectory()) Object.assign(files, filesUnder(full, relative));
-    else files[relative] = readFileSync(full, "utf8");
-  }
-  return files;
 }
 
 /** cdktf.out as `cdktf synth` writes it for the given config text, file by file. */

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, KeyObject } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
@@ -8,6 +8,18 @@ import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-s
 import { synthesizeApp } from "../lib/synthesize";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/** Every file below `directory` (a cdktf.out, say) by its relative path, with its text; keys in sorted order. */
+export function filesUnder(directory: string, prefix = ""): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(directory).sort()) {
+    const full = path.join(directory, entry);
+    const relative = prefix ? `${prefix}/${entry}` : entry;
+    if (statSync(full).isDirectory()) Object.assign(files, filesUnder(full, relative));
+    else files[relative] = readFileSync(full, "utf8");
+  }
+  return files;
+}
 export const FIXTURES = path.join(__dirname, "fixtures");
 
 export function fixture(name: string): string {

@@ -1,20 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, cpSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadEnvironments } from "../lib/config/load";
 import { environmentOfStack, runSynth } from "../lib/run-synth";
-import { ENVIRONMENTS, PROJECT_ROOT, shippedEnvironment, shippedStacks, stackIdsOf } from "./helpers";
-
-function filesUnder(directory: string, prefix = ""): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const entry of readdirSync(directory).sort()) {
-    const full = path.join(directory, entry);
-    const relative = prefix ? `${prefix}/${entry}` : entry;
-    if (statSync(full).isDirectory()) Object.assign(files, filesUnder(full, relative));
-    else files[relative] = readFileSync(full, "utf8");
-  }
-  return files;
-}
+import { ENVIRONMENTS, PROJECT_ROOT, filesUnder, shippedEnvironment, shippedStacks, stackIdsOf } from "./helpers";
 
 function synthInto(outdir: string, options: { cwd?: string; selection?: string; projectRoot?: string } = {}) {
   const previous = process.cwd();
