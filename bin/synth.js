@@ -24,7 +24,9 @@ function newestModification(entry) {
 const modified = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
 
 if (Math.max(...sourceRoots.map((entry) => newestModification(path.join(root, entry)))) > modified(buildInfo)) {
-  execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-b", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
+  // typescript 7 exports no bin/ path: the compiler is found next to its package.json.
+  const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "-b", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
   // tsc -b leaves the build info alone when nothing needed compiling (say, package-lock.json changed): mark the
   // build as checked now, or every later synth would start the compiler again.
   const now = new Date();
