@@ -21,37 +21,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { reviewAgainstBase, StackPlan, summarizePlan } from "../lib/review";
+import { parseReviewArguments, ReviewOptions } from "../lib/review/arguments";
 import { BaseRevision, BaseRevisionError, readBaseDirectory, synthesizeBaseRef } from "../lib/review/base-revision";
 import { readSynthesizedStacks } from "../lib/review/read";
 
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 
-interface Options {
-  readonly plans?: string;
-  readonly base?: string;
-  readonly baseRef?: string;
-}
-
-const FLAGS: Readonly<Record<string, keyof Options>> = { "--plans": "plans", "--base": "base", "--base-ref": "baseRef" };
-
-/** `--flag value` or `--flag=value`; anything else is an error naming the argument. */
-function parseArguments(argv: readonly string[]): Options {
-  const options: Record<string, string> = {};
-  for (let index = 0; index < argv.length; index++) {
-    const [flag, inline] = argv[index].includes("=") ? [argv[index].slice(0, argv[index].indexOf("=")), argv[index].slice(argv[index].indexOf("=") + 1)] : [argv[index], undefined];
-    const key = FLAGS[flag];
-    if (!key) throw new BaseRevisionError(`review: ${argv[index]}: unknown argument; use --base <cdktf.out of the base revision>, --base-ref <git ref> or --plans <dir>`);
-    const value = inline ?? argv[++index];
-    if (value === undefined || value === "") throw new BaseRevisionError(`review: ${flag}: needs a value`);
-    if (options[key] !== undefined) throw new BaseRevisionError(`review: ${flag} = ${value}: given twice`);
-    options[key] = value;
-  }
-  if (options.base !== undefined && options.baseRef !== undefined)
-    throw new BaseRevisionError(`review: --base = ${options.base} and --base-ref = ${options.baseRef}: give one base revision, not both`);
-  return options;
-}
-
-function plansDirectory(options: Options): string {
+function plansDirectory(options: ReviewOptions): string {
   return options.plans ?? process.env.CLUSTER_IDENTITY_PLANS ?? path.join(outdir, "plans");
 }
 
@@ -76,10 +52,10 @@ function findPlan(stackId: string, directory: string): StackPlan | undefined {
 }
 
 function main(): number {
-  let options: Options;
+  let options: ReviewOptions;
   let base: BaseRevision | undefined;
   try {
-    options = parseArguments(process.argv.slice(2));
+    options = parseReviewArguments(process.argv.slice(2));
     const stacks = readSynthesizedStacks(outdir);
     if (Object.keys(stacks).length === 0) {
       process.stderr.write(`no synthesized stacks under ${path.join(outdir, "stacks")}: run \`npm run synth\` first\n`);
@@ -100,7 +76,7 @@ function main(): number {
   }
 }
 
-function write(stacks: ReturnType<typeof readSynthesizedStacks>, options: Options, base: BaseRevision | undefined): number {
+function write(stacks: ReturnType<typeof readSynthesizedStacks>, options: ReviewOptions, base: BaseRevision | undefined): number {
   const directory = plansDirectory(options);
   const plans = new Map<string, StackPlan>();
   for (const stackId of Object.keys(stacks)) {

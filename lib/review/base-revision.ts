@@ -6,10 +6,10 @@
  *
  * When the base commit's compiled sources are those of this checkout (a change of config only, the usual
  * merge request) and this checkout's dist/ is up to date, dist/ is copied into the worktree so the base
- * synth does not compile the same sources again.
+ * synth neither compiles the same sources nor bundles the same build again.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { StackJson } from "../rules/types";
@@ -87,6 +87,31 @@ export function distMatchesCommit(projectRoot: string, commit: string): boolean 
   return untracked.ok && untracked.stdout === "";
 }
 
+function filesIn(directory: string): string[] {
+  return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(directory, entry.name);
+    return entry.isDirectory() ? filesIn(full) : [full];
+  });
+}
+
+/**
+ * Copies a build (dist/) into a checkout made just now, with new modification times in the build's own order: the
+ * copy is newer than the checked-out sources (bin/synth.js keeps it instead of compiling again), and a bundle that was
+ * fresh against its build is fresh in the copy, one that was stale is rebuilt. The times are now plus one millisecond
+ * per step of that order (the build's own spread, minutes or days, would put its oldest files behind the checkout),
+ * so a bundle rebuilt afterwards is newer than the build it was made from.
+ */
+export function copyBuild(from: string, to: string): void {
+  cpSync(from, to, { recursive: true, preserveTimestamps: true });
+  const files = filesIn(to).map((file) => ({ file, modified: statSync(file).mtimeMs }));
+  const order = [...new Set(files.map(({ modified }) => modified))].sort((a, b) => a - b);
+  const now = Date.now();
+  for (const { file, modified } of files) {
+    const moved = new Date(now + order.indexOf(modified) + 1);
+    utimesSync(file, moved, moved);
+  }
+}
+
 /** Synthesizes `ref` in a temporary worktree and reads its stacks; the worktree is always removed. */
 export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevision {
   const commit = resolveRef(ref, projectRoot);
@@ -100,8 +125,7 @@ export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevisio
     const project = path.join(tree, inside);
     const modules = path.join(path.resolve(projectRoot), "node_modules");
     if (existsSync(modules) && !existsSync(path.join(project, "node_modules"))) symlinkSync(modules, path.join(project, "node_modules"), "dir");
-    // Copied after the checkout, so dist/ is newer than the worktree's sources and bin/synth.js keeps it.
-    if (distMatchesCommit(projectRoot, commit)) cpSync(path.join(projectRoot, "dist"), path.join(project, "dist"), { recursive: true });
+    if (distMatchesCommit(projectRoot, commit)) copyBuild(path.join(projectRoot, "dist"), path.join(project, "dist"));
     if (!existsSync(path.join(project, "bin", "synth.js")))
       throw new BaseRevisionError(`review: --base-ref = ${ref}: the revision ${commit.slice(0, 12)} has no bin/synth.js to synthesize it with; synthesize it yourself and pass --base <its cdktf.out>`);
     const outdir = path.join(temporary, "cdktf.out");
