@@ -6,8 +6,12 @@ module.exports = {
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
-  // cdktf's and constructs' creation stacks, recorded only with CDK_DEBUG (as in the bundled app): see the module.
-  moduleNameMapper: { "^\\./(tokens/private/|private/)?stack-trace$": "<rootDir>/__tests__/support/creation-stacks.js" },
+  // As in the bundled app (bin/bundle.js): cdktf's and constructs' creation stacks are recorded only with CDK_DEBUG, and
+  // archiver is loaded when first used: see the modules.
+  moduleNameMapper: {
+    "^\\./(tokens/private/|private/)?stack-trace$": "<rootDir>/__tests__/support/creation-stacks.js",
+    "^archiver$": "<rootDir>/__tests__/support/lazy-archiver.js",
+  },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   // The shipped environments are synthesized once per run; tests read them through shippedStacks().
   globalSetup: "<rootDir>/__tests__/global-setup.ts",

@@ -45,3 +45,13 @@ describe("the bundled app", () => {
     expect(filesUnder(outdir)).toEqual(filesUnder(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!));
   });
 });
+
+describe("the tests' stand-in for archiver (jest.config.js)", () => {
+  it("loads the real archiver on first use", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const archiver = require("archiver") as (format: string) => { append: unknown; finalize: () => Promise<void> };
+    const archive = archiver("zip");
+    expect(typeof archive.append).toBe("function");
+    expect(typeof archive.finalize).toBe("function");
+  });
+});

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 
 export default function globalTeardown(): void {
-  const outdir = process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR;
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  for (const directory of [process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR, process.env.CLUSTER_IDENTITY_TEST_KEYS])
+    if (directory) rmSync(directory, { recursive: true, force: true });
 }

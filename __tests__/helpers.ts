@@ -1,11 +1,12 @@
-import { generateKeyPairSync, KeyObject } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createPrivateKey, KeyObject } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
 import { availableEnvironments, ConfigError, loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
 import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
 import { synthesizeApp } from "../lib/synthesize";
+import { KEY_FILES, KeyPairName } from "./support/key-pairs";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -127,8 +128,8 @@ export function configErrorOf(yaml: string, name = "test"): string {
 
 /**
  * A signing key pair made at run time: no private key is kept in the repository (a committed private key
- * whose public half a config publishes would let anyone mint tokens). The public key is written to a
- * temporary directory, so a config can list it by absolute path.
+ * whose public half a config publishes would let anyone mint tokens). Both halves are files in a temporary
+ * directory, so a config can list the public key by absolute path.
  */
 export interface RuntimeKeyPair {
   readonly privateKey: KeyObject;
@@ -140,19 +141,27 @@ export interface RuntimeKeyPair {
   readonly privateKeyFile: string;
 }
 
-let runtimeKeyPairCache: RuntimeKeyPair | undefined;
+const keyPairs = new Map<KeyPairName, RuntimeKeyPair>();
 
-/** One run-time RSA 2048 key pair per test file (generation costs ~0.1 s). */
+function keyPair(name: KeyPairName): RuntimeKeyPair {
+  const known = keyPairs.get(name);
+  if (known) return known;
+  const directory = process.env.CLUSTER_IDENTITY_TEST_KEYS;
+  if (!directory) throw new Error("CLUSTER_IDENTITY_TEST_KEYS is not set: the key pairs are made by __tests__/global-setup.ts (run the tests with jest)");
+  const publicKeyFile = path.join(directory, name, KEY_FILES.publicKey);
+  const privateKeyFile = path.join(directory, name, KEY_FILES.privateKey);
+  const privateKeyPem = readFileSync(privateKeyFile, "utf8");
+  const pair = { privateKey: createPrivateKey(privateKeyPem), publicKeyPem: readFileSync(publicKeyFile, "utf8"), privateKeyPem, publicKeyFile, privateKeyFile };
+  keyPairs.set(name, pair);
+  return pair;
+}
+
+/** The run's cluster signing key pair, made once per jest run by global-setup.ts (RSA 2048). */
 export function runtimeKeyPair(): RuntimeKeyPair {
-  if (runtimeKeyPairCache) return runtimeKeyPairCache;
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const directory = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-keys-"));
-  const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }) as string;
-  const privateKeyPem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
-  const publicKeyFile = path.join(directory, "sa-signer-pkcs8.pub");
-  const privateKeyFile = path.join(directory, "sa-signer.key");
-  writeFileSync(publicKeyFile, publicKeyPem);
-  writeFileSync(privateKeyFile, privateKeyPem, { mode: 0o600 });
-  runtimeKeyPairCache = { privateKey, publicKeyPem, privateKeyPem, publicKeyFile, privateKeyFile };
-  return runtimeKeyPairCache;
+  return keyPair("cluster");
+}
+
+/** A second run-time key pair: a signer nobody publishes. */
+export function otherKeyPair(): RuntimeKeyPair {
+  return keyPair("other");
 }

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from "node:crypto";
 import { Testing } from "cdktf";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
@@ -18,6 +17,7 @@ import {
   environmentFromYaml,
   onlyResource,
   resourcesOfType,
+  otherKeyPair,
   runtimeKeyPair,
   shippedEnvironment,
   stacksOf,
@@ -206,8 +206,7 @@ describe("a token from the cluster verifies against the synthesized issuer (jose
   });
 
   it("rejects a token signed with another key, even under the published kid", async () => {
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    await expect(verify(await serviceAccountToken(privateKey))).rejects.toThrow("signature verification failed");
+    await expect(verify(await serviceAccountToken(otherKeyPair().privateKey))).rejects.toThrow("signature verification failed");
   });
 
   it("rejects a token whose kid is not published", async () => {

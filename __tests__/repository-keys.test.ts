@@ -5,11 +5,11 @@
  * but not ignored, so a key about to be committed fails too).
  */
 import { execFileSync } from "node:child_process";
-import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, KeyObject } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { availableEnvironments, loadEnvironment } from "../lib/config/load";
-import { PROJECT_ROOT, runtimeKeyPair } from "./helpers";
+import { otherKeyPair, PROJECT_ROOT, runtimeKeyPair } from "./helpers";
 
 interface RepositoryFile {
   readonly path: string;
@@ -135,7 +135,7 @@ describe("signing keys in the repository", () => {
     });
 
     it("ignores a private key whose public half nobody publishes", () => {
-      const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+      const other = otherKeyPair().privateKeyPem;
       expect(privateKeysMatchingPublished([{ path: "other.key", text: other }], [publishedPair])).toEqual([]);
     });
 
