@@ -1,7 +1,8 @@
 /** Type-checking happens once in `npm run typecheck`; jest only transpiles (swc). */
 module.exports = {
   testEnvironment: "node",
-  // Two workers on the 2-core CI machine: ~8 s and ~400 MB per worker (in-band: ~11 s, 640 MB).
+  // Two workers on the 2-core CI machine: ~17-20 s, 450-510 MB per worker (in-band: ~24 s, ~680 MB). Worker threads
+  // were faster (14-16 s) but hold ~900 MB in one process.
   maxWorkers: 2,
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],

@@ -1,12 +1,15 @@
 /**
- * The pieces of `npm run review` that run in process: its arguments, a `--base` directory, and the copy of this
- * checkout's build into the base revision's worktree (review-cli.test.ts runs the command end to end).
+ * The pieces of `npm run review` that run in process: its arguments, a `--base` directory, the copy of this
+ * checkout's build into the base revision's worktree, and the packages the base synth runs with, on a small git
+ * repository whose bin/synth.js writes one stack saying what it found (review-cli.test.ts runs the real command end
+ * to end).
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseReviewArguments } from "../lib/review/arguments";
-import { BaseRevisionError, copyBuild, readBaseDirectory } from "../lib/review/base-revision";
+import { BaseRevisionError, copyBuild, readBaseDirectory, synthesizeBaseRef } from "../lib/review/base-revision";
 
 let scratch: string;
 beforeEach(() => {
@@ -69,5 +72,81 @@ describe("copyBuild", () => {
     expect(copied(".tsbuildinfo")).toBeGreaterThan(copied("lib/main.js"));
     expect(copied("lib/main.js")).toBeGreaterThan(copied("stale.bundle.js"));
     expect(copied("app.bundle.js") - checkedOut).toBeLessThan(60_000);
+  });
+});
+
+describe("synthesizeBaseRef: the packages the base revision is synthesized with", () => {
+  // A stand-in synth: one stack recording what node_modules is in the worktree.
+  const SYNTH = `const fs = require("node:fs"), path = require("node:path");
+const modules = fs.existsSync("node_modules") ? (fs.lstatSync("node_modules").isSymbolicLink() ? "this checkout's" : fs.readFileSync("node_modules/installed", "utf8")) : "none";
+const out = path.join(process.env.CDKTF_OUTDIR, "stacks", "oidc-dev");
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(path.join(process.env.CDKTF_OUTDIR, "manifest.json"), "{}");
+fs.writeFileSync(path.join(out, "cdk.tf.json"), JSON.stringify({ modules }));
+`;
+  // A stand-in npm (npm_execpath): `ci` installs a node_modules/ saying which lock it installed, logging its arguments
+  // next to itself; exit 1 when npm.fails is there. (Files, not variables: jest's process.env is the test's own copy.)
+  const NPM = `const fs = require("node:fs"), path = require("node:path");
+if (fs.existsSync(path.join(__dirname, "npm.fails"))) { console.error("npm error 403 Forbidden"); process.exit(1); }
+fs.appendFileSync(path.join(__dirname, "npm.log"), process.argv.slice(2).join(" ") + "\\n");
+fs.mkdirSync("node_modules");
+fs.writeFileSync("node_modules/installed", "installed from " + fs.readFileSync("package-lock.json", "utf8").trim());
+`;
+  let repository: string;
+  let npmLog: string;
+  const npmExecpath = process.env.npm_execpath;
+  const git = (...args: string[]) => {
+    const result = spawnSync("git", ["-c", "user.email=t@example.invalid", "-c", "user.name=t", "-c", "commit.gpgsign=false", ...args], { cwd: repository, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
+  };
+  const write = (file: string, text: string) => {
+    mkdirSync(path.dirname(path.join(repository, file)), { recursive: true });
+    writeFileSync(path.join(repository, file), text);
+  };
+  const modulesOfBase = (ref: string) => (synthesizeBaseRef(ref, repository).stacks["oidc-dev"] as unknown as { modules: string }).modules;
+
+  beforeEach(() => {
+    repository = path.join(scratch, "repository");
+    npmLog = path.join(scratch, "npm.log");
+    write("bin/synth.js", SYNTH);
+    write("package-lock.json", "lock 1\n");
+    write(".gitignore", "node_modules/\n");
+    write("node_modules/installed", "this checkout's own install");
+    writeFileSync(path.join(scratch, "npm-cli.js"), NPM);
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "base");
+    process.env.npm_execpath = path.join(scratch, "npm-cli.js");
+  });
+  afterEach(() => {
+    if (npmExecpath === undefined) delete process.env.npm_execpath;
+    else process.env.npm_execpath = npmExecpath;
+  });
+
+  it("shares this checkout's node_modules when the base's package-lock.json is the same", () => {
+    write("config.yaml", "a change of config only\n");
+    git("add", "-A");
+    git("commit", "-q", "-m", "head");
+    expect(modulesOfBase("main~1")).toBe("this checkout's");
+    expect(existsSync(npmLog)).toBe(false);
+  });
+
+  it("installs the base's own locked packages (npm ci) when its package-lock.json differs", () => {
+    write("package-lock.json", "lock 2\n");
+    git("commit", "-q", "-am", "head: upgrade");
+    expect(modulesOfBase("main~1")).toBe("installed from lock 1");
+    expect(readFileSync(npmLog, "utf8")).toBe("ci --ignore-scripts --prefer-offline --no-audit --no-fund\n");
+  });
+
+  it("says what to do when that install fails, and leaves no worktree behind", () => {
+    write("package-lock.json", "lock 2\n");
+    git("commit", "-q", "-am", "head: upgrade");
+    writeFileSync(path.join(scratch, "npm.fails"), "");
+    expect(() => synthesizeBaseRef("main~1", repository)).toThrow(BaseRevisionError);
+    expect(() => synthesizeBaseRef("main~1", repository)).toThrow(
+      /^review: --base-ref = main~1: the package-lock\.json of [0-9a-f]{12} differs from this checkout's and npm ci of it failed \(exit 1\):\nnpm error 403 Forbidden\nSynthesize that revision yourself \(a checkout, npm ci, npm run synth\) and pass --base <its cdktf\.out>\.$/,
+    );
+    const worktrees = spawnSync("git", ["worktree", "list"], { cwd: repository, encoding: "utf8" }).stdout.trim().split("\n");
+    expect(worktrees).toHaveLength(1);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The base revision of a review: a cdktf.out given as a directory (`--base <dir>`, e.g. the target branch's
  * CI artifact), or a git ref synthesized here (`--base-ref <ref>`): a temporary `git worktree` of that
- * commit, sharing this checkout's node_modules by symlink, runs that revision's own synth
- * (`node bin/synth.js` with CDKTF_OUTDIR in the temporary directory) and is removed afterwards.
+ * commit runs that revision's own synth (`node bin/synth.js` with CDKTF_OUTDIR in the temporary directory) and is
+ * removed afterwards. It shares this checkout's node_modules by symlink when its package-lock.json is the same, and
+ * installs its own (`npm ci`) when not.
  *
  * When the base commit's compiled sources are those of this checkout (a change of config only, the usual
  * merge request) and this checkout's dist/ is up to date, dist/ is copied into the worktree so the base
@@ -87,6 +88,29 @@ export function distMatchesCommit(projectRoot: string, commit: string): boolean 
   return untracked.ok && untracked.stdout === "";
 }
 
+/** True when `commit`'s package-lock.json is this checkout's: its synth can share this checkout's node_modules. */
+export function lockMatchesCommit(projectRoot: string, commit: string): boolean {
+  return git(["diff", "--quiet", commit, "--", "package-lock.json"], projectRoot).ok;
+}
+
+/**
+ * `npm ci` in the base worktree, for a base whose package-lock.json differs: synthesized with this checkout's
+ * packages it could fail (another compiler) or, worse, succeed with other provider bindings and misreport what
+ * changed. npm is the one running this review when there is one (npm_execpath), else `npm` on PATH; install scripts
+ * are not run (nothing the synth needs has one) and the local cache is preferred.
+ */
+function installLockedPackages(ref: string, commit: string, project: string): void {
+  const args = ["ci", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"];
+  const npmCli = process.env.npm_execpath;
+  const install = npmCli ? spawnSync(process.execPath, [npmCli, ...args], { cwd: project, encoding: "utf8" }) : spawnSync("npm", args, { cwd: project, encoding: "utf8" });
+  if (install.status !== 0 || install.error)
+    throw new BaseRevisionError(
+      `review: --base-ref = ${ref}: the package-lock.json of ${commit.slice(0, 12)} differs from this checkout's and npm ci of it failed ` +
+        `(${install.error ? String(install.error) : `exit ${String(install.status)}`}):\n${`${install.stdout ?? ""}${install.stderr ?? ""}`.trim()}\n` +
+        "Synthesize that revision yourself (a checkout, npm ci, npm run synth) and pass --base <its cdktf.out>.",
+    );
+}
+
 function filesIn(directory: string): string[] {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(directory, entry.name);
@@ -123,8 +147,10 @@ export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevisio
     const added = git(["worktree", "add", "--detach", "--quiet", tree, commit], projectRoot);
     if (!added.ok) throw new BaseRevisionError(`review: --base-ref = ${ref}: git worktree add failed: ${added.stderr}`);
     const project = path.join(tree, inside);
-    const modules = path.join(path.resolve(projectRoot), "node_modules");
-    if (existsSync(modules) && !existsSync(path.join(project, "node_modules"))) symlinkSync(modules, path.join(project, "node_modules"), "dir");
+    if (lockMatchesCommit(projectRoot, commit)) {
+      const modules = path.join(path.resolve(projectRoot), "node_modules");
+      if (existsSync(modules) && !existsSync(path.join(project, "node_modules"))) symlinkSync(modules, path.join(project, "node_modules"), "dir");
+    } else installLockedPackages(ref, commit, project);
     if (distMatchesCommit(projectRoot, commit)) copyBuild(path.join(projectRoot, "dist"), path.join(project, "dist"));
     if (!existsSync(path.join(project, "bin", "synth.js")))
       throw new BaseRevisionError(`review: --base-ref = ${ref}: the revision ${commit.slice(0, 12)} has no bin/synth.js to synthesize it with; synthesize it yourself and pass --base <its cdktf.out>`);
