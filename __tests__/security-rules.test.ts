@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { isCelError, run } from "@bufbuild/cel";
 import { admittedSubjects } from "../lib/rules/google";
 import { ALL_RULES, evaluateEnvironment, evaluateStack, ResourceUnderTest, ruleById, runRule, StackJson, unsuppressed } from "../lib/rules";
+import { memoized } from "../lib/rules/memo";
 import {
   awsStack,
   discoveryDocument,
@@ -818,5 +819,16 @@ describe("CI-GCP-2's structural reading of the attribute condition, against a re
     expect(celAdmits("assertion.sub in ['system:serviceaccount:default:app'] || true", "system:serviceaccount:kube-system:default")).toBe(true);
     expect(celAdmits("assertion.sub.startsWith('system:serviceaccount:')", "system:serviceaccount:kube-system:default")).toBe(true);
     expect(celAdmits("assertion.sub != 'system:serviceaccount:default:app'", "system:serviceaccount:kube-system:default")).toBe(true);
+  });
+});
+
+describe("memoized (lib/rules/memo)", () => {
+  it("computes a fact once per owner and key, separately for each owner and key", () => {
+    const first = {};
+    const second = {};
+    let computed = 0;
+    const fact = (owner: object, key = "fact") => memoized(owner, key, () => ++computed);
+    expect([fact(first), fact(first), fact(second), fact(first, "other"), fact(second)]).toEqual([1, 1, 2, 3, 2]);
+    expect(computed).toBe(3);
   });
 });

@@ -7,6 +7,7 @@ import { forbiddenManagedPolicy } from "../iam/managed-policies";
 import { accountOfStack, appRoleNamed, catalogServiceAccounts, componentStack, environmentIssuers, roleKey } from "./environment";
 import { accountOfPrincipal, conditionValues, isPublicPrincipal, isServiceAction, operatorsOfKey, parsePolicy, Statement, WILDCARD_ACTIONS } from "./policy";
 import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
+import { memoized } from "./memo";
 
 /** Resource types that carry an identity policy in `policy`. */
 const IDENTITY_POLICY_TYPES = ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy"];
@@ -446,20 +447,17 @@ export const podIdentityClusterArn: Rule = {
 };
 
 /** A stack's Pod Identity associations by the logical id of the role they reference (indexed once per stack: linear at 1,000 workloads). */
-const associationIndex = new WeakMap<object, Map<string, ResourceConfig[]>>();
 function associationsByRole(stack: ResourceUnderTest["stack"]): Map<string, ResourceConfig[]> {
-  let index = associationIndex.get(stack);
-  if (!index) {
-    index = new Map();
+  return memoized(stack, "podIdentityAssociationsByRole", () => {
+    const index = new Map<string, ResourceConfig[]>();
     for (const association of Object.values(stack.resource?.aws_eks_pod_identity_association ?? {})) {
       const role = typeof association.role_arn === "string" ? /^\$\{aws_iam_role\.([^.]+)\.(arn|name|id)\}$/.exec(association.role_arn)?.[1] : undefined;
       if (role === undefined) continue;
       if (!index.has(role)) index.set(role, []);
       index.get(role)!.push(association);
     }
-    associationIndex.set(stack, index);
-  }
-  return index;
+    return index;
+  });
 }
 
 export const podIdentityBoundByAssociation: Rule = {

@@ -9,6 +9,7 @@
  */
 import { asStrings, isObject, resourcesOf } from "./json";
 import type { EnvironmentUnderTest, ResourceConfig, ResourceUnderTest, StackJson } from "./types";
+import { memoized } from "./memo";
 
 /** Stack components (SPEC §3; `delivery` of day 2); a stack id is `<component>-<env>`. */
 export const STACK_COMPONENTS: readonly string[] = ["oidc", "aws-workloads", "gitlab-storage", "gcp-wif", "k8s-identities", "delivery"];
@@ -128,15 +129,6 @@ function resolveExpression(environment: EnvironmentUnderTest | undefined, stackI
 
 // ---------------------------------------------------------------------------------------------------------
 // Facts of an environment (memoized)
-
-const memo = new WeakMap<EnvironmentUnderTest, Map<string, unknown>>();
-
-function memoized<T>(environment: EnvironmentUnderTest, key: string, compute: () => T): T {
-  let facts = memo.get(environment);
-  if (!facts) memo.set(environment, (facts = new Map()));
-  if (!facts.has(key)) facts.set(key, compute());
-  return facts.get(key) as T;
-}
 
 /**
  * The issuer URLs of the environment's cluster(s), as `oidc-<env>` publishes them: its `issuer_url*`

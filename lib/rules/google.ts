@@ -7,6 +7,7 @@ import { BASIC_ROLES, IMPERSONATION_ROLES as IMPERSONATION_ROLE_EXPLANATIONS, is
 import { asStrings, blocks, firstBlock, isObject, resourcesOfType } from "./json";
 import { catalogServiceAccounts, environmentAudiences, environmentIssuers, resolveString } from "./environment";
 import type { ResourceUnderTest, Rule, StackJson } from "./types";
+import { memoized } from "./memo";
 
 // Facts about Google roles live in lib/gcp/roles (the config loader and the stacks use them too).
 export { BASIC_ROLES, isAdminRole };
@@ -290,16 +291,12 @@ function membersOf(resource: ResourceUnderTest): string[] {
 }
 
 /** The pool ids of a stack's pools (a member naming another pool is a foreign pool). */
-const poolIdsOfStack = new WeakMap<object, string[]>();
 function stackPoolIds(stack: StackJson): string[] {
-  let ids = poolIdsOfStack.get(stack);
-  if (!ids) {
-    ids = resourcesOfType(stack, "google_iam_workload_identity_pool")
+  return memoized(stack, "workloadIdentityPoolIds", () =>
+    resourcesOfType(stack, "google_iam_workload_identity_pool")
       .map(([, pool]) => pool.workload_identity_pool_id)
-      .filter((id): id is string => typeof id === "string" && !id.includes("${"));
-    poolIdsOfStack.set(stack, ids);
-  }
-  return ids;
+      .filter((id): id is string => typeof id === "string" && !id.includes("${")),
+  );
 }
 
 export const gcpSpecificPrincipal: Rule = {
