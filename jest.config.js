@@ -1,8 +1,9 @@
 /** Type-checking happens once in `npm run typecheck`; jest only transpiles (swc). */
 module.exports = {
-  testEnvironment: "node",
-  // Two workers on the 2-core CI machine: ~17-20 s, 450-510 MB per worker (in-band: ~24 s, ~680 MB). Worker threads
-  // were faster (14-16 s) but hold ~900 MB in one process.
+  // jest's node environment and runtime, with one vm context and one module registry per worker instead of per test
+  // file (__tests__/support/worker-runtime.js says what stays per file; CLUSTER_IDENTITY_JEST_ISOLATE=1 turns it off).
+  testEnvironment: "<rootDir>/__tests__/support/worker-environment.js",
+  runtime: "<rootDir>/__tests__/support/worker-runtime.js",
   maxWorkers: 2,
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
