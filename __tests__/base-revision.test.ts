@@ -142,8 +142,14 @@ fs.writeFileSync("node_modules/installed", "installed from " + fs.readFileSync("
     write("package-lock.json", "lock 2\n");
     git("commit", "-q", "-am", "head: upgrade");
     writeFileSync(path.join(scratch, "npm.fails"), "");
-    expect(() => synthesizeBaseRef("main~1", repository)).toThrow(BaseRevisionError);
-    expect(() => synthesizeBaseRef("main~1", repository)).toThrow(
+    let failure: unknown;
+    try {
+      synthesizeBaseRef("main~1", repository);
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(BaseRevisionError);
+    expect((failure as Error).message).toMatch(
       /^review: --base-ref = main~1: the package-lock\.json of [0-9a-f]{12} differs from this checkout's and npm ci of it failed \(exit 1\):\nnpm error 403 Forbidden\nSynthesize that revision yourself \(a checkout, npm ci, npm run synth\) and pass --base <its cdktf\.out>\.$/,
     );
     const worktrees = spawnSync("git", ["worktree", "list"], { cwd: repository, encoding: "utf8" }).stdout.trim().split("\n");

@@ -1,7 +1,7 @@
 /**
  * `npm run review` end to end (dist/scripts/review.js): `--base-ref` on a throw-away git repository (a copy
- * of this project, committed twice: a config change between), `--base` on a cdktf.out, and bad input (an
- * unknown ref) failing with exit 2 and nothing written.
+ * of this project, committed twice: a config change between, the shipped config at the head), `--base` on a
+ * cdktf.out, and bad input (an unknown ref) failing with exit 2 and nothing written.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -12,7 +12,8 @@ import { PROJECT_ROOT } from "./helpers";
 
 jest.setTimeout(240_000);
 
-const SKIP = new Set(["node_modules", "cdktf.out", ".git", "coverage", ".terraform", "dist"]);
+// (The tests are not needed to synthesize or review: leaving them out keeps the throw-away repository small.)
+const SKIP = new Set(["node_modules", "cdktf.out", ".git", "coverage", ".terraform", "dist", "__tests__"]);
 let root: string;
 let project: string;
 
@@ -37,14 +38,17 @@ beforeAll(() => {
   symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(project, "node_modules"), "dir");
   // This checkout's build (the test run compiled it), newer than the copied sources: the synth does not compile again.
   copyBuild(path.join(PROJECT_ROOT, "dist"), path.join(project, "dist"));
+  // The base revision: bq-reader without its BigQuery job role; the head: the shipped config, which grants it.
+  const dev = path.join(project, "config", "dev.yaml");
+  const shipped = readFileSync(dev, "utf8");
+  writeFileSync(dev, shipped.replace("projectRoles: [roles/bigquery.jobUser]\n      ", ""));
   git("init", "-q", "-b", "main");
   git("add", "-A");
   git("commit", "-q", "-m", "base");
-  const dev = path.join(project, "config", "dev.yaml");
-  writeFileSync(dev, readFileSync(dev, "utf8").replace("projectRoles: [roles/bigquery.jobUser]", "projectRoles: [roles/bigquery.jobUser, roles/bigquery.dataEditor]"));
-  git("commit", "-q", "-am", "head: bq-reader may edit BigQuery data");
-  const synth = run(process.execPath, ["bin/synth.js"]);
-  if (synth.status !== 0) throw new Error(`synth failed: ${synth.stderr}`);
+  writeFileSync(dev, shipped);
+  git("commit", "-q", "-am", "head: bq-reader may run BigQuery jobs");
+  // The head's synth: the run's synth of the shipped config by the app command (global-setup.ts).
+  cpSync(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!, path.join(project, "cdktf.out"), { recursive: true });
 });
 
 afterAll(() => {
@@ -69,10 +73,10 @@ describe("npm run review --base-ref", () => {
         kind: "added",
         what: "Google role",
         before: null,
-        after: "project cluster-identity-dev: roles/bigquery.dataEditor",
+        after: "project cluster-identity-dev: roles/bigquery.jobUser",
         review: true,
         identity: "Google service account dev-bq-reader@cluster-identity-dev.iam.gserviceaccount.com",
-        resource: "gcp-wif-dev:google_project_iam_member.analytics-bq-reader_project-role-bigquery-dataEditor_52072B46",
+        resource: "gcp-wif-dev:google_project_iam_member.analytics-bq-reader_project-role-bigquery-jobUser_7733D94F",
       },
     ]);
     expect(JSON.parse(readFileSync(path.join(reviewDirectory(), "prod.changes.json"), "utf8"))).toEqual([]);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadEnvironments } from "../lib/config/load";
@@ -34,11 +34,11 @@ const temporary = () => mkdtempSync(path.join(os.tmpdir(), "cluster-identity-tes
 const copyShippedSynth = (outdir: string) => cpSync(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!, outdir, { recursive: true });
 
 describe("synthesis of the shipped environments", () => {
+  // In this process from the sources, run from another directory into another path than the run's shipped synth,
+  // which the app command made (global-setup.ts: `node bin/synth.js`, the bundled app, from the project root).
   const first = path.join(temporary(), "cdktf.out");
-  const second = path.join(temporary(), "elsewhere", "out");
-  mkdirSync(path.dirname(second), { recursive: true });
-  const firstRun = synthInto(first);
-  const secondRun = synthInto(second, { cwd: path.dirname(second) });
+  const elsewhere = temporary();
+  const firstRun = synthInto(first, { cwd: elsewhere });
   const files = filesUnder(first);
 
   it("writes every stack of every environment, and says so in one line", () => {
@@ -46,14 +46,13 @@ describe("synthesis of the shipped environments", () => {
     expect(firstRun).toEqual({
       exitCode: 0,
       stderr: "",
-      stdout: `cluster-identity: wrote ${ALL_STACKS.length} stacks (${ENVIRONMENTS.join(", ")}) to ${path.relative(process.cwd(), first)}\n`,
+      stdout: `cluster-identity: wrote ${ALL_STACKS.length} stacks (${ENVIRONMENTS.join(", ")}) to ${path.relative(elsewhere, first)}\n`,
     });
     expect(Object.keys(files)).toEqual(stackFiles(ALL_STACKS));
   });
 
-  it("is byte-identical whatever the output path and working directory", () => {
-    expect(secondRun.exitCode).toBe(0);
-    expect(filesUnder(second)).toEqual(files);
+  it("is byte-identical whatever the output path and working directory, and to what the app command writes", () => {
+    expect(filesUnder(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!)).toEqual(files);
   });
 
   it("contains no absolute path of this machine", () => {
@@ -136,8 +135,6 @@ describe("adding an environment, as the README tells", () => {
   const stacks = stackIdsOf(...environments);
   const outdir = path.join(root, "cdktf.out");
   const run = synthInto(outdir, { projectRoot: root });
-  const againOutdir = path.join(temporary(), "out");
-  const again = synthInto(againOutdir, { projectRoot: root });
 
   it("is found with the others and gets every stack an EKS environment has", () => {
     expect(environments.map((environment) => environment.name)).toEqual([...ENVIRONMENTS, "throwaway"].sort());
@@ -147,10 +144,8 @@ describe("adding an environment, as the README tells", () => {
     expect(Object.keys(filesUnder(outdir))).toEqual(stackFiles(stacks));
   });
 
-  it("synthesizes deterministically, without absolute paths, and leaves the other environments' stacks as they were", () => {
+  it("synthesizes without absolute paths, and leaves the other environments' stacks as they were", () => {
     const written = filesUnder(outdir);
-    expect(again.exitCode).toBe(0);
-    expect(filesUnder(againOutdir)).toEqual(written);
     for (const content of Object.values(written)) {
       expect(content).not.toContain(root);
       expect(content).not.toContain(os.tmpdir());
