@@ -10,8 +10,8 @@ const WorkerEnvironment = require("./support/worker-environment") as new (config
   teardown(): Promise<void>;
 };
 
-const config = { globalConfig: {}, projectConfig: { testEnvironmentOptions: {}, globals: {}, fakeTimers: {} } };
-const environmentOf = (testPath: string) => new WorkerEnvironment(config, { console, docblockPragmas: {}, testPath });
+const configOf = (globalConfig: object) => ({ globalConfig, projectConfig: { testEnvironmentOptions: {}, globals: {}, fakeTimers: {} } });
+const environmentOf = (testPath: string, globalConfig: object = {}) => new WorkerEnvironment(configOf(globalConfig), { console, docblockPragmas: {}, testPath });
 
 describe("the worker environment", () => {
   it("gives every test file of the worker the first one's realm, and its own process object", async () => {
@@ -29,6 +29,16 @@ describe("the worker environment", () => {
     expect(second.getVmContext()).toBe(firstContext);
     expect(second.global.process.env.WORKER_ENVIRONMENT_TEST).toBeUndefined();
     await second.teardown();
+  });
+
+  it("gives each test file a context of its own in watch mode (its workers run files again after a change)", async () => {
+    delete process.env.CLUSTER_IDENTITY_JEST_ISOLATE;
+    for (const watch of [{ watch: true }, { watchAll: true }]) {
+      const first = environmentOf("first.test.ts", watch);
+      const second = environmentOf("second.test.ts", watch);
+      expect(second.getVmContext()).not.toBe(first.getVmContext());
+      await Promise.all([first.teardown(), second.teardown()]);
+    }
   });
 
   it("gives each test file a context of its own with CLUSTER_IDENTITY_JEST_ISOLATE=1, as jest's node environment does", async () => {

@@ -16,7 +16,7 @@ let sharedRealm;
 class WorkerEnvironment extends NodeEnvironment {
   constructor(config, context) {
     super(config, context);
-    if (isolated()) return;
+    if (isolated(config.globalConfig)) return;
     if (!sharedRealm) {
       sharedRealm = { context: this.context, global: this.global };
       return;

@@ -10,7 +10,7 @@
 // the objects they describe), and the committed snapshots pin the output either way.
 //
 // CLUSTER_IDENTITY_JEST_ISOLATE=1 restores jest's per-file isolation (to rule the sharing out when a failure looks
-// order-dependent).
+// order-dependent); watch mode has it always, since its workers run files again after a source changed.
 "use strict";
 const { createRequire } = require("node:module");
 const { isolated } = require("./isolation");
@@ -22,10 +22,12 @@ let shared;
 let active;
 
 class WorkerRuntime extends Runtime {
-  constructor(config, environment, ...rest) {
-    super(config, environment, ...rest);
-    this.setupFiles = new Set([...config.setupFiles, ...config.setupFilesAfterEnv]);
-    if (isolated()) return;
+  constructor(config, environment, resolver, transformer, cacheFS, coverageOptions, testPath, globalConfig) {
+    super(config, environment, resolver, transformer, cacheFS, coverageOptions, testPath, globalConfig);
+    // Evaluated anew for each test file, as under jest's runtime: the setup files (they register matchers on this
+    // file's expect) and the test file itself.
+    this.perFile = new Set([...config.setupFiles, ...config.setupFilesAfterEnv, testPath]);
+    if (isolated(globalConfig)) return;
     if (shared) {
       this._moduleRegistry = shared.modules;
       this._sourceMapRegistry = shared.sourceMaps;
@@ -36,8 +38,7 @@ class WorkerRuntime extends Runtime {
   }
 
   requireModule(from, moduleName, options, isRequireActual) {
-    // A setup file runs for every test file, as under jest's runtime (it registers matchers on this file's expect).
-    if (moduleName === undefined && this.setupFiles.has(from) && !options?.isInternalModule) this._moduleRegistry.delete(from);
+    if (moduleName === undefined && this.perFile.has(from) && !options?.isInternalModule) this._moduleRegistry.delete(from);
     return super.requireModule(from, moduleName, options, isRequireActual);
   }
 
