@@ -14,7 +14,7 @@ import { STATEFUL_TYPES } from "../lib/review/plan";
 import type { StackJson } from "../lib/rules/types";
 import { runSynth } from "../lib/run-synth";
 import { synthesizeApp } from "../lib/synthesize";
-import { PROJECT_ROOT, SynthesizedStack, configErrorOf, environmentFromYaml, filesUnder, stacksOf, synthesizedStacks } from "./helpers";
+import { PROJECT_ROOT, SynthesizedStack, configErrorOf, environmentFromYaml, filesUnder, shippedStacksOf, stackIdsOf, stacksOf, synthesizedStacks } from "./helpers";
 
 const shippedText = (name: string) => readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8");
 const asShipped = (text: string, name: string) => parseEnvironment(text, { file: `config/${name}.yaml`, projectRoot: PROJECT_ROOT });
@@ -83,14 +83,21 @@ function addresses(stacks: Record<string, SynthesizedStack>, types?: readonly st
 }
 
 describe("cluster: X is clusters: [X]", () => {
-  it.each(["dev", "prod"])("%s: synthesizes byte-identical cdktf.out", (name) => {
+  it.each(["dev", "prod"])("%s: synthesizes byte-identical stacks and the same manifest entries", (name) => {
     const single = shippedText(name);
     const listed = withClusters(single);
     expect(listed).toMatch(/^clusters:\n  - type: /m);
     expect(listed).not.toMatch(/^cluster:/m);
-    const files = synthesizedFiles(single, name);
-    expect(Object.keys(files).length).toBeGreaterThan(4);
-    expect(synthesizedFiles(listed, name)).toEqual(files);
+    // The shipped config (`cluster: X`) as the run's synth wrote it, against a synth of the `clusters: [X]` form.
+    const shipped = filesUnder(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!);
+    const files = synthesizedFiles(listed, name);
+    const stackFiles = Object.keys(files).filter((file) => file.startsWith("stacks/"));
+    expect(stackFiles.length).toBeGreaterThan(4);
+    for (const file of stackFiles) expect({ file, content: files[file] }).toEqual({ file, content: shipped[file] });
+    const entries = (manifest: string) => JSON.parse(manifest).stacks as Record<string, unknown>;
+    const listedEntries = entries(files["manifest.json"]);
+    expect(Object.keys(listedEntries).sort()).toEqual(stackIdsOf(asShipped(single, name)));
+    for (const [id, entry] of Object.entries(listedEntries)) expect(entry).toEqual(entries(shipped["manifest.json"])[id]);
   });
 
   it("resolves to the same environment", () => {
@@ -114,7 +121,7 @@ describe.each([
   ["prod (EKS)", "prod", prodWithGreen, "green"],
   ["dev (self-managed)", "dev", devWithSecondKops, "dev-kops-2"],
 ] as const)("adding a cluster to %s", (_label, name, addCluster, added) => {
-  const before = synthesizedStacks(asShipped(shippedText(name), name));
+  const before = shippedStacksOf(name);
   const after = synthesizedStacks(asShipped(addCluster(), name));
 
   it("renames no stack", () => {

@@ -97,6 +97,12 @@ export function shippedStacks(): Record<string, SynthesizedStack> {
   );
 }
 
+/** The stacks of one shipped environment (config/<name>.yaml) from shippedStacks(): what a synth of it alone writes. */
+export function shippedStacksOf(name: string): Record<string, SynthesizedStack> {
+  const shipped = shippedStacks();
+  return Object.fromEntries(stackIdsOf(shippedEnvironment(name)).map((id) => [id, shipped[id]]));
+}
+
 /**
  * The stacks of environments exactly as `cdktf synth` writes them (cross-stack references resolved into
  * terraform_remote_state), parsed, by stack id. `Testing.synth` of a single stack does not resolve them.
