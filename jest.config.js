@@ -1,4 +1,4 @@
-/** Type-checking happens once in `npm run typecheck`; jest only transpiles (swc). */
+/** Type-checking happens once, before jest (`npm test`: tsc -b tsconfig.test.json); jest only transpiles (swc). */
 module.exports = {
   // jest's node environment and runtime, with one vm context and one module registry per worker instead of per test
   // file (__tests__/support/worker-runtime.js says what stays per file; CLUSTER_IDENTITY_JEST_ISOLATE=1 turns it off).
