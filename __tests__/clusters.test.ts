@@ -14,7 +14,7 @@ import { STATEFUL_TYPES } from "../lib/review/plan";
 import type { StackJson } from "../lib/rules/types";
 import { runSynth } from "../lib/run-synth";
 import { synthesizeApp } from "../lib/synthesize";
-import { PROJECT_ROOT, SynthesizedStack, configErrorOf, environmentFromYaml, filesUnder, shippedStacksOf, stackIdsOf, stacksOf, synthesizedStacks } from "./helpers";
+import { PROJECT_ROOT, SynthesizedStack, configErrorOf, environmentFromYaml, filesUnder, shippedOutdir, shippedStacksOf, stackIdsOf, stacksOf, synthesizedStacks } from "./helpers";
 
 const shippedText = (name: string) => readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8");
 const asShipped = (text: string, name: string) => parseEnvironment(text, { file: `config/${name}.yaml`, projectRoot: PROJECT_ROOT });
@@ -89,7 +89,7 @@ describe("cluster: X is clusters: [X]", () => {
     expect(listed).toMatch(/^clusters:\n  - type: /m);
     expect(listed).not.toMatch(/^cluster:/m);
     // The shipped config (`cluster: X`) as the run's synth wrote it, against a synth of the `clusters: [X]` form.
-    const shipped = filesUnder(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!);
+    const shipped = filesUnder(shippedOutdir());
     const files = synthesizedFiles(listed, name);
     const stackFiles = Object.keys(files).filter((file) => file.startsWith("stacks/"));
     expect(stackFiles.length).toBeGreaterThan(4);

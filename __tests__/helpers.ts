@@ -85,12 +85,18 @@ cluster:
 `;
 
 /**
- * The stacks of every shipped environment (ENVIRONMENTS) as `cdktf synth` writes them: read from the run's
- * global synthesis (global-setup.ts) when there is one, synthesized here otherwise.
+ * The run's synth of every shipped environment (ENVIRONMENTS), a cdktf.out written by the app command
+ * (`node bin/synth.js`, global-setup.ts): its directory.
  */
-export function shippedStacks(): Record<string, SynthesizedStack> {
+export function shippedOutdir(): string {
   const outdir = process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR;
-  if (!outdir) return synthesizedStacks(...ENVIRONMENTS.map(shippedEnvironment));
+  if (!outdir) throw new Error("CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR is not set: the shipped synth is made by __tests__/global-setup.ts (run the tests with jest)");
+  return outdir;
+}
+
+/** The stacks of every shipped environment as `cdktf synth` writes them (the run's synth: shippedOutdir()), parsed. */
+export function shippedStacks(): Record<string, SynthesizedStack> {
+  const outdir = shippedOutdir();
   const manifest = JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
   return Object.fromEntries(
     Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]),

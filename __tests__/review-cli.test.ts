@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wri
 import * as os from "node:os";
 import * as path from "node:path";
 import { copyBuild } from "../lib/review/base-revision";
-import { PROJECT_ROOT } from "./helpers";
+import { PROJECT_ROOT, shippedOutdir } from "./helpers";
 
 jest.setTimeout(240_000);
 
@@ -48,7 +48,7 @@ beforeAll(() => {
   writeFileSync(dev, shipped);
   git("commit", "-q", "-am", "head: bq-reader may run BigQuery jobs");
   // The head's synth: the run's synth of the shipped config by the app command (global-setup.ts).
-  cpSync(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!, path.join(project, "cdktf.out"), { recursive: true });
+  cpSync(shippedOutdir(), path.join(project, "cdktf.out"), { recursive: true });
 });
 
 afterAll(() => {

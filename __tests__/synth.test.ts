@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadEnvironments } from "../lib/config/load";
 import { environmentOfStack, runSynth } from "../lib/run-synth";
-import { ENVIRONMENTS, PROJECT_ROOT, filesUnder, shippedEnvironment, shippedStacks, stackIdsOf } from "./helpers";
+import { ENVIRONMENTS, PROJECT_ROOT, filesUnder, shippedEnvironment, shippedOutdir, shippedStacks, stackIdsOf } from "./helpers";
 
 function synthInto(outdir: string, options: { cwd?: string; selection?: string; projectRoot?: string } = {}) {
   const previous = process.cwd();
@@ -31,7 +31,7 @@ const stackFiles = (stacks: readonly string[]) => ["manifest.json", ...[...stack
 const temporary = () => mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-"));
 
 /** An earlier synth of every shipped environment at `outdir`: the one the test run made (global-setup.ts). */
-const copyShippedSynth = (outdir: string) => cpSync(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!, outdir, { recursive: true });
+const copyShippedSynth = (outdir: string) => cpSync(shippedOutdir(), outdir, { recursive: true });
 
 describe("synthesis of the shipped environments", () => {
   // In this process from the sources, run from another directory into another path than the run's shipped synth,
@@ -52,7 +52,7 @@ describe("synthesis of the shipped environments", () => {
   });
 
   it("is byte-identical whatever the output path and working directory, and to what the app command writes", () => {
-    expect(filesUnder(process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR!)).toEqual(files);
+    expect(filesUnder(shippedOutdir())).toEqual(files);
   });
 
   it("contains no absolute path of this machine", () => {
