@@ -326,6 +326,7 @@ describe("the CI step scripts", () => {
         [
           "#!/bin/sh",
           'echo "terraform $*" >> "$FAKE_LOG"',
+          '[ -z "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || [ ! -f "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || echo "token file $AWS_WEB_IDENTITY_TOKEN_FILE" >> "$FAKE_LOG"',
           'case "$*" in *" plan "*) exit "${FAKE_PLAN_EXIT:-0}" ;; *"show -json"*) echo \'{"resource_changes":[{"change":{"actions":["create"]}}]}\' ;; esac',
           "exit 0",
         ].join("\n"),
@@ -372,6 +373,17 @@ describe("the CI step scripts", () => {
       const failed = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "1" });
       expect(failed.status).toBe(1);
       expect(failed.output).toContain(`ERROR: terraform plan of ${remoteOidc} failed (exit 1)`);
+    });
+
+    it("keep the job's ID token in a file while terraform runs and remove it when the job ends, also when it fails", () => {
+      for (const planExit of ["0", "1"]) {
+        const result = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: planExit });
+        expect(result.status).toBe(planExit === "0" ? 0 : 1);
+        const tokenFiles = [...new Set([...result.calls.matchAll(/^token file (.+)$/gm)].map((match) => match[1]))];
+        expect(tokenFiles).toHaveLength(1);
+        expect(path.basename(tokenFiles[0])).toBe("aws-token");
+        expect(existsSync(path.dirname(tokenFiles[0]))).toBe(false);
+      }
     });
 
     it("drift: exit 2 of the plan fails the job (not a warning), naming the stack", () => {

@@ -30,6 +30,8 @@ ci_credentials() {
   role_variable="$(printf '%s' "$role_variable" | tr '[:lower:]' '[:upper:]')"
   account_variable="GCP_$(printf '%s' "${CREDENTIALS_FOR:-plan}" | tr '[:lower:]' '[:upper:]')_SERVICE_ACCOUNT"
   secrets="$(mktemp -d)"
+  # The job's ID tokens last as long as its script: a shell runner's /tmp outlives the job, and the next job's user.
+  trap 'rm -rf "$secrets"' EXIT
   for need in "$@"; do
     case "$need" in
       aws)
