@@ -1,6 +1,6 @@
 /**
- * Once for the whole jest run (instead of once per test file), into temporary directories that workers find by
- * environment variable:
+ * Once for the whole jest run (instead of once per test file), into the run's temporary directory (TMPDIR of the
+ * workers; global-teardown.ts removes it), in places that workers find by environment variable:
  * - every shipped environment (config/*.yaml) synthesized by the app command itself, `node bin/synth.js` (what
  *   `npm run synth` and cdktf.json run: it compiles what changed and runs the bundled app), read by `shippedStacks()`
  *   in helpers.ts; synth.test.ts proves it byte-identical to a synthesis from the sources in the test process;
@@ -43,14 +43,20 @@ async function synthesizeShipped(outdir: string): Promise<void> {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const keys = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-test-keys-"));
-  const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-jest-"));
+  const run = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-jest-"));
+  // Every temporary file of the run goes under this directory, which global-teardown.ts removes: the tests' own,
+  // those of cdktf's test apps, git's and the CI scripts' (the workers and their children inherit TMPDIR).
+  process.env.CLUSTER_IDENTITY_TEST_RUN_TMPDIR = run;
+  process.env.TMPDIR = run;
+  const keys = path.join(run, "keys");
+  const outdir = path.join(run, "shipped");
+  mkdirSync(keys);
   process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR = outdir;
   process.env.CLUSTER_IDENTITY_TEST_KEYS = keys;
   try {
     await Promise.all([synthesizeShipped(outdir), ...KEY_PAIR_NAMES.map((name) => writeKeyPair(keys, name))]);
   } catch (error) {
-    for (const directory of [outdir, keys]) rmSync(directory, { recursive: true, force: true });
+    rmSync(run, { recursive: true, force: true });
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 
+/** Removes the run's temporary directory (global-setup.ts): the shipped synth, the key pairs, every test's files. */
 export default function globalTeardown(): void {
-  for (const directory of [process.env.CLUSTER_IDENTITY_TEST_SHIPPED_OUTDIR, process.env.CLUSTER_IDENTITY_TEST_KEYS])
-    if (directory) rmSync(directory, { recursive: true, force: true });
+  const run = process.env.CLUSTER_IDENTITY_TEST_RUN_TMPDIR;
+  if (run) rmSync(run, { recursive: true, force: true });
 }
