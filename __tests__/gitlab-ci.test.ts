@@ -15,7 +15,7 @@ import { runSynth } from "../lib/run-synth";
 import { pipelineEnvironments } from "../scripts/ci-pipeline";
 import { codeQualityReport } from "../lib/rules/report";
 import type { Finding } from "../lib/rules/types";
-import { PROJECT_ROOT } from "./helpers";
+import { PROJECT_ROOT, shippedOutdir } from "./helpers";
 
 type Job = Record<string, unknown>;
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -155,11 +155,8 @@ function expectDeliveryPipeline(projectRoot: string, outdir: string, document: R
 }
 
 describe("the child pipeline of the shipped configs", () => {
-  let outdir: string;
-  beforeAll(() => {
-    outdir = synthesizeProject(PROJECT_ROOT);
-  });
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  // The run's synth of the shipped configs by the app command (global-setup.ts), only read here.
+  const outdir = shippedOutdir();
 
   it("has jobs per environment of config/*.yaml, in each environment's deploy order", () => {
     const document = childPipeline(pipelineEnvironments(PROJECT_ROOT, outdir), { mode: "delivery" });

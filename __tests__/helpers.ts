@@ -116,12 +116,9 @@ export function shippedStacksOf(name: string): Record<string, SynthesizedStack> 
 export function synthesizedStacks(...environments: Environment[]): Record<string, SynthesizedStack> {
   const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-synth-test-"));
   try {
-    const manifest = synthesizeApp((app) => {
+    return synthesizeApp((app) => {
       for (const environment of environments) createEnvironmentStacks(app, environment);
-    }, outdir);
-    return Object.fromEntries(
-      Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]),
-    );
+    }, outdir).synthesized as Record<string, SynthesizedStack>;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -15,7 +15,7 @@ import { CONFIG_CHOICE_RULE_IDS } from "../lib/rules/config-choices";
 import { checkReport } from "../lib/rules/report";
 import { SynthesisError, synthesizeApp } from "../lib/synthesize";
 import { DEV_SELF_MANAGED_YAML, ENVIRONMENTS, environmentFromYaml, shippedEnvironment, shippedStacks } from "./helpers";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -74,8 +74,7 @@ describe("the shipped environments", () => {
 function synthesize(build: Parameters<typeof synthesizeApp>[0]): Record<string, StackJson> {
   const outdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-rules-"));
   try {
-    const manifest = synthesizeApp(build, outdir);
-    return Object.fromEntries(Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8"))]));
+    return { ...synthesizeApp(build, outdir).synthesized };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -40,6 +40,8 @@ export interface PartialSynthesis {
 export interface SynthesisResult extends Manifest {
   /** Stacks of other environments kept from the previous output (partial synthesis only). */
   readonly kept: readonly string[];
+  /** The stacks synthesized now (not the kept ones), parsed from the files written, by stack id. */
+  readonly synthesized: Readonly<Record<string, StackJson>>;
 }
 
 /** Creates an App writing to a staging directory, lets `build` add the stacks, synthesizes, publishes. */
@@ -67,11 +69,12 @@ export function synthesizeApp(build: (app: App) => void, outdir?: string, partia
     if (errors.length > 0)
       throw new SynthesisError(errors.map((error) => `[${error.constructPath}] ${error.message}`).join("\n"));
     // The rules that follow references between an environment's stacks (the aspect sees one stack at a time).
-    const crossStack = unsuppressed(evaluateEnvironments(readStaged(staging, manifest)));
+    const synthesized = readStaged(staging, manifest);
+    const crossStack = unsuppressed(evaluateEnvironments(synthesized));
     if (crossStack.length > 0)
       throw new SynthesisError(crossStack.map((finding) => `[${finding.constructPath}] ${formatFinding(finding)}`).join("\n"));
     const kept = publish(staging, target, manifest, partial);
-    return { ...manifest, kept };
+    return { ...manifest, kept, synthesized };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
