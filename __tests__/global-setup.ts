@@ -9,10 +9,10 @@
 import { execFile } from "node:child_process";
 import { generateKeyPair } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { KEY_FILES, KEY_PAIR_NAMES } from "./support/key-pairs";
+import { runDirectoryParent } from "./support/run-directory";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -43,7 +43,8 @@ async function synthesizeShipped(outdir: string): Promise<void> {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const run = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-jest-"));
+  // On a tmpfs where there is one (support/run-directory.ts says why and when).
+  const run = mkdtempSync(path.join(runDirectoryParent(), "cluster-identity-jest-"));
   // Every temporary file of the run goes under this directory, which global-teardown.ts removes: the tests' own,
   // those of cdktf's test apps, git's and the CI scripts' (the workers and their children inherit TMPDIR).
   process.env.CLUSTER_IDENTITY_TEST_RUN_TMPDIR = run;
