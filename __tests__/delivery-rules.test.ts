@@ -1,6 +1,7 @@
 /** The delivery rules (lib/rules/delivery.ts): each against the synthesized delivery-prod resource and a broken copy. */
 import { evaluateStack, ruleById, runRule, unsuppressed } from "../lib/rules";
-import { actionCovers, DELIVERY_RULES } from "../lib/rules/delivery";
+import { DELIVERY_RULES } from "../lib/rules/delivery";
+import { actionCovers } from "../lib/rules/policy";
 import type { ResourceUnderTest, StackJson } from "../lib/rules/types";
 import { shippedStacks } from "./helpers";
 

@@ -7,16 +7,10 @@
 import { FORBIDDEN_MANAGED_POLICIES } from "../iam/managed-policies";
 import { identityPoliciesOf } from "./aws-iam";
 import { isObject, firstBlock } from "./json";
-import { conditionValues, isServiceAction, operatorsOfKey, parsePolicy, Statement } from "./policy";
+import { actionCovers, conditionValues, isServiceAction, operatorsOfKey, parsePolicy, Statement } from "./policy";
 import type { ResourceUnderTest, Rule } from "./types";
 
 const describe = (statement: Statement) => `statement ${statement.sid ?? "(no Sid)"}`;
-
-/** IAM action matching: `iam:Create*` covers `iam:CreateRole`; case-insensitive like IAM. */
-export function actionCovers(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
-  return regex.test(action);
-}
 
 const coversAny = (statement: Statement, actions: readonly string[]) => statement.actions.some((pattern) => actions.some((action) => actionCovers(pattern, action)));
 

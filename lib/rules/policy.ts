@@ -142,15 +142,27 @@ export function foreignPrincipals(statement: Statement, account: string | undefi
   });
 }
 
-/** True when an IAM action pattern (`s3:Put*`, `*`) covers `action`; case-insensitive, as IAM matches. */
+/**
+ * An IAM wildcard pattern (`*` any run of characters, `?` one) as an anchored regular expression, compiled once per
+ * pattern and flags: the rules match the same few actions and ARNs against every statement of every stack.
+ */
+const wildcardExpressions = new Map<string, RegExp>();
+function wildcardExpression(pattern: string, flags: "" | "i"): RegExp {
+  const key = `${flags}:${pattern}`;
+  let expression = wildcardExpressions.get(key);
+  if (!expression) {
+    expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, flags);
+    wildcardExpressions.set(key, expression);
+  }
+  return expression;
+}
+
+/** True when an IAM action pattern (`s3:Put*`, `iam:Create*`, `*`) covers `action`; case-insensitive, as IAM matches. */
 export function actionCovers(pattern: string, action: string): boolean {
-  const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
-  return expression.test(action);
+  return wildcardExpression(pattern, "i").test(action);
 }
 
 /** True when an ARN pattern (`${aws_s3_bucket.x.arn}/*`) covers `resource`. */
 export function resourceCovers(pattern: string, resource: string): boolean {
-  if (pattern === resource) return true;
-  const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
-  return expression.test(resource);
+  return pattern === resource || wildcardExpression(pattern, "").test(resource);
 }
