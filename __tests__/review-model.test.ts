@@ -14,8 +14,9 @@ import { shippedStacks } from "./helpers";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const shipped = shippedStacks() as Record<string, StackJson>;
-const environment = (name: string) => groupByEnvironment(JSON.parse(JSON.stringify(shipped))).get(name)! as unknown as Map<string, Mutable>;
+/** The shipped stacks as JSON text, serialized once: each environment() is a copy of its own to mutate. */
+const shippedJson = JSON.stringify(shippedStacks());
+const environment = (name: string) => groupByEnvironment(JSON.parse(shippedJson) as Record<string, StackJson>).get(name)! as unknown as Map<string, Mutable>;
 
 function changesOf(name: string, mutate: (stacks: Map<string, Mutable>) => void): AccessChange[] {
   const base = environment(name);

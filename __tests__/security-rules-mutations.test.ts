@@ -10,10 +10,11 @@ import { shippedStacks } from "./helpers";
 type Config = Record<string, unknown>;
 type Stacks = Record<string, StackJson>;
 
-const shipped = shippedStacks() as Stacks;
+/** The shipped stacks as JSON text, serialized once: each test parses its own copy. */
+const shippedJson = JSON.stringify(shippedStacks());
 
 function copy(): Stacks {
-  return JSON.parse(JSON.stringify(shipped)) as Stacks;
+  return JSON.parse(shippedJson) as Stacks;
 }
 
 /** The resources of one type in a stack (mutable, in a copy). */
