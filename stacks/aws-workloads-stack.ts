@@ -3,7 +3,7 @@ import { TerraformOutput } from "cdktf";
 import { ClusterAccessEntries } from "../constructs/cluster-access-entries";
 import { DataBucket } from "../constructs/data-bucket";
 import { DataKey } from "../constructs/data-key";
-import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
+import { EnvironmentAwsProvider, pipelineKeyProps } from "../constructs/environment-aws-provider";
 import { IrsaRole, IrsaRoleCluster } from "../constructs/irsa-role";
 import { PodIdentityRole, PodIdentityRoleCluster } from "../constructs/pod-identity-role";
 import { eksClusterArn } from "../lib/iam/trust-policies";
@@ -57,6 +57,7 @@ export class AwsWorkloadsStack extends EnvironmentStack {
         description: `Data buckets of the ${environment.name} workloads (cluster-identity)`,
         accountId: aws.accountId,
         partition: aws.partition,
+        ...pipelineKeyProps(this, environment),
       });
     for (const bucket of catalog.buckets)
       buckets.set(

@@ -1,10 +1,14 @@
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
+import { CognitoIdentityPool } from "@cdktf/provider-aws/lib/cognito-identity-pool";
+import { CognitoIdentityPoolProviderPrincipalTag } from "@cdktf/provider-aws/lib/cognito-identity-pool-provider-principal-tag";
+import { CognitoIdentityPoolRolesAttachment } from "@cdktf/provider-aws/lib/cognito-identity-pool-roles-attachment";
 import { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
 import { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
 import { ProjectIamCustomRole } from "@cdktf/provider-google/lib/project-iam-custom-role";
@@ -16,10 +20,21 @@ import { EnvironmentGoogleProvider } from "../constructs/environment-google-prov
 import { declareOidcProvider } from "../constructs/oidc-provider";
 import { Delivery, iamRoleArn } from "../lib/config/delivery";
 import type { Environment } from "../lib/config/load";
-import { deployRolePolicy, gitlabTrustPolicy, permissionsBoundaryPolicy, planRolePolicy } from "../lib/delivery/aws-policies";
+import {
+  DEPLOY_SESSION_TAGS,
+  deployRolePolicies,
+  DeliveryReferences,
+  gitlabTrustPolicy,
+  permissionsBoundaryPolicy,
+  PLAN_SESSION_TAGS,
+  planRolePolicy,
+  principalTagMapping,
+} from "../lib/delivery/aws-policies";
 import {
   DATASET_IAM_PERMISSIONS,
+  datasetIamCondition,
   datasetIamRoleId,
+  DELIVERY_PROJECT_PLAN_ROLES,
   deliveryAttributeCondition,
   deliveryAttributeMapping,
   deliveryProviderAudience,
@@ -31,8 +46,9 @@ import {
   PROJECT_IAM_ADMIN_ROLE,
 } from "../lib/delivery/google";
 import { managedScope, ManagedScope } from "../lib/delivery/scope";
+import { clusterScopedId } from "../lib/config/clusters";
 import { providerResourceName, roleConstructId, WORKLOAD_IDENTITY_USER_ROLE } from "../lib/gcp/resource-names";
-import { toJson } from "../lib/iam/policy-document";
+import { PolicyDocument, toJson } from "../lib/iam/policy-document";
 import { EnvironmentStack } from "./environment-stack";
 
 /** The deploy role's ARN, from names alone: for wiring that must not wait for a cross-stack reference. */
@@ -43,18 +59,27 @@ export function deliveryDeployRoleArn(environment: Environment): string | undefi
 
 /** IAM's limit on the inline policies of one role (characters, whitespace not counted). */
 export const IAM_INLINE_POLICY_LIMIT = 10_240;
+/** IAM's limit on a managed policy document (the permissions boundary). */
+export const IAM_MANAGED_POLICY_LIMIT = 6_144;
+
+/** Kubernetes groups of the deploy role's access entries, each bound by an administrator's RBAC (README). */
+export const AWS_AUTH_WRITERS_GROUP = "cluster-identity:aws-auth-writers";
+export const NAMESPACE_CREATORS_GROUP = "cluster-identity:namespace-creators";
 
 
 /**
  * `delivery-<env>`: the identities of the GitLab pipeline that deploys this environment, deployed first and
  * by an administrator (every other stack then goes through the pipeline).
  *
- * AWS: the IAM OIDC provider for the GitLab URL (unless used or imported); a plan role for any branch of the
- * project (read-only, state lock files only); a deploy role for the protected deploy branches (the app's
- * resources by name, roles only with the boundary, explicit denies); the permissions boundary every workload
- * role of aws-workloads and gitlab-storage carries; on EKS, namespaced cluster access for both.
- * Google (with `gcp:`): a delivery pool with a GitLab provider admitting only this project, a plan and a
- * deploy service account, the latter's IAM administration limited by condition to the catalog's roles.
+ * AWS: the IAM OIDC provider for the GitLab URL (unless used or imported); per role a Cognito identity pool that
+ * turns a GitLab id_token's claims into the session tags the role's trust requires; a plan role for any branch of
+ * the project (read-only, denied every write); a deploy role for the protected deploy branches (the environment's
+ * resources by name, roles only with the boundary, explicit denies of data, key use and the delivery identities);
+ * the permissions boundary every workload role of aws-workloads and gitlab-storage carries; on every EKS cluster,
+ * namespaced cluster access for both.
+ * Google (with `gcp:`): in the delivery project, a pool with a GitLab provider admitting only this project by id, a
+ * plan and a deploy service account; in the environment's project, their roles — the deploy identity's IAM
+ * administration limited by condition to the catalog's roles and datasets.
  */
 export class DeliveryStack extends EnvironmentStack {
   readonly delivery: Delivery;
@@ -62,6 +87,9 @@ export class DeliveryStack extends EnvironmentStack {
   /** References to the roles (the values CI/CD variables take). */
   readonly planRoleArn: string;
   readonly deployRoleArn: string;
+  /** References to the identity pools the CI jobs get their credentials from (CI/CD variables). */
+  readonly planIdentityPoolId: string;
+  readonly deployIdentityPoolId: string;
   /** Reference to the boundary policy: the other stacks' roles carry it by cross-stack reference. */
   readonly permissionsBoundaryArn: string;
   /** The deploy role's ARN derived from its name (no cross-stack reference): e.g. the issuer's document writers. */
@@ -91,53 +119,76 @@ export class DeliveryStack extends EnvironmentStack {
     });
     this.gitlabProviderArn = provider.arn;
 
+    const boundaryDocument = toJson(permissionsBoundaryPolicy(this.scope));
+    this.checkSize("permissions boundary", boundaryDocument, IAM_MANAGED_POLICY_LIMIT);
     const boundary = new IamPolicy(this, "permissions-boundary", {
       name: delivery.boundaryPolicyName,
-      description: `Permissions boundary of every workload role of ${environment.name} (cluster-identity): S3 and KMS via S3 only`,
-      policy: toJson(permissionsBoundaryPolicy(environment.aws.region)),
+      description: `Permissions boundary of every workload role of ${environment.name} (cluster-identity): the catalog's buckets, through S3 only`,
+      policy: boundaryDocument,
     });
     this.permissionsBoundaryArn = boundary.arn;
 
-    const trust = { providerArn: provider.arn, hostPath: delivery.gitlab.hostPath, audience: delivery.awsAudience, projectPath: delivery.gitlab.projectPath };
-    const planRole = this.role("plan", delivery.planRoleName, `GitLab CI plan of ${environment.name}: any branch of ${delivery.gitlab.projectPath}, read-only`, {
-      trust: toJson(gitlabTrustPolicy(trust)),
-      policy: toJson(planRolePolicy(this.scope)),
+    const planPool = this.identityPool("plan", delivery.planIdentityPoolName, PLAN_SESSION_TAGS);
+    const deployPool = this.identityPool("deploy", delivery.deployIdentityPoolName, DEPLOY_SESSION_TAGS);
+    const references: DeliveryReferences = { identityPoolArns: [planPool.arn, deployPool.arn] };
+    const projectId = delivery.gitlab.projectId;
+    const planRole = this.role("plan", delivery.planRoleName, `GitLab CI plan of ${environment.name}: any branch of ${delivery.gitlab.projectPath} (project ${projectId}), read-only`, {
+      trust: toJson(gitlabTrustPolicy({ identityPoolId: planPool.id, projectId })),
+      policy: toJson(planRolePolicy(this.scope, references)),
     });
+    const deployPolicies = deployRolePolicies(this.scope, references);
     const deployRole = this.role(
       "deploy",
       delivery.deployRoleName,
-      `GitLab CI deploy of ${environment.name}: protected branches ${delivery.gitlab.deployBranches.join(", ")} of ${delivery.gitlab.projectPath}`,
-      { trust: toJson(gitlabTrustPolicy({ ...trust, branches: delivery.gitlab.deployBranches })), policy: toJson(deployRolePolicy(this.scope)) },
+      `GitLab CI deploy of ${environment.name}: protected branches ${delivery.gitlab.deployBranches.join(", ")} of ${delivery.gitlab.projectPath} (project ${projectId})`,
+      { trust: toJson(gitlabTrustPolicy({ identityPoolId: deployPool.id, projectId, deployBranches: delivery.gitlab.deployBranches })), policy: toJson(deployPolicies.permissions) },
     );
+    if (deployPolicies.clusters)
+      this.attach(deployRole, "deploy-clusters", delivery.deployClustersPolicyName, `Cluster access the ${environment.name} pipeline deploys (cluster-identity)`, deployPolicies.clusters);
+    this.attach(deployRole, "deploy-guardrails", delivery.deployGuardrailsPolicyName, `What the ${environment.name} pipeline may never do (cluster-identity)`, deployPolicies.guardrails);
+    new CognitoIdentityPoolRolesAttachment(this, "plan-identity-pool-roles", { identityPoolId: planPool.id, roles: { authenticated: planRole.arn } });
+    new CognitoIdentityPoolRolesAttachment(this, "deploy-identity-pool-roles", { identityPoolId: deployPool.id, roles: { authenticated: deployRole.arn } });
     this.planRoleArn = planRole.arn;
     this.deployRoleArn = deployRole.arn;
+    this.planIdentityPoolId = planPool.id;
+    this.deployIdentityPoolId = deployPool.id;
     this.deployRoleArnByName = iamRoleArn(environment.aws.partition, environment.aws.accountId, delivery.deployRoleName);
 
-    const eks = this.scope.eks;
-    if (eks) {
+    for (const cluster of environment.clusters) {
+      const eks = this.scope.clusters.find((candidate) => candidate.name === cluster.name)?.eks;
+      if (!eks) continue;
       // Namespaced access, never cluster-admin: k8s-identities writes ServiceAccounts and Secrets in the catalog's
-      // namespaces (edit); the plan role reads them (view). aws-auth: group cluster-identity:aws-auth-writers (README).
+      // namespaces of this cluster (edit); the plan role reads them (view). Groups an administrator binds (README):
+      // the aws-auth ConfigMap's writers, and the creators of the namespaces the catalog creates here.
       const access = (id: string, role: IamRole, policy: string, groups: readonly string[]) => {
-        const entry = new EksAccessEntry(this, `${id}-access-entry`, {
-          clusterName: eks.clusterName,
+        const entry = new EksAccessEntry(this, clusterScopedId(`${id}-access-entry`, cluster), {
+          clusterName: cluster.name,
           principalArn: role.arn,
           type: "STANDARD",
           ...(groups.length > 0 ? { kubernetesGroups: [...groups] } : {}),
         });
         if (eks.namespaces.length > 0)
-          new EksAccessPolicyAssociation(this, `${id}-access-policy`, {
-            clusterName: eks.clusterName,
+          new EksAccessPolicyAssociation(this, clusterScopedId(`${id}-access-policy`, cluster), {
+            clusterName: cluster.name,
             principalArn: entry.principalArn,
             policyArn: `arn:${environment.aws.partition}:eks::aws:cluster-access-policy/${policy}`,
             accessScope: { type: "namespace", namespaces: [...eks.namespaces] },
           });
       };
       access("plan", planRole, "AmazonEKSViewPolicy", []);
-      access("deploy", deployRole, "AmazonEKSEditPolicy", eks.awsAuth ? ["cluster-identity:aws-auth-writers"] : []);
+      access("deploy", deployRole, "AmazonEKSEditPolicy", [
+        ...(this.scope.awsAuth ? [AWS_AUTH_WRITERS_GROUP] : []),
+        ...(eks.createdNamespaces.length > 0 ? [NAMESPACE_CREATORS_GROUP] : []),
+      ]);
     }
 
-    new TerraformOutput(this, "plan_role_arn", { value: this.planRoleArn, description: "CI/CD variable AWS_PLAN_ROLE_ARN: plan jobs, any branch" });
-    new TerraformOutput(this, "deploy_role_arn", { value: this.deployRoleArn, description: "CI/CD variable AWS_DEPLOY_ROLE_ARN: deploy jobs, protected deploy branches" });
+    new TerraformOutput(this, "plan_role_arn", { value: this.planRoleArn, description: "The plan jobs' role (any branch): the plan identity pool's authenticated role" });
+    new TerraformOutput(this, "deploy_role_arn", { value: this.deployRoleArn, description: "The deploy jobs' role (protected deploy branches): the deploy identity pool's authenticated role" });
+    new TerraformOutput(this, "plan_identity_pool_id", { value: this.planIdentityPoolId, description: "CI/CD variable AWS_PLAN_IDENTITY_POOL_ID: plan jobs, any branch" });
+    new TerraformOutput(this, "deploy_identity_pool_id", {
+      value: this.deployIdentityPoolId,
+      description: "CI/CD variable AWS_DEPLOY_IDENTITY_POOL_ID: deploy jobs, protected deploy branches",
+    });
     new TerraformOutput(this, "permissions_boundary_arn", { value: this.permissionsBoundaryArn, description: "Permissions boundary of every workload role" });
     new TerraformOutput(this, "gitlab_oidc_provider_arn", { value: this.gitlabProviderArn, description: "IAM OIDC provider of the GitLab URL" });
     new TerraformOutput(this, "aws_id_token_audience", { value: delivery.awsAudience, description: "aud of the id_token for AWS (.gitlab-ci.yml id_tokens)" });
@@ -145,12 +196,41 @@ export class DeliveryStack extends EnvironmentStack {
     if (environment.catalog.gcp && delivery.google) this.google = this.declareGoogle(environment, delivery);
   }
 
+  /** A pipeline identity pool: GitLab id_tokens only (no guests, no classic flow), their claims as session tags. */
+  private identityPool(id: string, name: string, tags: readonly string[]): CognitoIdentityPool {
+    const pool = new CognitoIdentityPool(this, `${id}-identity-pool`, {
+      identityPoolName: name,
+      allowUnauthenticatedIdentities: false,
+      allowClassicFlow: false,
+      openidConnectProviderArns: [this.gitlabProviderArn],
+    });
+    new CognitoIdentityPoolProviderPrincipalTag(this, `${id}-identity-pool-tags`, {
+      identityPoolId: pool.id,
+      identityProviderName: this.delivery.gitlab.hostPath,
+      useDefaults: false,
+      principalTags: principalTagMapping(tags),
+    });
+    return pool;
+  }
+
+  private checkSize(what: string, document: string, limit: number): void {
+    if (document.length > limit)
+      throw new Error(
+        `${this.environment.file}: delivery: the ${what} is ${document.length} characters, IAM allows ${limit}; the catalog names too many buckets, roles and access entries for one environment's pipeline identity — split the environment`,
+      );
+  }
+
+  /** A managed policy of a delivery role, attached to it. */
+  private attach(role: IamRole, id: string, name: string, description: string, document: PolicyDocument): void {
+    const policy = toJson(document);
+    this.checkSize(`${name} policy`, policy, IAM_MANAGED_POLICY_LIMIT);
+    const managed = new IamPolicy(this, `${id}-policy`, { name, description, policy });
+    new IamRolePolicyAttachment(this, `${id}-attachment`, { role: role.name, policyArn: managed.arn });
+  }
+
   private role(id: string, name: string, description: string, documents: { readonly trust: string; readonly policy: string }): IamRole {
     // IAM counts a role's inline policies without whitespace; JSON.stringify writes none.
-    if (documents.policy.length > IAM_INLINE_POLICY_LIMIT)
-      throw new Error(
-        `${this.environment.file}: delivery: the ${id} role's policy is ${documents.policy.length} characters, IAM allows ${IAM_INLINE_POLICY_LIMIT} per role; the catalog names too many buckets and roles for one environment's pipeline identity — split the environment`,
-      );
+    this.checkSize(`${id} role's policy`, documents.policy, IAM_INLINE_POLICY_LIMIT);
     const role = new IamRole(this, `${id}-role`, { name, description, assumeRolePolicy: documents.trust, maxSessionDuration: 3600 });
     new IamRolePolicy(this, `${id}-policy`, { name: `${id}-permissions`, role: role.id, policy: documents.policy });
     return role;
@@ -160,31 +240,33 @@ export class DeliveryStack extends EnvironmentStack {
     const gcp = environment.catalog.gcp!;
     const google = delivery.google!;
     new EnvironmentGoogleProvider(this, "google", environment);
-    const ref = { projectNumber: gcp.projectNumber, poolId: google.poolId, providerId: google.providerId };
+    // The pool, its provider and the service accounts live in the delivery project, which the deploy service
+    // account does not administer: it can change none of them, nor their IAM policies.
+    const ref = { projectNumber: google.projectNumber, poolId: google.poolId, providerId: google.providerId };
     const audience = deliveryProviderAudience(ref);
 
     const pool = new IamWorkloadIdentityPool(this, "delivery-pool", {
-      project: gcp.projectId,
+      project: google.projectId,
       workloadIdentityPoolId: google.poolId,
       displayName: `GitLab CI ${environment.name}`.slice(0, 32),
       description: `Pipelines of ${delivery.gitlab.projectPath} deploying ${environment.name} (cluster-identity delivery)`,
     });
     const provider = new IamWorkloadIdentityPoolProvider(this, "gitlab-provider-google", {
-      project: gcp.projectId,
+      project: google.projectId,
       workloadIdentityPoolId: pool.workloadIdentityPoolId,
       workloadIdentityPoolProviderId: google.providerId,
       displayName: "GitLab CI",
-      description: `id_tokens of ${delivery.gitlab.url}, project ${delivery.gitlab.projectPath} only`,
+      description: `id_tokens of ${delivery.gitlab.url}, project ${delivery.gitlab.projectPath} (${delivery.gitlab.projectId}) only`,
       oidc: { issuerUri: delivery.gitlab.url, allowedAudiences: [audience] },
-      attributeMapping: deliveryAttributeMapping(),
-      attributeCondition: deliveryAttributeCondition(delivery.gitlab.projectPath),
+      attributeMapping: deliveryAttributeMapping(delivery.gitlab.deployBranches),
+      attributeCondition: deliveryAttributeCondition(delivery.gitlab),
     });
 
     const workloads = environment.catalog.workloads.flatMap((workload) => (workload.gcp ? [workload.gcp] : []));
-    const datasetGrants = workloads.some((access) => access.datasetRoles.length > 0);
+    const datasetGrants = workloads.flatMap((access) => access.datasetRoles);
     const serviceAccount = (id: string, accountId: string, displayName: string) =>
       new ServiceAccount(this, id, {
-        project: gcp.projectId,
+        project: google.projectId,
         accountId,
         displayName,
         description: `GitLab CI (${delivery.gitlab.projectPath}) for ${environment.name}, cluster-identity delivery`,
@@ -192,11 +274,12 @@ export class DeliveryStack extends EnvironmentStack {
     const plan = serviceAccount("plan-service-account", google.planServiceAccountId, `CI plan ${environment.name}`);
     const deploy = serviceAccount("deploy-service-account", google.deployServiceAccountId, `CI deploy ${environment.name}`);
 
-    for (const role of planServiceAccountRoles({ enableApis: gcp.enableApis, datasetGrants }))
+    for (const role of planServiceAccountRoles({ enableApis: gcp.enableApis, datasetGrants: datasetGrants.length > 0 }))
       new ProjectIamMember(this, `plan-${roleConstructId(role)}`, { project: gcp.projectId, role, member: plan.member });
-    for (const role of deployServiceAccountRoles({ enableApis: gcp.enableApis })) {
+    for (const role of DELIVERY_PROJECT_PLAN_ROLES)
+      new ProjectIamMember(this, `plan-delivery-${roleConstructId(role)}`, { project: google.projectId, role, member: plan.member });
+    for (const role of deployServiceAccountRoles({ enableApis: gcp.enableApis }))
       new ProjectIamMember(this, `deploy-${roleConstructId(role)}`, { project: gcp.projectId, role, member: deploy.member });
-    }
     const projectRoles = [...new Set(workloads.flatMap((access) => access.projectRoles))].sort();
     new ProjectIamMember(this, "deploy-project-iam-admin", {
       project: gcp.projectId,
@@ -208,8 +291,7 @@ export class DeliveryStack extends EnvironmentStack {
         expression: modifiedGrantsCondition(projectRoles),
       },
     });
-    if (datasetGrants) {
-      const datasetRoles = [...new Set(workloads.flatMap((access) => access.datasetRoles.map((grant) => grant.role)))].sort();
+    if (datasetGrants.length > 0) {
       const custom = new ProjectIamCustomRole(this, "dataset-iam-role", {
         project: gcp.projectId,
         roleId: datasetIamRoleId(environment.name),
@@ -221,24 +303,29 @@ export class DeliveryStack extends EnvironmentStack {
         project: gcp.projectId,
         role: custom.name,
         member: deploy.member,
-        condition: { title: "catalog dataset roles only", expression: modifiedGrantsCondition(datasetRoles) },
+        condition: {
+          title: "catalog datasets and roles only",
+          expression: datasetIamCondition(
+            gcp.projectId,
+            datasetGrants.map((grant) => grant.dataset),
+            datasetGrants.map((grant) => grant.role),
+          ),
+        },
       });
     }
 
     new ServiceAccountIamMember(this, "plan-workload-identity-user", {
       serviceAccountId: plan.name,
       role: WORKLOAD_IDENTITY_USER_ROLE,
-      member: planPrincipalSet(ref, delivery.gitlab.projectPath),
+      member: planPrincipalSet(ref, delivery.gitlab.projectId),
       dependsOn: [pool],
     });
-    for (const branch of delivery.gitlab.deployBranches) {
-      new ServiceAccountIamMember(this, `deploy-workload-identity-user-${branch.replace(/[^A-Za-z0-9-]/g, "_")}`, {
-        serviceAccountId: deploy.name,
-        role: WORKLOAD_IDENTITY_USER_ROLE,
-        member: deployPrincipalSet(ref, delivery.gitlab.projectPath, branch),
-        dependsOn: [pool],
-      });
-    }
+    new ServiceAccountIamMember(this, "deploy-workload-identity-user", {
+      serviceAccountId: deploy.name,
+      role: WORKLOAD_IDENTITY_USER_ROLE,
+      member: deployPrincipalSet(ref, delivery.gitlab.projectId),
+      dependsOn: [pool],
+    });
 
     new TerraformOutput(this, "gcp_workload_identity_provider", {
       value: provider.name,

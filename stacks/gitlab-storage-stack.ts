@@ -5,7 +5,7 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { DataBucket } from "../constructs/data-bucket";
 import { DataKey } from "../constructs/data-key";
-import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
+import { EnvironmentAwsProvider, pipelineKeyProps } from "../constructs/environment-aws-provider";
 import { suppressRules } from "../constructs/security-rules-aspect";
 import { IrsaRole } from "../constructs/irsa-role";
 import { PodIdentityRole } from "../constructs/pod-identity-role";
@@ -52,6 +52,7 @@ export class GitlabStorageStack extends EnvironmentStack {
         description: `GitLab object storage (${settings.bucketPrefix})`,
         accountId: environment.aws.accountId,
         partition: environment.aws.partition,
+        ...pipelineKeyProps(this, environment),
       }).keyArn;
     } else {
       // As in the seed: the account's AWS-managed S3 key (no key policy of our own, no rotation control).

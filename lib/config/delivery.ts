@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { parseOidcProviderArn } from "../iam/oidc-provider-arn";
-import { gcpServiceAccountIdRule, iamRoleNameRule, issuerUrlRule, workloadIdentityIdRule } from "./rules";
+import { gcpProjectIdRule, gcpProjectNumberRule, gcpServiceAccountIdRule, iamRoleNameRule, issuerUrlRule, Rule, workloadIdentityIdRule } from "./rules";
 import type { CatalogIssue } from "./catalog";
 import type { BackendConfig, OidcProviderChoiceConfig } from "./schema";
 
@@ -16,10 +16,31 @@ const PROJECT_PATH = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*
 /** A branch name as it appears in `ref`: a git ref name without wildcards, `:` or whitespace. */
 const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)(?!.*\.$)[A-Za-z0-9._\/-]{1,200}$/;
 
+function checkedString(rule: Rule, description: string) {
+  return z
+    .string()
+    .describe(description)
+    .superRefine((value, ctx) => {
+      const broken = rule(value);
+      if (broken) ctx.addIssue({ code: "custom", message: broken });
+    });
+}
+
 /** `project_path:<path>:ref_type:branch:ref:` + branch: GitLab's `sub` for a branch pipeline. */
 export function gitlabBranchSubject(projectPath: string, branch: string): string {
   return `project_path:${projectPath}:ref_type:branch:ref:${branch}`;
 }
+
+/** GitLab's numeric project id: unlike the path, it never changes and is never reused by another project. */
+const PROJECT_ID = /^[1-9][0-9]{0,18}$/;
+/** `major.minor.patch` of a GitLab release. */
+const GITLAB_VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
+
+/**
+ * The first GitLab release whose CI id_tokens name the fork, not the parent project, for a fork's merge-request
+ * pipeline that runs in the parent project (the 2025 fix; gitlab-org/gitlab#561735 reports it as new in 18.2.2).
+ */
+export const DEFAULT_MINIMUM_GITLAB_VERSION = "18.2.2";
 
 /** Google limits google.subject (here the GitLab `sub`) and attribute values to 127 bytes. */
 export const GOOGLE_ATTRIBUTE_MAX_LENGTH = 127;
@@ -41,6 +62,10 @@ export function deliverySchema<Choice extends z.ZodType>(oidcProviderChoice: Cho
             .string()
             .regex(PROJECT_PATH, "must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)")
             .describe("group/project of this repository: the only project whose pipelines may use the delivery identities"),
+          projectId: z
+            .string()
+            .regex(PROJECT_ID, "must be the GitLab project's numeric id (Settings > General > Project ID), as a quoted string")
+            .describe("The project's numeric id: what the clouds trust (a path can be renamed and registered again by someone else)"),
           deployBranches: z
             .array(z.string().regex(BRANCH, "must be a branch name without wildcards, ':' or whitespace"))
             .min(1)
@@ -48,17 +73,42 @@ export function deliverySchema<Choice extends z.ZodType>(oidcProviderChoice: Cho
               if (new Set(list).size !== list.length) ctx.addIssue({ code: "custom", message: "deploy branches must be unique" });
             })
             .describe("Protected branches whose pipelines may deploy (the deploy identities); every branch may plan"),
+          minimumVersion: z
+            .string()
+            .regex(GITLAB_VERSION, "must be a GitLab version major.minor.patch, such as 18.2.2")
+            .optional()
+            .describe(
+              `The oldest GitLab release the deploy job runs on (it refuses older ones, CI_SERVER_VERSION). Lower it only for a patch release that carries the fork merge-request id_token fix. @default "${DEFAULT_MINIMUM_GITLAB_VERSION}"`,
+            ),
           oidcProvider: oidcProviderChoice
             .optional()
             .describe("The IAM OIDC provider for the GitLab URL when it exists already: { use: <ARN> } or { import: <ARN> }. @default created in delivery-<env>"),
         })
         .strict(),
+      gcp: z
+        .object({
+          projectId: checkedString(gcpProjectIdRule, "The Google project of the delivery pool and the plan and deploy service accounts: not the environment's gcp.projectId, which the deploy service account administers"),
+          projectNumber: checkedString(gcpProjectNumberRule, "Its project number (the delivery pool's resource name)"),
+        })
+        .strict()
+        .optional()
+        .describe("Where the pipeline's Google identities live; required when the environment has gcp:. @default none"),
     })
     .strict()
     .describe("The GitLab pipeline's own identities (delivery-<env>, deployed first by an administrator). @default none");
 }
 
-export type DeliveryConfig = { readonly gitlab: { readonly url: string; readonly projectPath: string; readonly deployBranches: readonly string[]; readonly oidcProvider?: OidcProviderChoiceConfig } };
+export type DeliveryConfig = {
+  readonly gitlab: {
+    readonly url: string;
+    readonly projectPath: string;
+    readonly projectId: string;
+    readonly deployBranches: readonly string[];
+    readonly minimumVersion?: string;
+    readonly oidcProvider?: OidcProviderChoiceConfig;
+  };
+  readonly gcp?: { readonly projectId: string; readonly projectNumber: string };
+};
 
 /** Where the environment's Terraform state lives (the s3 backend): what the delivery roles may read and lock. */
 export interface DeliveryState {
@@ -72,6 +122,9 @@ export interface DeliveryState {
 }
 
 export interface DeliveryGoogle {
+  /** The delivery project: the pool, its GitLab provider and the plan and deploy service accounts live here. */
+  readonly projectId: string;
+  readonly projectNumber: string;
   readonly poolId: string;
   readonly providerId: string;
   readonly planServiceAccountId: string;
@@ -85,15 +138,25 @@ export interface Delivery {
     /** The URL without `https://`: the IAM provider's name and its condition-key prefix. */
     readonly hostPath: string;
     readonly projectPath: string;
+    /** The numeric project id (immutable): the claim both clouds require. */
+    readonly projectId: string;
     readonly deployBranches: readonly string[];
+    /** The deploy job refuses an older GitLab (CI_SERVER_VERSION). @default DEFAULT_MINIMUM_GITLAB_VERSION */
+    readonly minimumVersion: string;
     readonly oidcProvider?: OidcProviderChoiceConfig;
   };
   /** The audience of id_tokens for AWS (`id_tokens: … aud: sts.amazonaws.com`). */
   readonly awsAudience: string;
   readonly planRoleName: string;
   readonly deployRoleName: string;
+  /** Cognito identity pools that turn a GitLab id_token's claims into the session tags the roles' trust requires. */
+  readonly planIdentityPoolName: string;
+  readonly deployIdentityPoolName: string;
   /** The managed policy every workload role carries as its permissions boundary. */
   readonly boundaryPolicyName: string;
+  /** Managed policies of the deploy role: its EKS permissions, and its explicit denies (lib/delivery/aws-policies). */
+  readonly deployClustersPolicyName: string;
+  readonly deployGuardrailsPolicyName: string;
   readonly state: DeliveryState;
   /** Only when the environment has `gcp:`. */
   readonly google?: DeliveryGoogle;
@@ -107,6 +170,10 @@ export function deliveryNames(environmentName: string) {
     planRoleName: `cluster-identity-${environmentName}-plan`,
     deployRoleName: `cluster-identity-${environmentName}-deploy`,
     boundaryPolicyName: `cluster-identity-${environmentName}-workload-boundary`,
+    deployClustersPolicyName: `cluster-identity-${environmentName}-deploy-clusters`,
+    deployGuardrailsPolicyName: `cluster-identity-${environmentName}-deploy-guardrails`,
+    planIdentityPoolName: `cluster-identity-${environmentName}-plan`,
+    deployIdentityPoolName: `cluster-identity-${environmentName}-deploy`,
     poolId: `delivery-${environmentName}`,
     providerId: "gitlab",
     planServiceAccountId: `ci-plan-${environmentName}`,
@@ -130,6 +197,8 @@ export interface DeliveryContext {
   readonly partition: string;
   readonly backend: BackendConfig;
   readonly hasGcp: boolean;
+  /** The environment's own Google project (gcp.projectId), which the deploy service account administers. */
+  readonly gcpProjectId?: string;
   readonly assumeRoleArn?: string;
 }
 
@@ -144,6 +213,20 @@ export function resolveDelivery(config: DeliveryConfig, context: DeliveryContext
     const broken = iamRoleNameRule(value);
     if (broken) issues.push({ field: "delivery", value, rule: `the ${field} derived from the environment name is invalid (${broken})` });
   }
+  if (context.hasGcp && !config.gcp)
+    issues.push({
+      field: "delivery.gcp",
+      value: undefined,
+      rule: "the environment has gcp:, so the pipeline needs Google identities: name the Google project they live in (delivery.gcp.projectId and projectNumber), one the deploy service account does not administer",
+    });
+  if (!context.hasGcp && config.gcp)
+    issues.push({ field: "delivery.gcp", value: config.gcp.projectId, rule: "the environment has no gcp: section, so its pipeline has no Google identities; remove delivery.gcp" });
+  if (config.gcp && config.gcp.projectId === context.gcpProjectId)
+    issues.push({
+      field: "delivery.gcp.projectId",
+      value: config.gcp.projectId,
+      rule: "the delivery identities must live in another project than gcp.projectId: the deploy service account administers pools and service accounts there, and could rewrite its own trust",
+    });
   if (context.hasGcp) {
     for (const value of [names.planServiceAccountId, names.deployServiceAccountId]) {
       const broken = gcpServiceAccountIdRule(value);
@@ -201,16 +284,31 @@ export function resolveDelivery(config: DeliveryConfig, context: DeliveryContext
       url: gitlab.url,
       hostPath,
       projectPath: gitlab.projectPath,
+      projectId: gitlab.projectId,
       deployBranches: [...gitlab.deployBranches],
+      minimumVersion: gitlab.minimumVersion ?? DEFAULT_MINIMUM_GITLAB_VERSION,
       ...(choice ? { oidcProvider: choice } : {}),
     },
     awsAudience: DELIVERY_AWS_AUDIENCE,
     planRoleName: names.planRoleName,
     deployRoleName: names.deployRoleName,
+    planIdentityPoolName: names.planIdentityPoolName,
+    deployIdentityPoolName: names.deployIdentityPoolName,
     boundaryPolicyName: names.boundaryPolicyName,
+    deployClustersPolicyName: names.deployClustersPolicyName,
+    deployGuardrailsPolicyName: names.deployGuardrailsPolicyName,
     state: { bucket: backend.bucket, region: backend.region, keyPrefix: backend.keyPrefix ?? `cluster-identity/${context.environmentName}` },
-    ...(context.hasGcp
-      ? { google: { poolId: names.poolId, providerId: names.providerId, planServiceAccountId: names.planServiceAccountId, deployServiceAccountId: names.deployServiceAccountId } }
+    ...(context.hasGcp && config.gcp
+      ? {
+          google: {
+            projectId: config.gcp.projectId,
+            projectNumber: config.gcp.projectNumber,
+            poolId: names.poolId,
+            providerId: names.providerId,
+            planServiceAccountId: names.planServiceAccountId,
+            deployServiceAccountId: names.deployServiceAccountId,
+          },
+        }
       : {}),
   };
   return { delivery, issues };

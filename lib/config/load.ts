@@ -171,6 +171,7 @@ function analyse(text: string, options: { readonly file: string; readonly projec
         partition: awsPartition(config.aws.region),
         backend: config.backend ?? { type: "local" },
         hasGcp: !!config.gcp,
+        ...(config.gcp ? { gcpProjectId: config.gcp.projectId } : {}),
         ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
       })
     : undefined;

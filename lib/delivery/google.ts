@@ -7,41 +7,46 @@ import { celString, celStringList } from "../gcp/attributes";
 import { poolResourceName, PoolRef, providerResourceName, ProviderRef } from "../gcp/resource-names";
 
 /**
- * GitLab's claims, as Google maps them. `deploy_ref` is `<project path>:<branch>` for a pipeline of a
- * protected branch and empty otherwise, so a binding to `attribute.deploy_ref/<path>:<branch>` needs both
- * `ref_protected` and the branch in one attribute (IAM bindings cannot combine two attributes).
+ * GitLab's claims, as Google maps them. `deploy_project` is the project id for a pipeline of a protected deploy
+ * branch and empty otherwise, so one binding to `attribute.deploy_project/<id>` needs the project, `ref_protected`
+ * and a deploy branch at once (IAM bindings cannot combine attributes). The project is named by its numeric id:
+ * a path can be renamed, and registered again by someone else.
  */
-export const DEPLOY_REF_ATTRIBUTE = "deploy_ref";
-export const PROJECT_PATH_ATTRIBUTE = "project_path";
+export const DEPLOY_PROJECT_ATTRIBUTE = "deploy_project";
+export const PROJECT_ID_ATTRIBUTE = "project_id";
 
-export function deliveryAttributeMapping(): Record<string, string> {
+export function deliveryAttributeMapping(deployBranches: readonly string[]): Record<string, string> {
   return {
     "google.subject": "assertion.sub",
-    [`attribute.${PROJECT_PATH_ATTRIBUTE}`]: "assertion.project_path",
+    [`attribute.${PROJECT_ID_ATTRIBUTE}`]: "assertion.project_id",
+    "attribute.project_path": "assertion.project_path",
     "attribute.ref": "assertion.ref",
     "attribute.ref_protected": "assertion.ref_protected",
     "attribute.ref_type": "assertion.ref_type",
-    [`attribute.${DEPLOY_REF_ATTRIBUTE}`]:
-      'assertion.ref_protected == "true" && assertion.ref_type == "branch" ? assertion.project_path + ":" + assertion.ref : ""',
+    [`attribute.${DEPLOY_PROJECT_ATTRIBUTE}`]: `assertion.ref_protected == "true" && assertion.ref_type == "branch" && assertion.ref in ${celStringList(deployBranches)} ? assertion.project_id : ""`,
   };
 }
 
 /**
- * Admits only this project's tokens: its `project_path` claim, and a `sub` that starts with it (GitLab writes
- * both; requiring both keeps the condition right even if one claim were ever absent).
+ * Admits only this project's tokens: its immutable `project_id`, and the path the config names (a renamed project
+ * is refused until the config follows), with a `sub` that starts with it.
  */
-export function deliveryAttributeCondition(projectPath: string): string {
-  return `assertion.project_path == ${celString(projectPath)} && assertion.sub.startsWith(${celString(`project_path:${projectPath}:`)})`;
+export function deliveryAttributeCondition(project: { readonly projectId: string; readonly projectPath: string }): string {
+  return [
+    `assertion.project_id == ${celString(project.projectId)}`,
+    `assertion.project_path == ${celString(project.projectPath)}`,
+    `assertion.sub.startsWith(${celString(`project_path:${project.projectPath}:`)})`,
+  ].join(" && ");
 }
 
 /** Any pipeline of the project (every branch): who may impersonate the plan service account. */
-export function planPrincipalSet(pool: PoolRef, projectPath: string): string {
-  return `principalSet://iam.googleapis.com/${poolResourceName(pool)}/attribute.${PROJECT_PATH_ATTRIBUTE}/${projectPath}`;
+export function planPrincipalSet(pool: PoolRef, projectId: string): string {
+  return `principalSet://iam.googleapis.com/${poolResourceName(pool)}/attribute.${PROJECT_ID_ATTRIBUTE}/${projectId}`;
 }
 
-/** Pipelines of one protected deploy branch: who may impersonate the deploy service account. */
-export function deployPrincipalSet(pool: PoolRef, projectPath: string, branch: string): string {
-  return `principalSet://iam.googleapis.com/${poolResourceName(pool)}/attribute.${DEPLOY_REF_ATTRIBUTE}/${projectPath}:${branch}`;
+/** Pipelines of the protected deploy branches: who may impersonate the deploy service account. */
+export function deployPrincipalSet(pool: PoolRef, projectId: string): string {
+  return `principalSet://iam.googleapis.com/${poolResourceName(pool)}/attribute.${DEPLOY_PROJECT_ATTRIBUTE}/${projectId}`;
 }
 
 /**
@@ -52,7 +57,7 @@ export function deliveryProviderAudience(provider: ProviderRef): string {
   return `https://iam.googleapis.com/${providerResourceName(provider)}`;
 }
 
-/** Read-only viewing: pools and providers, service accounts, IAM policies (project, service accounts, datasets). */
+/** Read-only viewing: pools and providers, service accounts, IAM policies (project, service accounts, datasets). In the environment's project. */
 export function planServiceAccountRoles(options: { readonly enableApis: boolean; readonly datasetGrants: boolean }): string[] {
   return [
     "roles/iam.securityReviewer",
@@ -63,15 +68,40 @@ export function planServiceAccountRoles(options: { readonly enableApis: boolean;
   ].sort();
 }
 
-/** What gcp-wif-<env> manages, besides project IAM (granted separately, under a condition). */
+/** What the plan service account reads in the delivery project: delivery-<env>'s own Google resources. */
+export const DELIVERY_PROJECT_PLAN_ROLES = ["roles/iam.securityReviewer", "roles/iam.serviceAccountViewer", "roles/iam.workloadIdentityPoolViewer"];
+
+/**
+ * What gcp-wif-<env> manages in the environment's project, besides project IAM (granted separately, under a
+ * condition). Project-wide there, which is why the delivery pool and service accounts live in another project.
+ */
 export function deployServiceAccountRoles(options: { readonly enableApis: boolean }): string[] {
   return ["roles/iam.serviceAccountAdmin", "roles/iam.workloadIdentityPoolAdmin", ...(options.enableApis ? ["roles/serviceusage.serviceUsageAdmin"] : [])].sort();
 }
 
 export const PROJECT_IAM_ADMIN_ROLE = "roles/resourcemanager.projectIamAdmin";
 
-/** Permissions of the custom role that lets the deploy identity manage dataset-level grants (and nothing of the data). */
+/**
+ * Permissions of the custom role that lets the deploy identity manage dataset-level grants (and nothing of the
+ * data). The Google provider writes a dataset's grants into its access list (datasets.patch, hence
+ * `bigquery.datasets.update`), where `modifiedGrantsByRole` is not set: the grant of this role is therefore limited
+ * by resource name to the catalog's datasets (datasetIamCondition).
+ */
 export const DATASET_IAM_PERMISSIONS = ["bigquery.datasets.get", "bigquery.datasets.getIamPolicy", "bigquery.datasets.setIamPolicy", "bigquery.datasets.update"];
+
+/** The IAM resource name of a BigQuery dataset, as IAM conditions see it. */
+export function datasetResourceName(projectId: string, dataset: string): string {
+  return `projects/${projectId}/datasets/${dataset}`;
+}
+
+/**
+ * The condition on the dataset-IAM grant: only the catalog's datasets (by resource name, which BigQuery reports to
+ * IAM conditions for datasets.patch too), and where a request does report modified grants, only the catalog's roles.
+ */
+export function datasetIamCondition(projectId: string, datasets: readonly string[], roles: readonly string[]): string {
+  const names = [...new Set(datasets)].sort().map((dataset) => `resource.name == ${celString(datasetResourceName(projectId, dataset))}`);
+  return `(${names.join(" || ")}) && ${modifiedGrantsCondition(roles)}`;
+}
 
 /**
  * The IAM condition on the deploy identity's IAM-admin grants: every grant it adds or removes must be of one of

@@ -10,12 +10,15 @@ export type ConditionOperator =
   | "StringNotEquals"
   | "StringLike"
   | "StringNotLike"
+  | "StringEqualsIfExists"
   | "ArnEquals"
   | "ArnLike"
   | "ArnNotEquals"
   | "Bool"
+  | "BoolIfExists"
   | "NumericLessThanEquals"
   | "ForAnyValue:StringEquals"
+  | "ForAnyValue:StringLike"
   | "ForAllValues:StringEquals"
   | "Null";
 
@@ -25,14 +28,18 @@ export type Principal =
   | "*"
   | { readonly AWS?: OneOrMore<string>; readonly Service?: OneOrMore<string>; readonly Federated?: OneOrMore<string> };
 
-export interface PolicyStatement {
+/** The actions a statement covers: `Action`, or — in a Deny that fences an identity — everything but `NotAction`. */
+type StatementActions = { readonly Action: OneOrMore<string>; readonly NotAction?: never } | { readonly NotAction: OneOrMore<string>; readonly Action?: never };
+/** Likewise `Resource`, or everything but `NotResource`. */
+type StatementResources = { readonly Resource?: OneOrMore<string>; readonly NotResource?: never } | { readonly NotResource: OneOrMore<string>; readonly Resource?: never };
+
+export type PolicyStatement = {
   readonly Sid?: string;
   readonly Effect: "Allow" | "Deny";
   readonly Principal?: Principal;
-  readonly Action: OneOrMore<string>;
-  readonly Resource?: OneOrMore<string>;
   readonly Condition?: Conditions;
-}
+} & StatementActions &
+  StatementResources;
 
 export interface PolicyDocument {
   readonly Version: "2012-10-17";

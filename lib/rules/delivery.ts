@@ -1,18 +1,27 @@
 /**
- * Rules for the pipeline's identities (delivery-<env>, issue 11): GitLab CI trusts pinned to one project,
- * roles created only inside the permissions boundary, a boundary that is a real ceiling, the deploy
- * identity's guardrails, and on Google a provider admitting one project and IAM administration limited by
- * condition. They read any stack, so a workload stack that grew a role-creating policy is held to them too.
+ * Rules for the pipeline's identities (delivery-<env>): a GitLab CI trust that pins the project by id and, to
+ * deploy, a protected ref; roles created only inside the permissions boundary, a boundary that admits only named
+ * buckets; no key administered or tagged through IAM; a plan identity that writes nothing; a deploy identity that
+ * never touches data, key use, the delivery identities or a provider it only uses; cluster access granted principal
+ * by principal; on Google a provider admitting one project by id and IAM administration limited by condition.
+ *
+ * The identity rules read any stack, so a workload stack that grew a role-creating policy is held to them too; the
+ * ones about "a GitLab CI identity" apply to every role whose trust federates GitLab CI tokens.
  */
 import { FORBIDDEN_MANAGED_POLICIES } from "../iam/managed-policies";
 import { identityPoliciesOf } from "./aws-iam";
-import { isObject, firstBlock } from "./json";
-import { actionCovers, conditionValues, isServiceAction, operatorsOfKey, parsePolicy, Statement } from "./policy";
-import type { ResourceUnderTest, Rule } from "./types";
+import { accountOfStack, componentStack, resolveString } from "./environment";
+import { asStrings, firstBlock, isObject, resourcesOfType } from "./json";
+import { memoized } from "./memo";
+import { actionCovers, conditionValues, isServiceAction, operatorsOfKey, parsePolicy, resourceCovers, Statement } from "./policy";
+import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
 
 const describe = (statement: Statement) => `statement ${statement.sid ?? "(no Sid)"}`;
 
-const coversAny = (statement: Statement, actions: readonly string[]) => statement.actions.some((pattern) => actions.some((action) => actionCovers(pattern, action)));
+/** True when the statement covers `action`: an `Action` pattern names it, or a `NotAction` list leaves it out. */
+const covers = (statement: Statement, action: string) =>
+  statement.notActions.length > 0 ? !statement.notActions.some((pattern) => actionCovers(pattern, action)) : statement.actions.some((pattern) => actionCovers(pattern, action));
+const coversAny = (statement: Statement, actions: readonly string[]) => actions.some((action) => covers(statement, action));
 
 function statementsOfPolicies(resource: ResourceUnderTest): Statement[] {
   return identityPoliciesOf(resource).flatMap((policy) => {
@@ -29,72 +38,167 @@ export function isPermissionsBoundary(resource: ResourceUnderTest): boolean {
   return Object.values(resource.stack.resource?.aws_iam_role ?? {}).some((role) => role.permissions_boundary === reference);
 }
 
-// ---------------------------------------------------------------------------------------------------------
+// --- A role and everything it is granted ----------------------------------------------------------------------
 
-const GITLAB_SUBJECT_EXACT = /^project_path:[^*?:]+:ref_type:(branch|tag):ref:[^*?]+$/;
-const GITLAB_SUBJECT_ANY_BRANCH = /^project_path:[^*?:]+:ref_type:branch:ref:\*$/;
+/** Ways a resource of the stack names the role `name`: a reference to it, or its literal name. */
+function roleReferences(name: string, config: ResourceConfig): string[] {
+  return [`\${aws_iam_role.${name}.id}`, `\${aws_iam_role.${name}.name}`, ...(typeof config.name === "string" ? [config.name] : [])];
+}
 
-function gitlabTrustStatements(role: ResourceUnderTest): Statement[] {
+/**
+ * Every statement a role of the stack is granted: its inline policies (aws_iam_role_policy and inline_policy
+ * blocks) and the customer-managed policies of the stack attached to it. AWS-managed attachments are not read
+ * (CI-IAM-4/10 judge them).
+ */
+export function roleGrantedStatements(role: ResourceUnderTest): Statement[] {
+  return memoized(role.config, "grantedStatements", () => {
+    const references = roleReferences(role.name, role.config);
+    const documents: unknown[] = identityPoliciesOf(role).map((policy) => policy.value);
+    for (const [, inline] of resourcesOfType(role.stack, "aws_iam_role_policy"))
+      if (typeof inline.role === "string" && references.includes(inline.role)) documents.push(inline.policy);
+    for (const [, attachment] of resourcesOfType(role.stack, "aws_iam_role_policy_attachment")) {
+      if (typeof attachment.role !== "string" || !references.includes(attachment.role)) continue;
+      const policy = /^\$\{aws_iam_policy\.([^.]+)\.arn\}$/.exec(String(attachment.policy_arn))?.[1];
+      const config = policy === undefined ? undefined : role.stack.resource?.aws_iam_policy?.[policy];
+      if (config) documents.push(config.policy);
+    }
+    return documents.flatMap((document) => {
+      const parsed = parsePolicy(document);
+      return parsed.ok ? [...parsed.statements] : [];
+    });
+  });
+}
+
+// --- GitLab CI trust ---------------------------------------------------------------------------------------
+
+/** The service that federates identity pool identities (lib/delivery/aws-policies IDENTITY_POOL_SERVICE). */
+const IDENTITY_POOL_SERVICE = "cognito-identity.amazonaws.com";
+const TAG = (claim: string) => `aws:RequestTag/${claim}`;
+
+function trustStatementsOf(role: ResourceUnderTest): Statement[] {
   const parsed = parsePolicy(role.config.assume_role_policy);
-  if (!parsed.ok) return [];
-  return parsed.statements.filter(
-    (statement) =>
-      statement.effect === "Allow" &&
-      Object.values(statement.conditions).some((entries) =>
-        Object.entries(entries).some(([key, values]) => key.endsWith(":sub") && values.some((value) => value.startsWith("project_path:"))),
-      ),
+  return parsed.ok ? [...parsed.statements] : [];
+}
+
+const federatedOf = (statement: Statement) => (statement.principal !== undefined && statement.principal !== "*" ? (statement.principal.Federated ?? []) : []);
+
+/** A trust statement for GitLab CI: through an identity pool, or directly on a `sub` of `project_path:…`. */
+export function isGitlabCiTrust(statement: Statement): boolean {
+  if (statement.effect !== "Allow") return false;
+  if (federatedOf(statement).includes(IDENTITY_POOL_SERVICE)) return true;
+  return Object.values(statement.conditions).some((entries) =>
+    Object.entries(entries).some(([key, values]) => key.endsWith(":sub") && values.some((value) => value.startsWith("project_path:"))),
   );
 }
 
+/** `deploy` when a GitLab CI trust of the role requires a protected ref, `plan` for any other GitLab CI trust. */
+export function gitlabIdentityKind(role: ResourceUnderTest): "plan" | "deploy" | undefined {
+  const trusts = trustStatementsOf(role).filter(isGitlabCiTrust);
+  if (trusts.length === 0) return undefined;
+  return trusts.some((statement) => (conditionValues(statement, "StringEquals", TAG("ref_protected")) ?? []).length > 0) ? "deploy" : "plan";
+}
+
+const exactValues = (statement: Statement, key: string) => conditionValues(statement, "StringEquals", key) ?? [];
+const hasWildcard = (value: string) => /[*?]/.test(value);
+
 export const deliveryGitlabTrust: Rule = {
   id: "CI-DLV-1",
-  message: "GitLab CI trusts: StringEquals on <gitlab>:aud, and sub pinned to one project (exact deploy refs, or any branch of that project)",
+  message:
+    "GitLab CI trusts go through an identity pool of this stack: exact aud, authenticated, the project pinned by id (aws:RequestTag/project_id), a branch, and deploy refs only when protected (ref_protected = true)",
   remedy:
-    "Use gitlabTrustPolicy(): StringEquals aud; StringEquals sub project_path:<path>:ref_type:branch:ref:<branch> for deploy, StringLike project_path:<path>:ref_type:branch:ref:* for plan — never a wildcard in the project path",
+    "Use gitlabTrustPolicy(): Principal Federated cognito-identity.amazonaws.com, StringEquals aud = the pool id, project_id, ref_type branch (deploy: ref_protected true and the exact deploy refs), amr authenticated",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) =>
-    gitlabTrustStatements(role).flatMap((statement) => {
-      const problems: string[] = [];
-      const aud = Object.entries(statement.conditions.StringEquals ?? {}).filter(([key]) => key.endsWith(":aud"));
-      if (aud.length === 0 || aud.some(([, values]) => values.length === 0 || values.some((value) => /[*?]/.test(value))))
-        problems.push(`${describe(statement)} has no exact StringEquals <gitlab>:aud`);
-      const subOperators = operatorsOfKey(statement, (key) => key.endsWith(":sub"));
-      for (const operator of subOperators) {
-        const values = Object.entries(statement.conditions[operator]).filter(([key]) => key.endsWith(":sub")).flatMap(([, v]) => v);
-        const pattern = operator === "StringEquals" ? GITLAB_SUBJECT_EXACT : operator === "StringLike" ? GITLAB_SUBJECT_ANY_BRANCH : undefined;
-        if (!pattern) problems.push(`${describe(statement)} conditions <gitlab>:sub with ${operator}`);
-        else for (const value of values.filter((v) => !pattern.test(v))) problems.push(`${describe(statement)} ${operator} sub ${value} does not pin one project`);
-      }
-      return problems;
-    }),
+    trustStatementsOf(role)
+      .filter(isGitlabCiTrust)
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        const name = describe(statement);
+        const federated = federatedOf(statement);
+        if (federated.length !== 1 || federated[0] !== IDENTITY_POOL_SERVICE || Object.keys(statement.principal ?? {}).length !== 1)
+          return [
+            `${name} trusts ${federated.join(", ") || "a non-federated principal"} directly: IAM sees only GitLab's sub (a path and a branch name), never whether the ref is protected nor the project's id`,
+          ];
+        const actions = [...statement.actions].sort();
+        if (statement.notActions.length > 0 || actions.join(",") !== "sts:AssumeRoleWithWebIdentity,sts:TagSession")
+          problems.push(`${name} actions are ${[...statement.actions, ...statement.notActions].join(", ")}, not exactly sts:AssumeRoleWithWebIdentity and sts:TagSession`);
+        const aud = exactValues(statement, `${IDENTITY_POOL_SERVICE}:aud`);
+        if (aud.length !== 1 || hasWildcard(aud[0])) problems.push(`${name} does not pin ${IDENTITY_POOL_SERVICE}:aud to exactly one identity pool`);
+        const amr = conditionValues(statement, "ForAnyValue:StringLike", `${IDENTITY_POOL_SERVICE}:amr`) ?? [];
+        if (amr.length !== 1 || amr[0] !== "authenticated") problems.push(`${name} does not require ${IDENTITY_POOL_SERVICE}:amr authenticated`);
+        const projectId = exactValues(statement, TAG("project_id"));
+        if (projectId.length !== 1 || !/^\d+$/.test(projectId[0])) problems.push(`${name} does not pin aws:RequestTag/project_id to one numeric project id`);
+        const refType = exactValues(statement, TAG("ref_type"));
+        if (refType.length !== 1 || refType[0] !== "branch") problems.push(`${name} does not require aws:RequestTag/ref_type branch`);
+        const refs = exactValues(statement, TAG("ref"));
+        if (refs.some(hasWildcard)) problems.push(`${name} names deploy refs with a wildcard: ${refs.join(", ")}`);
+        const protectedRef = exactValues(statement, TAG("ref_protected"));
+        if (refs.length > 0 && (protectedRef.length !== 1 || protectedRef[0] !== "true"))
+          problems.push(`${name} trusts refs ${refs.join(", ")} without requiring aws:RequestTag/ref_protected true`);
+        for (const operator of operatorsOfKey(statement, (key) => key.toLowerCase().startsWith("aws:requesttag/")).filter((operator) => operator !== "StringEquals"))
+          problems.push(`${name} conditions session tags with ${operator}`);
+        problems.push(...unmappedTags(role, statement));
+        return problems;
+      }),
 };
+
+/** The tags a GitLab CI trust requires must come from the claim of the same name, mapped by the pool it names. */
+function unmappedTags(role: ResourceUnderTest, statement: Statement): string[] {
+  const pool = /^\$\{aws_cognito_identity_pool\.([^.]+)\.id\}$/.exec(exactValues(statement, `${IDENTITY_POOL_SERVICE}:aud`)[0] ?? "")?.[1];
+  if (pool === undefined) return [`${describe(statement)} names no identity pool of this stack in ${IDENTITY_POOL_SERVICE}:aud`];
+  const reference = `\${aws_cognito_identity_pool.${pool}.id}`;
+  const mapping = resourcesOfType(role.stack, "aws_cognito_identity_pool_provider_principal_tag").find(([, config]) => config.identity_pool_id === reference)?.[1];
+  const tags = isObject(mapping?.principal_tags) ? mapping!.principal_tags : {};
+  const required = Object.values(statement.conditions)
+    .flatMap((entries) => Object.keys(entries))
+    .filter((key) => key.toLowerCase().startsWith("aws:requesttag/"))
+    .map((key) => key.slice("aws:RequestTag/".length));
+  return required.filter((tag) => tags[tag] !== tag).map((tag) => `${describe(statement)} requires session tag ${tag}, which ${pool} does not map from the claim ${tag}`);
+}
+
+// --- Roles within the boundary -------------------------------------------------------------------------------
 
 /** Actions that create a role or change what it may do. */
 const ROLE_EXTENDING_ACTIONS = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy"];
 
 export const deliveryRolesWithinBoundary: Rule = {
   id: "CI-DLV-2",
-  message: "An identity that may create roles or extend their permissions may do so only with the permissions boundary (iam:PermissionsBoundary)",
-  remedy: "Condition the Allow of iam:CreateRole, iam:PutRolePermissionsBoundary, iam:PutRolePolicy, iam:AttachRolePolicy on StringEquals iam:PermissionsBoundary = <boundary ARN>",
+  message:
+    "An identity that may create roles or extend their permissions may do so only with the permissions boundary (iam:PermissionsBoundary), and attach only named policies (iam:PolicyARN)",
+  remedy:
+    "Condition the Allow of iam:CreateRole, iam:PutRolePermissionsBoundary, iam:PutRolePolicy, iam:AttachRolePolicy on StringEquals iam:PermissionsBoundary = <boundary ARN>; iam:AttachRolePolicy also on ArnEquals iam:PolicyARN = <the policies the stacks attach>",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     isPermissionsBoundary(resource)
       ? []
       : statementsOfPolicies(resource)
           .filter((statement) => statement.effect === "Allow" && coversAny(statement, ROLE_EXTENDING_ACTIONS))
-          .filter((statement) => {
+          .flatMap((statement) => {
+            const problems: string[] = [];
             const values = conditionValues(statement, "StringEquals", "iam:PermissionsBoundary");
-            return !values || values.length === 0 || values.some((value) => value.includes("*"));
-          })
-          .map((statement) => `${describe(statement)} allows ${statement.actions.join(", ")} without an iam:PermissionsBoundary condition`),
+            if (!values || values.length === 0 || values.some(hasWildcard))
+              problems.push(`${describe(statement)} allows ${[...statement.actions, ...statement.notActions].join(", ")} without an iam:PermissionsBoundary condition`);
+            if (covers(statement, "iam:AttachRolePolicy")) {
+              const policies = [...(conditionValues(statement, "ArnEquals", "iam:PolicyARN") ?? []), ...(conditionValues(statement, "StringEquals", "iam:PolicyARN") ?? [])];
+              if (policies.length === 0 || policies.some(hasWildcard)) problems.push(`${describe(statement)} attaches any policy: no exact iam:PolicyARN condition`);
+            }
+            return problems;
+          }),
 };
 
+// --- The permissions boundary --------------------------------------------------------------------------------
+
 const CEILING_SERVICES = ["s3", "kms"];
+const S3_BUCKET_OR_OBJECTS = /^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]*[a-z0-9](\/\*)?$/;
+const VIA_S3 = /^s3\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+const CONTEXT_KEY = "kms:EncryptionContext:aws:s3:arn";
 
 export const deliveryBoundaryCeiling: Rule = {
   id: "CI-DLV-3",
-  message: "The permissions boundary allows only S3 and KMS-through-S3 actions: nothing of IAM, STS, Organizations or account settings",
-  remedy: "Use permissionsBoundaryPolicy(): the S3 object/list actions and kms:Decrypt/GenerateDataKey with kms:ViaService = s3.<region>.amazonaws.com; never a wildcard action",
+  message:
+    "The permissions boundary allows only S3 on named buckets and their data keys through S3 for exactly those buckets: nothing of IAM, STS, Organizations or account settings, no other bucket",
+  remedy:
+    "Use permissionsBoundaryPolicy(): S3 actions on the catalog's bucket ARNs and <bucket>/*, kms:Decrypt/GenerateDataKey with kms:ViaService = s3.<region>.amazonaws.com and kms:EncryptionContext:aws:s3:arn = those buckets",
   appliesTo: (type) => type === "aws_iam_policy",
   check: (resource) => {
     if (!isPermissionsBoundary(resource)) return [];
@@ -105,98 +209,374 @@ export const deliveryBoundaryCeiling: Rule = {
       .flatMap((statement) => {
         const problems: string[] = [];
         if (statement.notActions.length > 0) problems.push(`${describe(statement)} uses NotAction`);
-        const outside = statement.actions.filter((action) => action.includes("*") || !CEILING_SERVICES.some((service) => isServiceAction(action, service)));
+        if (statement.notResources.length > 0) problems.push(`${describe(statement)} uses NotResource`);
+        const outside = statement.actions.filter((action) => hasWildcard(action) || !CEILING_SERVICES.some((service) => isServiceAction(action, service)));
         if (outside.length > 0) problems.push(`${describe(statement)} allows ${outside.join(", ")}`);
+        if (statement.actions.some((action) => isServiceAction(action, "s3"))) {
+          const broad = statement.resources.filter((arn) => !S3_BUCKET_OR_OBJECTS.test(arn));
+          if (broad.length > 0) problems.push(`${describe(statement)} allows S3 on ${broad.join(", ")}, not named buckets`);
+        }
         if (statement.actions.some((action) => isServiceAction(action, "kms"))) {
           const via = conditionValues(statement, "StringEquals", "kms:ViaService");
-          if (!via || !via.every((value) => /^s3\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(value))) problems.push(`${describe(statement)} allows KMS other than through S3`);
+          if (!via || via.length === 0 || !via.every((value) => VIA_S3.test(value))) problems.push(`${describe(statement)} allows KMS other than through S3`);
+          const context = [...(conditionValues(statement, "StringEquals", CONTEXT_KEY) ?? []), ...(conditionValues(statement, "StringLike", CONTEXT_KEY) ?? [])];
+          if (context.length === 0 || context.some((arn) => !S3_BUCKET_OR_OBJECTS.test(arn)))
+            problems.push(`${describe(statement)} allows data keys for ${context.join(", ") || "any bucket"}, not named buckets`);
         }
         return problems;
       });
   },
 };
 
-const KMS_READ = /^kms:(Describe|Get|List)[A-Za-z]*$/i;
-const TAG_KEYS = ["aws:RequestTag/managed-by", "aws:ResourceTag/managed-by"];
+// --- Keys ----------------------------------------------------------------------------------------------------
 
-export const deliveryKmsByTag: Rule = {
+/** KMS actions an identity policy may allow on keys it cannot name (a key's id exists only once it does). */
+const UNNAMED_KEY_ACTIONS = ["kms:CreateKey", "kms:ListAliases", "kms:DescribeKey"];
+
+export const deliveryKmsByKeyPolicy: Rule = {
   id: "CI-DLV-4",
-  message: "KMS statements on keys not named by ARN are reads or scoped by the managed-by tag, and never grant cryptographic use",
-  remedy: "Condition key administration on StringEquals aws:ResourceTag/managed-by (or aws:RequestTag/managed-by for CreateKey); grant Decrypt/GenerateDataKey only on key ARNs with kms:ViaService",
+  message:
+    "Identity policies allow nothing on keys they do not name but creating an untagged key, listing aliases and describing keys: a tag condition scopes nothing (whoever may tag a key matches it); keys are administered through their own policy",
+  remedy:
+    "Grant key administration in the key's policy (constructs/data-key.ts names the pipeline's roles); in IAM keep only kms:CreateKey with Null aws:TagKeys = true, kms:ListAliases and kms:DescribeKey on keys not named by ARN",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     isPermissionsBoundary(resource)
       ? []
       : statementsOfPolicies(resource)
           .filter((statement) => statement.effect === "Allow")
-          .filter((statement) => statement.resources.some((r) => r === "*" || /:kms:[^:]*:[^:]*:(key|alias)\/\*$/.test(r)))
+          .filter((statement) => statement.notResources.length > 0 || statement.resources.some((arn) => arn === "*" || /:kms:[^:]*:[^:]*:(key|alias)\/.*\*/.test(arn)))
           .flatMap((statement) => {
-            const kms = statement.actions.filter((action) => isServiceAction(action, "kms"));
-            const tagged = TAG_KEYS.some((key) => (conditionValues(statement, "StringEquals", key) ?? []).length > 0);
-            const crypto = kms.filter((action) => /^kms:(Decrypt|Encrypt|ReEncrypt|GenerateDataKey|Sign|Verify|GenerateMac|DeriveSharedSecret|\*)/i.test(action));
-            const untaggedWrites = tagged ? [] : kms.filter((action) => !KMS_READ.test(action) && !crypto.includes(action));
-            return [
-              ...(crypto.length > 0 ? [`${describe(statement)} grants ${crypto.join(", ")} on keys not named by ARN`] : []),
-              ...(untaggedWrites.length > 0 ? [`${describe(statement)} allows ${untaggedWrites.join(", ")} on any key without a managed-by tag condition`] : []),
-            ];
+            const kms = [...statement.actions, ...statement.notActions].filter((action) => isServiceAction(action, "kms") || action === "*");
+            const problems = kms
+              .filter((action) => statement.notActions.length > 0 || !UNNAMED_KEY_ACTIONS.some((allowed) => allowed.toLowerCase() === action.toLowerCase()))
+              .map((action) => `${describe(statement)} allows ${action} on keys not named by ARN`);
+            if (statement.actions.some((action) => action.toLowerCase() === "kms:createkey") && (conditionValues(statement, "Null", "aws:TagKeys") ?? []).join() !== "true")
+              problems.push(`${describe(statement)} allows kms:CreateKey with tags (Null aws:TagKeys = true missing): tagging at creation takes kms:TagResource on every key`);
+            return problems;
           }),
 };
 
+// --- Guardrails of role creators -----------------------------------------------------------------------------
+
 const GUARDRAIL_DENIES = ["iam:CreateUser", "iam:CreateAccessKey", "iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"];
+/** Changes a role could make to itself to escape its fences. */
+const SELF_CHANGE_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"];
+
+const unconditionalDenies = (statements: readonly Statement[]) =>
+  statements.filter((statement) => statement.effect === "Deny" && statement.notActions.length === 0 && Object.keys(statement.conditions).length === 0);
+
+/** True when an unconditional Deny covers `action` on `resource`. */
+function denied(statements: readonly Statement[], action: string, resource: string): boolean {
+  return unconditionalDenies(statements).some(
+    (statement) =>
+      statement.actions.some((pattern) => actionCovers(pattern, action)) &&
+      (statement.notResources.length > 0
+        ? !statement.notResources.some((pattern) => resourceCovers(pattern, resource))
+        : statement.resources.some((pattern) => resourceCovers(pattern, resource))),
+  );
+}
+
+/** `arn:<partition>:iam::<account>:role/<name>` of a role of the stack with a literal name; undefined otherwise. */
+function roleArnOf(role: ResourceUnderTest): string | undefined {
+  const account = accountOfStack(role.stack);
+  if (typeof role.config.name !== "string" || hasWildcard(role.config.name) || role.config.name.includes("${") || !account) return undefined;
+  return `arn:aws:iam::${account}:role/${role.config.name}`;
+}
 
 export const deliveryDeployGuardrails: Rule = {
   id: "CI-DLV-5",
-  message: "A policy that lets an identity create roles also denies users, access keys, boundary removal, role chaining and attaching AdministratorAccess-class policies",
-  remedy: "Add the explicit Deny statements of deployRolePolicy(): DenyUsersAndKeys, DenyBoundaryRemoval, DenyRoleChaining, DenyBroadManagedPolicies (iam:PolicyARN)",
-  appliesTo: (type) => type === "aws_iam_role_policy" || type === "aws_iam_policy",
-  check: (resource) => {
-    if (isPermissionsBoundary(resource)) return [];
-    const statements = statementsOfPolicies(resource);
-    if (!statements.some((statement) => statement.effect === "Allow" && coversAny(statement, ["iam:CreateRole"]))) return [];
-    const denies = statements.filter((statement) => statement.effect === "Deny" && statement.resources.includes("*"));
-    const unconditional = denies.filter((statement) => Object.keys(statement.conditions).length === 0);
-    const missing = GUARDRAIL_DENIES.filter((action) => !unconditional.some((statement) => statement.actions.some((pattern) => actionCovers(pattern, action))));
-    const problems = missing.map((action) => `no unconditional Deny of ${action}`);
-    const broad = denies.find(
+  message:
+    "A role that may create roles is also denied users, access keys, boundary removal, role chaining, attaching AdministratorAccess-class policies and any change to itself",
+  remedy:
+    "Add the explicit Deny statements of deployRolePolicies(): DenyUsersAndKeys, DenyBoundaryRemoval, DenyRoleChaining, DenyBroadManagedPolicies (iam:PolicyARN), DenyDeliveryChanges (its own ARN)",
+  appliesTo: (type) => type === "aws_iam_role",
+  check: (role) => {
+    const statements = roleGrantedStatements(role);
+    if (!statements.some((statement) => statement.effect === "Allow" && covers(statement, "iam:CreateRole"))) return [];
+    const problems = GUARDRAIL_DENIES.filter((action) => !denied(statements, action, "*")).map((action) => `no unconditional Deny of ${action}`);
+    const broad = statements.find(
       (statement) =>
-        coversAny(statement, ["iam:AttachRolePolicy"]) &&
-        FORBIDDEN_MANAGED_POLICIES.every((name) => (conditionValues(statement, "ArnLike", "iam:PolicyARN") ?? conditionValues(statement, "ArnEquals", "iam:PolicyARN") ?? []).some((arn) => arn.endsWith(`/${name}`))),
+        statement.effect === "Deny" &&
+        statement.resources.includes("*") &&
+        covers(statement, "iam:AttachRolePolicy") &&
+        Object.keys(statement.conditions).every((operator) => operator === "ArnLike" || operator === "ArnEquals") &&
+        FORBIDDEN_MANAGED_POLICIES.every((name) =>
+          [...(conditionValues(statement, "ArnLike", "iam:PolicyARN") ?? []), ...(conditionValues(statement, "ArnEquals", "iam:PolicyARN") ?? [])].some((arn) => arn.endsWith(`/${name}`)),
+        ),
     );
     if (!broad) problems.push(`no Deny of iam:AttachRolePolicy for ${FORBIDDEN_MANAGED_POLICIES.join(", ")}`);
+    const self = roleArnOf(role);
+    if (self) {
+      const open = SELF_CHANGE_ACTIONS.filter((action) => !denied(statements, action, self));
+      if (open.length > 0) problems.push(`no unconditional Deny of ${open.join(", ")} on itself (${self})`);
+    }
     return problems;
   },
 };
 
+// --- Google: one project's pipelines, IAM administration within the catalog -----------------------------------
+
 export const deliveryGitlabProviderOneProject: Rule = {
   id: "CI-DLV-6",
-  message: "A Google workload identity provider for GitLab CI (mapping attribute.project_path) admits exactly one project",
-  remedy: "Set attribute_condition to deliveryAttributeCondition(): assertion.project_path == '<group/project>' && assertion.sub.startsWith('project_path:<group/project>:')",
+  message: "A Google workload identity provider for GitLab CI (mapping a project attribute) admits exactly one project, pinned by its immutable id",
+  remedy:
+    "Set attribute_condition to deliveryAttributeCondition(): assertion.project_id == '<id>' && assertion.project_path == '<group/project>' && assertion.sub.startsWith('project_path:<group/project>:')",
   appliesTo: (type) => type === "google_iam_workload_identity_pool_provider",
   check: (provider) => {
     const mapping = provider.config.attribute_mapping;
-    if (!isObject(mapping) || mapping["attribute.project_path"] === undefined) return [];
+    if (!isObject(mapping) || (mapping["attribute.project_path"] === undefined && mapping["attribute.project_id"] === undefined)) return [];
     const condition = typeof provider.config.attribute_condition === "string" ? provider.config.attribute_condition : "";
-    const pinned = /^assertion\.project_path == '[^'*]+'( && .+)?$/.test(condition) && !condition.includes("||");
-    return pinned ? [] : [`attribute_condition ${condition || "(none)"} does not pin assertion.project_path to one project`];
+    const conjuncts = condition.split(" && ");
+    const pinned = !condition.includes("||") && conjuncts.some((conjunct) => /^assertion\.project_id == (['"])\d+\1$/.test(conjunct.trim()));
+    return pinned ? [] : [`attribute_condition ${condition || "(none)"} does not pin assertion.project_id to one project id`];
   },
 };
 
 /** Roles that let a principal change IAM policies, i.e. grant anything to anyone (itself included). */
-const IAM_POLICY_ADMIN_ROLES = ["roles/resourcemanager.projectIamAdmin", "roles/resourcemanager.folderIamAdmin", "roles/resourcemanager.organizationAdmin", "roles/iam.securityAdmin"];
+const IAM_POLICY_ADMIN_ROLES = [
+  "roles/resourcemanager.projectIamAdmin",
+  "roles/resourcemanager.folderIamAdmin",
+  "roles/resourcemanager.folderAdmin",
+  "roles/resourcemanager.organizationAdmin",
+  "roles/iam.securityAdmin",
+];
+const MODIFIED_GRANTS = /^api\.getAttribute\('iam\.googleapis\.com\/modifiedGrantsByRole', \[\]\)\.hasOnly\(\[([^\]]*)\]\)$/;
 
 export const deliveryIamAdminConditioned: Rule = {
   id: "CI-DLV-7",
-  message: "IAM-admin grants carry an IAM condition limiting the roles granted (modifiedGrantsByRole hasOnly the catalog's roles)",
+  message: "IAM-admin grants carry an IAM condition limiting the roles granted to a list (modifiedGrantsByRole hasOnly the catalog's roles), never basic or IAM-admin roles",
   remedy: "Add condition { expression = modifiedGrantsCondition(<catalog roles>) }: api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...])",
   appliesTo: (type) => /^google_.+_iam_member$/.test(type),
   check: (resource) => {
     if (!IAM_POLICY_ADMIN_ROLES.includes(resource.config.role as string)) return [];
     const expression = firstBlock(resource.config.condition).expression;
-    if (typeof expression !== "string" || !/iam\.googleapis\.com\/modifiedGrantsByRole.*\.hasOnly\(\[/.test(expression))
-      return [`grants ${String(resource.config.role)} without a modifiedGrantsByRole condition`];
-    const listed = /hasOnly\(\[(.*)\]\)/.exec(expression)?.[1] ?? "";
-    const basic = ["roles/owner", "roles/editor", ...IAM_POLICY_ADMIN_ROLES].filter((role) => listed.includes(`'${role}'`) || listed.includes(`"${role}"`));
-    return basic.map((role) => `its condition lets it grant ${role}`);
+    const listed = typeof expression === "string" ? MODIFIED_GRANTS.exec(expression.trim())?.[1] : undefined;
+    if (listed === undefined) return [`grants ${String(resource.config.role)} without a condition that is exactly a modifiedGrantsByRole hasOnly list`];
+    const roles = listed.split(",").map((role) => role.trim().replace(/^['"]|['"]$/g, ""));
+    return roles
+      .filter((role) => ["roles/owner", "roles/editor", "roles/viewer", ...IAM_POLICY_ADMIN_ROLES].includes(role) || role.startsWith("roles/iam."))
+      .map((role) => `its condition lets it grant ${role}`);
+  },
+};
+
+/** Permissions that rewrite a dataset's access list, where no modifiedGrantsByRole applies (datasets.patch). */
+const DATASET_ACCESS_PERMISSIONS = ["bigquery.datasets.update", "bigquery.datasets.setIamPolicy"];
+const DATASET_NAME = /^resource\.name == (['"])projects\/[a-z][-a-z0-9]*\/datasets\/[A-Za-z0-9_]+\1$/;
+
+export const deliveryDatasetIamByName: Rule = {
+  id: "CI-DLV-8",
+  message: "A grant of a custom role that can rewrite dataset access lists is limited by IAM condition to named datasets (resource.name), not the project's every dataset",
+  remedy: "Condition the grant with datasetIamCondition(): (resource.name == 'projects/<p>/datasets/<d>' || …) && modifiedGrantsByRole hasOnly the catalog's dataset roles",
+  appliesTo: (type) => type === "google_project_iam_member",
+  check: (grant) => {
+    const custom = /^\$\{google_project_iam_custom_role\.([^.]+)\.(name|id)\}$/.exec(String(grant.config.role))?.[1];
+    const role = custom === undefined ? undefined : grant.stack.resource?.google_project_iam_custom_role?.[custom];
+    if (!role || !asStrings(role.permissions).some((permission) => DATASET_ACCESS_PERMISSIONS.includes(permission))) return [];
+    const expression = firstBlock(grant.config.condition).expression;
+    const names = typeof expression === "string" ? /^\((.+)\) && (.+)$/.exec(expression.trim()) : null;
+    const clauses = names ? names[1].split(" || ") : [];
+    if (!names || clauses.length === 0 || !clauses.every((clause) => DATASET_NAME.test(clause.trim())) || !MODIFIED_GRANTS.test(names[2].trim()))
+      return [`grants ${custom}, which can rewrite any dataset's access list, without limiting it to named datasets and roles (condition ${String(expression ?? "none")})`];
+    return [];
+  },
+};
+
+// --- The pipeline's identities: what the plan and deploy identities can never do -------------------------------
+
+/** A read: the verbs of the plan identity. The identity pool's own credential calls are Get-named but mint credentials. */
+const READ_VERB = /^[a-z0-9-]+:(Get|List|Describe)[A-Za-z0-9*]*$/i;
+const CREDENTIAL_ACTIONS = ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken", "cognito-identity:GetOpenIdTokenForDeveloperIdentity"];
+export const isReadAction = (action: string): boolean => READ_VERB.test(action) && !CREDENTIAL_ACTIONS.some((credential) => actionCovers(action, credential));
+
+export const deliveryPlanReadOnly: Rule = {
+  id: "CI-DLV-9",
+  message: "A GitLab CI plan identity (no protected ref required) writes nothing, anywhere: it is allowed only reads and denies every other action, whatever a resource policy grants it",
+  remedy: "Use planRolePolicy(): read actions only, and an unconditional Deny with NotAction = the read patterns (DenyAllButReads) on *",
+  appliesTo: (type) => type === "aws_iam_role",
+  check: (role) => {
+    if (gitlabIdentityKind(role) !== "plan") return [];
+    const statements = roleGrantedStatements(role);
+    const problems = statements
+      .filter((statement) => statement.effect === "Allow")
+      .flatMap((statement) => {
+        if (statement.notActions.length > 0) return [`${describe(statement)} allows everything but ${statement.notActions.join(", ")}`];
+        const writes = statement.actions.filter((action) => !isReadAction(action));
+        return writes.length > 0 ? [`${describe(statement)} allows ${writes.join(", ")}`] : [];
+      });
+    const fence = statements.some(
+      (statement) =>
+        statement.effect === "Deny" &&
+        statement.actions.length === 0 &&
+        statement.notActions.length > 0 &&
+        statement.notActions.every(isReadAction) &&
+        statement.resources.includes("*") &&
+        Object.keys(statement.conditions).length === 0,
+    );
+    if (!fence) problems.push("no unconditional Deny of every action but reads (NotAction) on *: a bucket, key or role policy naming it could let it write");
+    return problems;
+  },
+};
+
+/** Object data actions a GitLab CI identity must be denied outside the state and the issuer documents. */
+const DATA_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject"];
+
+export const deliveryNoData: Rule = {
+  id: "CI-DLV-10",
+  message:
+    "A GitLab CI identity never reads, writes or deletes object data: an unconditional Deny of the object actions on every object but exactly named state and issuer documents (a bucket policy naming it changes nothing)",
+  remedy: "Add DenyDataObjects of lib/delivery/aws-policies: Deny s3:GetObject*/PutObject*/DeleteObject*/RestoreObject with NotResource = the exact state keys, locks and issuer documents",
+  appliesTo: (type) => type === "aws_iam_role",
+  check: (role) => {
+    if (!gitlabIdentityKind(role)) return [];
+    const statements = roleGrantedStatements(role);
+    const fences = unconditionalDenies(statements).filter((statement) => DATA_ACTIONS.every((action) => statement.actions.some((pattern) => actionCovers(pattern, action))));
+    const exact = fences.filter(
+      (statement) => statement.resources.includes("*") || (statement.notResources.length > 0 && statement.notResources.every((arn) => /^arn:[a-z-]+:s3:::[^*?]+\/[^*?]+$/.test(arn))),
+    );
+    if (exact.length === 0)
+      return fences.length > 0
+        ? [`its Deny of object data exempts ${fences.flatMap((statement) => statement.notResources).filter(hasWildcard).join(", ") || "something other than exact objects"}`]
+        : [`no unconditional Deny of ${DATA_ACTIONS.join(", ")} outside the state and issuer documents`];
+    // Exact objects it may use must be exactly the ones the Deny exempts: nothing by wildcard.
+    return statements
+      .filter((statement) => statement.effect === "Allow" && statement.actions.some((action) => DATA_ACTIONS.some((data) => actionCovers(action, data))))
+      .flatMap((statement) => statement.resources.filter((arn) => arn.includes("/") && hasWildcard(arn)).map((arn) => `${describe(statement)} allows object actions on ${arn}, not exact keys`));
+  },
+};
+
+/** What a deploy identity is denied on every key and bucket (lib/delivery/aws-policies DENIED_KEY_ACTIONS). */
+const DEPLOY_DENIES = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:ScheduleKeyDeletion", "kms:DisableKey", "s3:DeleteBucket"];
+
+export const deliveryDeployNoKeyUse: Rule = {
+  id: "CI-DLV-11",
+  message: "A GitLab CI deploy identity never uses, grants or schedules the deletion of a key, and never deletes a bucket: unconditional Denies on *, whatever a key policy grants it",
+  remedy: "Add DenyKeyUseAndLoss and DenyBucketDeletion of lib/delivery/aws-policies",
+  appliesTo: (type) => type === "aws_iam_role",
+  check: (role) => {
+    if (gitlabIdentityKind(role) !== "deploy") return [];
+    const statements = roleGrantedStatements(role);
+    return DEPLOY_DENIES.filter((action) => !denied(statements, action, "*")).map((action) => `no unconditional Deny of ${action} on *`);
+  },
+};
+
+/** An access entry ARN that names one principal: `access-entry/<cluster>/<role|user>/<account>/<name>/*`. */
+const ONE_PRINCIPAL_ENTRY = /^arn:[a-z-]+:eks:[a-z0-9-]+:\d{12}:access-entry\/[^/*?]+\/(role|user)\/\d{12}\/[^/*?]+\/\*$/;
+
+export const deliveryAccessEntriesByPrincipal: Rule = {
+  id: "CI-DLV-12",
+  message:
+    "EKS access entries are managed principal by principal: creating one names the principal (eks:principalArn), associating a policy names the entry, the policy and the scope — never any principal made cluster-admin",
+  remedy:
+    "Condition eks:CreateAccessEntry on StringEquals eks:principalArn; grant eks:AssociateAccessPolicy on the principal's access-entry ARNs with StringEquals eks:policyArn and eks:accessScope (accessEntryStatements)",
+  appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
+  check: (resource) =>
+    statementsOfPolicies(resource)
+      .filter((statement) => statement.effect === "Allow")
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        if (covers(statement, "eks:CreateAccessEntry")) {
+          const principals = exactValues(statement, "eks:principalArn");
+          if (principals.length === 0 || principals.some(hasWildcard)) problems.push(`${describe(statement)} allows eks:CreateAccessEntry for any principal (no exact eks:principalArn)`);
+        }
+        if (covers(statement, "eks:AssociateAccessPolicy")) {
+          const policies = exactValues(statement, "eks:policyArn");
+          if (policies.length === 0 || policies.some(hasWildcard)) problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy of any access policy (no exact eks:policyArn)`);
+          if (exactValues(statement, "eks:accessScope").length !== 1) problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy in any scope (no eks:accessScope)`);
+          const broad = statement.resources.filter((arn) => !ONE_PRINCIPAL_ENTRY.test(arn));
+          if (broad.length > 0 || statement.notResources.length > 0)
+            problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy on ${[...broad, ...statement.notResources].join(", ")}, not one principal's entries`);
+        }
+        return problems;
+      }),
+};
+
+export const deliveryIdentityPool: Rule = {
+  id: "CI-DLV-13",
+  message:
+    "A pipeline identity pool admits GitLab id_tokens only (one OIDC provider, no guests, no classic flow, no other login) and maps each session tag from the claim of the same name",
+  remedy:
+    "Use DeliveryStack's identityPool(): allow_unauthenticated_identities and allow_classic_flow false, openid_connect_provider_arns = [the GitLab provider]; principal tags use_defaults false, { <claim> = <claim> }",
+  appliesTo: (type) => type === "aws_cognito_identity_pool" || type === "aws_cognito_identity_pool_provider_principal_tag",
+  check: (resource) => {
+    const config = resource.config;
+    if (resource.type === "aws_cognito_identity_pool") {
+      const problems: string[] = [];
+      if (config.allow_unauthenticated_identities !== false) problems.push("allow_unauthenticated_identities is not false: guests get identities");
+      if (config.allow_classic_flow !== false) problems.push("allow_classic_flow is not false");
+      if (asStrings(config.openid_connect_provider_arns).length !== 1) problems.push("openid_connect_provider_arns is not exactly one provider");
+      for (const other of ["developer_provider_name", "supported_login_providers", "saml_provider_arns", "cognito_identity_providers"])
+        if (config[other] !== undefined && !(Array.isArray(config[other]) && (config[other] as unknown[]).length === 0)) problems.push(`${other} lets another login in`);
+      return problems;
+    }
+    const problems: string[] = [];
+    if (config.use_defaults !== false) problems.push("use_defaults is not false: the provider's default tags, not the pipeline's claims");
+    const tags = isObject(config.principal_tags) ? config.principal_tags : {};
+    for (const [tag, claim] of Object.entries(tags)) if (tag !== claim) problems.push(`session tag ${tag} takes the claim ${String(claim)}, not ${tag}`);
+    return problems;
+  },
+};
+
+// --- Environment: providers the environment only uses ----------------------------------------------------------
+
+const PROVIDER_WRITE_ACTIONS = [
+  "iam:CreateOpenIDConnectProvider",
+  "iam:DeleteOpenIDConnectProvider",
+  "iam:UpdateOpenIDConnectProviderThumbprint",
+  "iam:AddClientIDToOpenIDConnectProvider",
+  "iam:RemoveClientIDFromOpenIDConnectProvider",
+  "iam:TagOpenIDConnectProvider",
+  "iam:UntagOpenIDConnectProvider",
+];
+
+/** The IAM OIDC providers oidc-<env> manages (resources), and the ARNs it publishes for providers it only uses. */
+function environmentProviders(resource: ResourceUnderTest): { readonly managed: ReadonlySet<string>; readonly used: ReadonlySet<string> } | undefined {
+  const environment = resource.environment;
+  if (!environment) return undefined;
+  return memoized(environment, "deliveryProviders", () => {
+    const oidc = componentStack(environment, "oidc");
+    const managed = new Set<string>();
+    const used = new Set<string>();
+    if (!oidc) return { managed, used };
+    const [stackId, stack] = oidc;
+    const account = accountOfStack(stack);
+    for (const config of Object.values(stack.resource?.aws_iam_openid_connect_provider ?? {})) {
+      const url = resolveString(environment, stackId, config.url);
+      if (url && account) managed.add(`arn:aws:iam::${account}:oidc-provider/${url.replace(/^https:\/\//, "")}`);
+    }
+    for (const [name, output] of Object.entries(stack.output ?? {}))
+      if (/^oidc_provider_arn(_.+)?$/.test(name) && isObject(output) && typeof output.value === "string" && !output.value.includes("${")) used.add(output.value);
+    return { managed, used };
+  });
+}
+
+function providerArnsMatch(pattern: string, arn: string): boolean {
+  return resourceCovers(pattern.replace(/^arn:[a-z-]+:/, "arn:aws:"), arn);
+}
+
+export const deliveryUsedProvidersUntouched: Rule = {
+  id: "CI-DLV-14",
+  message:
+    "The pipeline manages only the IAM OIDC providers its environment creates or imported: no provider change is allowed on a provider the environment only uses, and an explicit Deny covers it",
+  remedy: "Build the provider statements from the scope (ManageClusterProviders on managed providers, DenyDeliveryChanges on used ones)",
+  scope: "environment",
+  appliesTo: (type) => type === "aws_iam_role",
+  check: (role) => {
+    if (gitlabIdentityKind(role) !== "deploy") return [];
+    const providers = environmentProviders(role);
+    if (!providers) return [];
+    const statements = roleGrantedStatements(role);
+    const problems: string[] = [];
+    for (const statement of statements.filter((candidate) => candidate.effect === "Allow" && coversAny(candidate, PROVIDER_WRITE_ACTIONS)))
+      for (const pattern of statement.resources) {
+        const covered = [...providers.used].filter((arn) => providerArnsMatch(pattern, arn));
+        if (covered.length > 0) problems.push(`${describe(statement)} lets it change ${covered.join(", ")}, which the environment only uses`);
+        else if (!pattern.includes("${") && ![...providers.managed].some((arn) => providerArnsMatch(pattern, arn)) && /oidc-provider/.test(pattern))
+          problems.push(`${describe(statement)} lets it change ${pattern}, which no stack of the environment manages`);
+      }
+    for (const arn of providers.used)
+      if (!PROVIDER_WRITE_ACTIONS.every((action) => denied(statements, action, arn))) problems.push(`no unconditional Deny of provider changes on ${arn}, which the environment only uses`);
+    return problems;
   },
 };
 
@@ -204,8 +584,15 @@ export const DELIVERY_RULES: readonly Rule[] = [
   deliveryGitlabTrust,
   deliveryRolesWithinBoundary,
   deliveryBoundaryCeiling,
-  deliveryKmsByTag,
+  deliveryKmsByKeyPolicy,
   deliveryDeployGuardrails,
   deliveryGitlabProviderOneProject,
   deliveryIamAdminConditioned,
+  deliveryDatasetIamByName,
+  deliveryPlanReadOnly,
+  deliveryNoData,
+  deliveryDeployNoKeyUse,
+  deliveryAccessEntriesByPrincipal,
+  deliveryIdentityPool,
+  deliveryUsedProvidersUntouched,
 ];

@@ -19,11 +19,16 @@ export const SUPPRESSIONS_KEY = "suppressions";
 export const MIN_REASON_LENGTH = 20;
 
 export interface DocumentedException {
-  /** Stack ids it applies to: an exact id or a `prefix-*` glob. */
+  /** Stack ids it applies to: an exact id or a `<component>-*` glob (the same component of every environment). */
   readonly stacks: string;
-  /** Construct path below the stack (`issuer/bucket` for `oidc-dev/issuer/bucket`). */
+  /**
+   * Construct path below the stack (`issuer/bucket` for `oidc-dev/issuer/bucket`): one resource. Only the issuer
+   * of an environment's further clusters (`issuer-<cluster>/…`) is matched by pattern, because its id carries the
+   * cluster's name; CI-ISSUER-1/2 check every bucket so matched.
+   */
   readonly constructPath: string;
-  readonly ruleIds: readonly string[];
+  /** One rule: accepting another rule on the same resource is another exception, with its own reason. */
+  readonly ruleId: string;
   readonly reason: string;
 }
 
@@ -33,42 +38,62 @@ const ISSUER_REASON =
   "(anonymous reads cannot use SSE-KMS); compensated by CI-ISSUER-1 (GetObject on exactly those two keys) and " +
   "CI-ISSUER-2 (SSE-S3, ACLs blocked, no dots), which stay enforced";
 
-const DELIVERY_BOUNDARY_REASON =
-  "delivery: a permissions boundary is a ceiling, not a grant; each workload role's own policy names its bucket and key ARNs and encryption context (CI-IAM-2/3 hold there); CI-DLV-3 checks the ceiling";
-const DELIVERY_POLICY_SCOPE_REASON =
-  "delivery: a KMS key id is only known once the key exists, so the pipeline's key statements are scoped by the provider's tags (managed-by, environment) or are reads; no cryptographic use is granted (CI-DLV-4 checks both)";
+const DELIVERY_BOUNDARY_KEYS_REASON =
+  "delivery: the boundary's data keys are the account's keys in the region (key ids exist only once the keys do), usable only through S3 and only with the encryption context of the catalog's buckets (CI-DLV-3 checks both)";
+const DELIVERY_LIST_ALIASES_REASON =
+  "delivery: kms:ListAliases takes no resource (Resource \"*\") and reads alias names only; keys are administered through their own policies (CI-DLV-4 allows nothing else on keys not named)";
+const DELIVERY_CREATE_KEY_REASON =
+  "delivery: kms:CreateKey takes no resource (a key id exists only once the key does); only untagged, symmetric, single-region keys, and their administration is granted by the key's own policy (CI-DLV-4)";
+const DELIVERY_ALIAS_REASON =
+  "delivery: the deploy role's statements on the environment's aliases, on CreateKey and ListAliases administer keys, never use them (no kms:ViaService applies); key use is denied outright (CI-DLV-11)";
 const DELIVERY_TRUST_REASON =
-  "delivery: a GitLab CI trust, whose sub is project_path:<path>:ref_type:branch:ref:<branch>, not a Kubernetes ServiceAccount; CI-DLV-1 checks it";
+  "delivery: a GitLab CI trust through the pipeline's identity pool (cognito-identity.amazonaws.com, session tags from the id_token's claims), not a Kubernetes ServiceAccount's; CI-DLV-1 checks it";
 const DELIVERY_PROVIDER_REASON =
   "delivery: the GitLab CI provider of the pipeline's pool trusts the GitLab URL, not a cluster, and admits one GitLab project, not ServiceAccounts; CI-DLV-6 checks its condition";
 const DELIVERY_MEMBER_REASON =
-  "delivery: a GitLab project path contains '/', so the principal set of exactly one project (or one project's deploy branch) has a '/' in its value; CI-DLV-6 checks the provider admits only this project";
+  "delivery: the pipeline's service accounts are impersonated by one GitLab project's pipelines (attribute.project_id, attribute.deploy_project), not by a ServiceAccount; CI-DLV-6 checks the provider admits only that project";
 const DELIVERY_DEPLOY_ROLES_REASON =
-  "delivery: the deploy identity creates gcp-wif's pool, provider and service accounts, which takes these project roles (README: keep the project dedicated to the environment); only protected deploy branches can impersonate it";
+  "delivery: the deploy identity creates gcp-wif's pool, provider and service accounts in the environment's project, which takes this role there; the delivery identities live in another project (delivery.gcp), out of its reach";
 const DELIVERY_IAM_ADMIN_REASON =
   "delivery: the deploy identity grants the catalog's project roles; its IAM administration is limited by an IAM condition to exactly those roles (CI-DLV-7 checks it)";
+
+const exception = (stacks: string, constructPath: string, ruleId: string, reason: string): DocumentedException => ({ stacks, constructPath, ruleId, reason });
 
 /**
  * The spec's documented exceptions: the S3-hosted OIDC issuer of self-managed clusters (S3OidcIssuer), and the
  * pipeline's own identities (`delivery-<env>`), which the workload rules describe wrongly and the CI-DLV rules
- * check instead.
+ * check instead. Each accepts one rule on one resource.
  */
 export const DOCUMENTED_EXCEPTIONS: readonly DocumentedException[] = [
-  { stacks: "oidc-*", constructPath: "issuer/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
-  { stacks: "oidc-*", constructPath: "issuer/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
+  exception("oidc-*", "issuer/bucket", "CI-S3-2", ISSUER_REASON),
+  exception("oidc-*", "issuer/bucket", "CI-S3-4", ISSUER_REASON),
+  exception("oidc-*", "issuer/policy", "CI-S3-10", ISSUER_REASON),
   // The issuers of an environment's other clusters (`clusters:`): `issuer-<cluster>/…`.
-  { stacks: "oidc-*", constructPath: "issuer-*/bucket", ruleIds: ["CI-S3-2", "CI-S3-4"], reason: ISSUER_REASON },
-  { stacks: "oidc-*", constructPath: "issuer-*/policy", ruleIds: ["CI-S3-10"], reason: ISSUER_REASON },
-  { stacks: "delivery-*", constructPath: "permissions-boundary", ruleIds: ["CI-IAM-2", "CI-IAM-3"], reason: DELIVERY_BOUNDARY_REASON },
-  { stacks: "delivery-*", constructPath: "plan-policy", ruleIds: ["CI-IAM-2", "CI-IAM-3"], reason: DELIVERY_POLICY_SCOPE_REASON },
-  { stacks: "delivery-*", constructPath: "deploy-policy", ruleIds: ["CI-IAM-2", "CI-IAM-3"], reason: DELIVERY_POLICY_SCOPE_REASON },
-  { stacks: "delivery-*", constructPath: "plan-role", ruleIds: ["CI-IRSA-3", "CI-IRSA-4"], reason: DELIVERY_TRUST_REASON },
-  { stacks: "delivery-*", constructPath: "deploy-role", ruleIds: ["CI-IRSA-3", "CI-IRSA-4"], reason: DELIVERY_TRUST_REASON },
-  { stacks: "delivery-*", constructPath: "gitlab-provider-google", ruleIds: ["CI-GCP-1", "CI-GCP-2"], reason: DELIVERY_PROVIDER_REASON },
-  { stacks: "delivery-*", constructPath: "plan-workload-identity-user", ruleIds: ["CI-GCP-5"], reason: DELIVERY_MEMBER_REASON },
-  { stacks: "delivery-*", constructPath: "deploy-workload-identity-user-*", ruleIds: ["CI-GCP-5"], reason: DELIVERY_MEMBER_REASON },
-  { stacks: "delivery-*", constructPath: "deploy-iam-*", ruleIds: ["CI-GCP-8", "CI-GCP-10"], reason: DELIVERY_DEPLOY_ROLES_REASON },
-  { stacks: "delivery-*", constructPath: "deploy-project-iam-admin", ruleIds: ["CI-GCP-8", "CI-GCP-10"], reason: DELIVERY_IAM_ADMIN_REASON },
+  exception("oidc-*", "issuer-*/bucket", "CI-S3-2", ISSUER_REASON),
+  exception("oidc-*", "issuer-*/bucket", "CI-S3-4", ISSUER_REASON),
+  exception("oidc-*", "issuer-*/policy", "CI-S3-10", ISSUER_REASON),
+  exception("delivery-*", "permissions-boundary", "CI-IAM-2", DELIVERY_BOUNDARY_KEYS_REASON),
+  exception("delivery-*", "plan-policy", "CI-IAM-2", DELIVERY_LIST_ALIASES_REASON),
+  exception("delivery-*", "plan-policy", "CI-IAM-3", DELIVERY_LIST_ALIASES_REASON),
+  exception("delivery-*", "deploy-policy", "CI-IAM-2", DELIVERY_CREATE_KEY_REASON),
+  exception("delivery-*", "deploy-policy", "CI-IAM-3", DELIVERY_ALIAS_REASON),
+  exception("delivery-*", "plan-role", "CI-IRSA-1", DELIVERY_TRUST_REASON),
+  exception("delivery-*", "deploy-role", "CI-IRSA-1", DELIVERY_TRUST_REASON),
+  exception("delivery-*", "plan-role", "CI-IRSA-3", DELIVERY_TRUST_REASON),
+  exception("delivery-*", "deploy-role", "CI-IRSA-3", DELIVERY_TRUST_REASON),
+  exception("delivery-*", "plan-role", "CI-IRSA-4", DELIVERY_TRUST_REASON),
+  exception("delivery-*", "deploy-role", "CI-IRSA-4", DELIVERY_TRUST_REASON),
+  exception("delivery-*", "gitlab-provider-google", "CI-GCP-1", DELIVERY_PROVIDER_REASON),
+  exception("delivery-*", "gitlab-provider-google", "CI-GCP-2", DELIVERY_PROVIDER_REASON),
+  exception("delivery-*", "plan-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON),
+  exception("delivery-*", "deploy-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON),
+  exception("delivery-*", "deploy-iam-serviceAccountAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON),
+  exception("delivery-*", "deploy-iam-serviceAccountAdmin", "CI-GCP-10", DELIVERY_DEPLOY_ROLES_REASON),
+  exception("delivery-*", "deploy-iam-workloadIdentityPoolAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON),
+  exception("delivery-*", "deploy-iam-workloadIdentityPoolAdmin", "CI-GCP-10", DELIVERY_DEPLOY_ROLES_REASON),
+  exception("delivery-*", "deploy-serviceusage-serviceUsageAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON),
+  exception("delivery-*", "deploy-project-iam-admin", "CI-GCP-8", DELIVERY_IAM_ADMIN_REASON),
+  exception("delivery-*", "deploy-project-iam-admin", "CI-GCP-10", DELIVERY_IAM_ADMIN_REASON),
 ];
 
 /** A construct path pattern: `*` stands for the rest of one path segment (never a slash), e.g. issuer-green for issuer-*. */
@@ -96,7 +121,7 @@ export function documentedExceptionFor(
 ): DocumentedException | undefined {
   const path = relativeConstructPath(stackId, config);
   if (path === undefined) return undefined;
-  return exceptions.find((exception) => stackMatches(exception.stacks, stackId) && constructPathMatches(exception.constructPath, path) && exception.ruleIds.includes(ruleId));
+  return exceptions.find((candidate) => stackMatches(candidate.stacks, stackId) && constructPathMatches(candidate.constructPath, path) && candidate.ruleId === ruleId);
 }
 
 /** Suppressions written on the resource; entries without a real reason are ignored (the finding stands). */
