@@ -1,8 +1,8 @@
 /** `delivery:` in the config and the delivery-<env> stack it synthesizes (properties; behaviour is in delivery.behaviour.test.ts). */
 import { Testing } from "cdktf";
-import { deliveryNames, issuerWritersWithDelivery } from "../lib/config/delivery";
+import { DEFAULT_MINIMUM_GITLAB_VERSION, deliveryNames, issuerWritersWithDelivery } from "../lib/config/delivery";
 import { createEnvironmentStacks } from "../lib/environment-stacks";
-import { deliveryDeployRoleArn } from "../stacks/delivery-stack";
+import { deliveryDeployRoleArn, NAMESPACE_CREATORS_GROUP } from "../stacks/delivery-stack";
 import { defaultStatePrefix } from "../stacks/environment-stack";
 import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, shippedStacks, synthesizedStacks } from "./helpers";
 
@@ -15,11 +15,19 @@ workloads:
     serviceAccount: writer
     aws: { mode: pod-identity }
 `;
+const SELF_MANAGED = `
+aws: { accountId: "111111111111", region: ap-northeast-1 }
+cluster: { type: self-managed, name: test-kops, issuer: { bucketName: test-oidc-issuer }, serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub] }
+backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
+`;
+/** The delivery project of an environment with gcp: (appended after DELIVERY). */
+const DELIVERY_GCP = `  gcp: { projectId: test-delivery, projectNumber: "456" }\n`;
 const DELIVERY = `
 delivery:
   gitlab:
     url: https://gitlab.example.com
     projectPath: ops/cluster-identity
+    projectId: "4242"
     deployBranches: [main, production]
 `;
 
@@ -27,11 +35,22 @@ describe("delivery: in the config", () => {
   it("resolves names from the environment, the state location from the s3 backend", () => {
     const environment = environmentFromYaml(EKS_S3 + DELIVERY);
     expect(environment.delivery).toEqual({
-      gitlab: { url: "https://gitlab.example.com", hostPath: "gitlab.example.com", projectPath: "ops/cluster-identity", deployBranches: ["main", "production"] },
+      gitlab: {
+        url: "https://gitlab.example.com",
+        hostPath: "gitlab.example.com",
+        projectPath: "ops/cluster-identity",
+        projectId: "4242",
+        deployBranches: ["main", "production"],
+        minimumVersion: DEFAULT_MINIMUM_GITLAB_VERSION,
+      },
       awsAudience: "sts.amazonaws.com",
       planRoleName: "cluster-identity-test-plan",
       deployRoleName: "cluster-identity-test-deploy",
+      planIdentityPoolName: "cluster-identity-test-plan",
+      deployIdentityPoolName: "cluster-identity-test-deploy",
       boundaryPolicyName: "cluster-identity-test-workload-boundary",
+      deployClustersPolicyName: "cluster-identity-test-deploy-clusters",
+      deployGuardrailsPolicyName: "cluster-identity-test-deploy-guardrails",
       state: { bucket: "test-tfstate", region: "eu-west-1", keyPrefix: defaultStatePrefix("test") },
     });
     expect(environmentFromYaml(EKS_S3).delivery).toBeUndefined();
@@ -42,10 +61,10 @@ describe("delivery: in the config", () => {
       'config/test.yaml:13:18: delivery.gitlab.projectPath = "ops/*": must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)',
     );
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("[main, production]", "[main, 'release/*']"))).toBe(
-      'config/test.yaml:14:28: delivery.gitlab.deployBranches[1] = "release/*": must be a branch name without wildcards, \':\' or whitespace',
+      'config/test.yaml:15:28: delivery.gitlab.deployBranches[1] = "release/*": must be a branch name without wildcards, \':\' or whitespace',
     );
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("[main, production]", "[main, main]"))).toBe(
-      'config/test.yaml:14:21: delivery.gitlab.deployBranches = ["main","main"]: deploy branches must be unique',
+      'config/test.yaml:15:21: delivery.gitlab.deployBranches = ["main","main"]: deploy branches must be unique',
     );
     expect(configErrorOf(EKS_S3 + DELIVERY.replace("https://gitlab.example.com", "https://gitlab.example.com/"))).toBe(
       'config/test.yaml:12:10: delivery.gitlab.url = "https://gitlab.example.com/": an OIDC issuer URL must be https://<host>[/<path>] with no query, fragment or trailing slash',
@@ -64,18 +83,49 @@ describe("delivery: in the config", () => {
   it("checks that an existing GitLab provider is the GitLab URL's, in this account", () => {
     const withProvider = (arn: string) => `${EKS_S3}${DELIVERY}    oidcProvider: { use: "${arn}" }\n`;
     expect(configErrorOf(withProvider("arn:aws:iam::333333333333:oidc-provider/gitlab.com"))).toBe(
-      'config/test.yaml:15:26: delivery.gitlab.oidcProvider.use = "arn:aws:iam::333333333333:oidc-provider/gitlab.com": the provider is for issuer gitlab.com, but delivery.gitlab.url is https://gitlab.example.com',
+      'config/test.yaml:16:26: delivery.gitlab.oidcProvider.use = "arn:aws:iam::333333333333:oidc-provider/gitlab.com": the provider is for issuer gitlab.com, but delivery.gitlab.url is https://gitlab.example.com',
     );
     expect(configErrorOf(withProvider("arn:aws:iam::444444444444:oidc-provider/gitlab.example.com"))).toBe(
-      'config/test.yaml:15:26: delivery.gitlab.oidcProvider.use = "arn:aws:iam::444444444444:oidc-provider/gitlab.example.com": the provider is in account 444444444444, but this environment deploys to account 333333333333',
+      'config/test.yaml:16:26: delivery.gitlab.oidcProvider.use = "arn:aws:iam::444444444444:oidc-provider/gitlab.example.com": the provider is in account 444444444444, but this environment deploys to account 333333333333',
     );
   });
 
   it("refuses a deploy branch whose token subject Google cannot hold (127 characters)", () => {
     const gcp = `gcp: { projectId: test-project, projectNumber: "123" }\n`;
-    expect(configErrorOf(EKS_S3 + gcp + DELIVERY.replace("production", "x".repeat(90)))).toMatch(
-      /^config\/test\.yaml:15:28: delivery\.gitlab\.deployBranches\[1\] = "x{90}": the pipeline's token subject "project_path:ops\/cluster-identity:ref_type:branch:ref:x{90}" is 144 characters; Google accepts at most 127 \(shorten the branch or project path\)$/,
+    expect(configErrorOf(EKS_S3 + gcp + DELIVERY.replace("production", "x".repeat(90)) + DELIVERY_GCP)).toMatch(
+      /^config\/test\.yaml:16:28: delivery\.gitlab\.deployBranches\[1\] = "x{90}": the pipeline's token subject "project_path:ops\/cluster-identity:ref_type:branch:ref:x{90}" is 144 characters; Google accepts at most 127 \(shorten the branch or project path\)$/,
     );
+  });
+
+  it("needs the project's numeric id: the clouds trust it, not the path", () => {
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace('    projectId: "4242"\n', ""))).toBe("config/test.yaml:12:5: delivery.gitlab.projectId = (missing): required");
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace('"4242"', '"ops/cluster-identity"'))).toBe(
+      'config/test.yaml:14:16: delivery.gitlab.projectId = "ops/cluster-identity": must be the GitLab project\'s numeric id (Settings > General > Project ID), as a quoted string',
+    );
+    expect(configErrorOf(EKS_S3 + DELIVERY.replace('"4242"', '"0042"'))).toMatch(/^config\/test\.yaml:14:16: delivery\.gitlab\.projectId = "0042": must be/);
+  });
+
+  it("takes the oldest GitLab the deploy job runs on, 18.2.2 unless told otherwise", () => {
+    expect(environmentFromYaml(EKS_S3 + DELIVERY).delivery!.gitlab.minimumVersion).toBe("18.2.2");
+    expect(environmentFromYaml(`${EKS_S3}${DELIVERY}    minimumVersion: "18.1.4"\n`).delivery!.gitlab.minimumVersion).toBe("18.1.4");
+    expect(configErrorOf(`${EKS_S3}${DELIVERY}    minimumVersion: "18.2"\n`)).toBe(
+      'config/test.yaml:16:21: delivery.gitlab.minimumVersion = "18.2": must be a GitLab version major.minor.patch, such as 18.2.2',
+    );
+  });
+
+  it("puts the Google identities in a project of their own, which the environment's gcp: must name", () => {
+    const gcp = `gcp: { projectId: test-project, projectNumber: "123" }\n`;
+    expect(configErrorOf(EKS_S3 + gcp + DELIVERY)).toBe(
+      "config/test.yaml:12:3: delivery.gcp = (missing): the environment has gcp:, so the pipeline needs Google identities: name the Google project they live in (delivery.gcp.projectId and projectNumber), one the deploy service account does not administer",
+    );
+    expect(configErrorOf(EKS_S3 + gcp + DELIVERY + DELIVERY_GCP.replace("test-delivery", "test-project"))).toBe(
+      'config/test.yaml:17:21: delivery.gcp.projectId = "test-project": the delivery identities must live in another project than gcp.projectId: the deploy service account administers pools and service accounts there, and could rewrite its own trust',
+    );
+    expect(configErrorOf(EKS_S3 + DELIVERY + DELIVERY_GCP)).toBe(
+      'config/test.yaml:16:8: delivery.gcp = "test-delivery": the environment has no gcp: section, so its pipeline has no Google identities; remove delivery.gcp',
+    );
+    const google = environmentFromYaml(EKS_S3 + gcp + DELIVERY + DELIVERY_GCP).delivery!.google;
+    expect(google).toEqual(expect.objectContaining({ projectId: "test-delivery", projectNumber: "456", poolId: "delivery-test" }));
   });
 
   it("derives Google ids that fit Google's rules for the longest environment name", () => {
@@ -91,11 +141,13 @@ describe("delivery-<env>", () => {
   const delivery = stacks["delivery-prod"];
 
   it("exists only for environments with delivery:, and carries the contract's outputs", () => {
-    expect(Object.keys(stacks).filter((id) => id.startsWith("delivery-"))).toEqual(["delivery-prod"]);
+    expect(Object.keys(stacks).filter((id) => id.startsWith("delivery-"))).toEqual(["delivery-prod", "delivery-staging"]);
     expect(Object.keys(delivery.output!)).toEqual(
       expect.arrayContaining([
         "plan_role_arn",
         "deploy_role_arn",
+        "plan_identity_pool_id",
+        "deploy_identity_pool_id",
         "permissions_boundary_arn",
         "gcp_workload_identity_provider",
         "gcp_plan_service_account",
@@ -111,13 +163,65 @@ describe("delivery-<env>", () => {
     expect(Object.keys(synthesized.resource!).filter((type) => type.startsWith("google_"))).toEqual([]);
   });
 
-  it("gives the pipeline namespaced cluster access, never cluster-wide", () => {
+  it("gives the pipeline namespaced cluster access, never cluster-wide; the deploy role may create the catalog's namespaces", () => {
     const associations = resourcesOfType(delivery, "aws_eks_access_policy_association");
     expect(associations.map((a) => [a.policy_arn, a.access_scope])).toEqual([
       ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy", { type: "namespace", namespaces: ["default", "gitlab"] }],
       ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", { type: "namespace", namespaces: ["default", "gitlab"] }],
     ]);
-    expect(resourcesOfType(delivery, "aws_eks_access_entry").every((entry) => entry.kubernetes_groups === undefined)).toBe(true);
+    // prod creates the gitlab namespace (gitlab.createNamespace): the group an administrator binds to namespace creation.
+    expect(delivery.resource!.aws_eks_access_entry["deploy-access-entry"].kubernetes_groups).toEqual([NAMESPACE_CREATORS_GROUP]);
+    expect(delivery.resource!.aws_eks_access_entry["plan-access-entry"].kubernetes_groups).toBeUndefined();
+    const synthesized = synthesizedStacks(environmentFromYaml(EKS_S3 + DELIVERY))["delivery-test"];
+    expect(synthesized.resource!.aws_eks_access_entry["deploy-access-entry"].kubernetes_groups).toBeUndefined();
+  });
+
+  it("gives it access on every EKS cluster, each scoped to the namespaces written there (staging: blue and green)", () => {
+    const staging = stacks["delivery-staging"];
+    const entries = staging.resource!.aws_eks_access_entry as Record<string, Record<string, unknown>>;
+    expect(Object.keys(entries).sort()).toEqual(["deploy-access-entry", "deploy-access-entry-staging-green", "plan-access-entry", "plan-access-entry-staging-green"]);
+    expect(entries["deploy-access-entry"].cluster_name).toBe("staging-blue");
+    expect(entries["deploy-access-entry-staging-green"].cluster_name).toBe("staging-green");
+    // bq-reader runs on green only, in a namespace the catalog creates there.
+    expect(entries["deploy-access-entry"].kubernetes_groups).toBeUndefined();
+    expect(entries["deploy-access-entry-staging-green"].kubernetes_groups).toEqual([NAMESPACE_CREATORS_GROUP]);
+    const associations = staging.resource!.aws_eks_access_policy_association as Record<string, { access_scope: unknown; cluster_name: string }>;
+    expect(associations["deploy-access-policy"].access_scope).toEqual({ type: "namespace", namespaces: ["reporting"] });
+    expect(associations["deploy-access-policy-staging-green"].access_scope).toEqual({ type: "namespace", namespaces: ["analytics", "reporting"] });
+    expect(associations["plan-access-policy-staging-green"].access_scope).toEqual({ type: "namespace", namespaces: ["analytics", "reporting"] });
+  });
+
+  it("lets GitLab id_tokens into its roles only through one identity pool per role, claims mapped to session tags", () => {
+    const pools = delivery.resource!.aws_cognito_identity_pool as Record<string, Record<string, unknown>>;
+    expect(Object.keys(pools).sort()).toEqual(["deploy-identity-pool", "plan-identity-pool"]);
+    for (const pool of Object.values(pools))
+      expect(pool).toMatchObject({
+        allow_unauthenticated_identities: false,
+        allow_classic_flow: false,
+        openid_connect_provider_arns: ["${aws_iam_openid_connect_provider.gitlab-provider.arn}"],
+      });
+    const tags = delivery.resource!.aws_cognito_identity_pool_provider_principal_tag as Record<string, Record<string, unknown>>;
+    expect(tags["plan-identity-pool-tags"]).toMatchObject({ identity_provider_name: "gitlab.com", use_defaults: false, principal_tags: { project_id: "project_id", ref_type: "ref_type" } });
+    expect(tags["deploy-identity-pool-tags"].principal_tags).toEqual({ project_id: "project_id", ref: "ref", ref_protected: "ref_protected", ref_type: "ref_type" });
+    const roles = delivery.resource!.aws_cognito_identity_pool_roles_attachment as Record<string, { roles: unknown }>;
+    expect(roles["plan-identity-pool-roles"].roles).toEqual({ authenticated: "${aws_iam_role.plan-role.arn}" });
+    expect(roles["deploy-identity-pool-roles"].roles).toEqual({ authenticated: "${aws_iam_role.deploy-role.arn}" });
+  });
+
+  it("attaches the deploy role's cluster permissions and guardrails as managed policies it may not change", () => {
+    const attachments = resourcesOfType(delivery, "aws_iam_role_policy_attachment").map((attachment) => [attachment.role, attachment.policy_arn]);
+    expect(attachments).toEqual([
+      ["${aws_iam_role.deploy-role.name}", "${aws_iam_policy.deploy-clusters-policy.arn}"],
+      ["${aws_iam_role.deploy-role.name}", "${aws_iam_policy.deploy-guardrails-policy.arn}"],
+    ]);
+    const guardrails = JSON.parse(delivery.resource!.aws_iam_policy["deploy-guardrails-policy"].policy as string) as { Statement: { Effect: string; Sid: string; Resource?: string[] }[] };
+    expect(guardrails.Statement.every((statement) => statement.Effect === "Deny")).toBe(true);
+    expect(guardrails.Statement.find((statement) => statement.Sid === "DenyDeliveryChanges")!.Resource).toEqual(
+      expect.arrayContaining(["arn:aws:iam::222222222222:policy/cluster-identity-prod-deploy-clusters", "arn:aws:iam::222222222222:policy/cluster-identity-prod-deploy-guardrails"]),
+    );
+    // Without an EKS cluster there is no cluster policy.
+    const selfManaged = synthesizedStacks(environmentFromYaml(SELF_MANAGED + DELIVERY))["delivery-test"];
+    expect(Object.keys(selfManaged.resource!.aws_iam_policy).sort()).toEqual(["deploy-guardrails-policy", "permissions-boundary"]);
   });
 
   it("maps the deploy role to the aws-auth writers' group when the cluster is still on aws-auth", () => {
@@ -130,7 +234,7 @@ describe("delivery-<env>", () => {
     const arn = "arn:aws:iam::333333333333:oidc-provider/gitlab.example.com";
     const used = synthesizedStacks(environmentFromYaml(`${EKS_S3}${DELIVERY}    oidcProvider: { use: "${arn}" }\n`))["delivery-test"];
     expect(resourcesOfType(used, "aws_iam_openid_connect_provider")).toEqual([]);
-    expect(JSON.parse(used.resource!.aws_iam_role["deploy-role"].assume_role_policy as string).Statement[0].Principal).toEqual({ Federated: arn });
+    expect(resourcesOfType(used, "aws_cognito_identity_pool").map((pool) => pool.openid_connect_provider_arns)).toEqual([[arn], [arn]]);
     const imported = synthesizedStacks(environmentFromYaml(`${EKS_S3}${DELIVERY}    oidcProvider: { import: "${arn}" }\n`))["delivery-test"];
     expect(Object.keys(imported.resource!.aws_iam_openid_connect_provider)).toEqual(["gitlab-provider"]);
     expect(JSON.stringify(imported)).toContain(arn);
@@ -144,17 +248,12 @@ describe("delivery-<env>", () => {
     const many = Array.from({ length: 120 }, (_, i) => `  - namespace: apps\n    serviceAccount: writer-${i}\n    aws: { mode: irsa }\n`).join("");
     const environment = environmentFromYaml(EKS_S3 + many + DELIVERY);
     expect(() => createEnvironmentStacks(Testing.app(), environment)).toThrow(
-      /^config\/test\.yaml: delivery: the deploy role's policy is \d+ characters, IAM allows 10240 per role; the catalog names too many buckets and roles for one environment's pipeline identity — split the environment$/,
+      /^config\/test\.yaml: delivery: the (plan|deploy) role's policy is \d+ characters, IAM allows 10240; the catalog names too many buckets, roles and access entries for one environment's pipeline identity — split the environment$/,
     );
   });
 
   it("lets the deploy role write exactly the issuer's two documents of a self-managed cluster", () => {
-    const selfManaged = `
-aws: { accountId: "111111111111", region: ap-northeast-1 }
-cluster: { type: self-managed, name: test-kops, issuer: { bucketName: test-oidc-issuer }, serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub] }
-backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
-`;
-    const synthesized = synthesizedStacks(environmentFromYaml(selfManaged + DELIVERY))["delivery-test"];
+    const synthesized = synthesizedStacks(environmentFromYaml(SELF_MANAGED + DELIVERY))["delivery-test"];
     const policy = JSON.parse(synthesized.resource!.aws_iam_role_policy["deploy-policy"].policy as string) as { Statement: { Sid: string; Resource: unknown }[] };
     expect(policy.Statement.find((s) => s.Sid === "ManageIssuerDocuments")?.Resource).toEqual([
       "arn:aws:s3:::test-oidc-issuer/.well-known/openid-configuration",

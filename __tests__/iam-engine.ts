@@ -84,7 +84,7 @@ export interface TrustRequest {
   readonly principal: string;
   readonly roleArn: string;
   readonly accountId: string;
-  readonly context: Record<string, string>;
+  readonly context: Record<string, string | string[]>;
 }
 
 /** Whether a role's trust policy lets the principal assume it. */

@@ -561,7 +561,7 @@ describe("the rule pack", () => {
 
   it("runs environment-scope rules only in the environment pass, and stack-scope rules only per stack", () => {
     const crossStack = ALL_RULES.filter((rule) => rule.scope === "environment").map((rule) => rule.id);
-    expect(crossStack.sort()).toEqual(["CI-GCP-1", "CI-GCP-12", "CI-IAM-9", "CI-IRSA-4", "CI-K8S-8"]);
+    expect(crossStack.sort()).toEqual(["CI-DLV-14", "CI-GCP-1", "CI-GCP-12", "CI-IAM-9", "CI-IRSA-4", "CI-K8S-8"]);
     const foreignIssuer = envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: { issuer_uri: "https://attacker.example.com" } }));
     expect(evaluateStack("gcp-wif-test", foreignIssuer["gcp-wif-test"]).map((finding) => finding.ruleId)).not.toContain("CI-GCP-1");
     expect(evaluateEnvironment(environmentOf(foreignIssuer)).map((finding) => finding.ruleId)).toEqual(["CI-GCP-1"]);

@@ -11,7 +11,18 @@ describe("the AWS part of a stack with a Google side (offline validation of deli
     expect(Object.keys((part.stack.provider as object) ?? {})).toEqual(["aws"]);
     expect(Object.keys((part.stack.terraform as { required_providers: object }).required_providers)).toEqual(["aws"]);
     expect(Object.keys(part.stack.resource as object).sort()).toEqual(
-      ["aws_eks_access_entry", "aws_eks_access_policy_association", "aws_iam_openid_connect_provider", "aws_iam_policy", "aws_iam_role", "aws_iam_role_policy"].sort(),
+      [
+        "aws_cognito_identity_pool",
+        "aws_cognito_identity_pool_provider_principal_tag",
+        "aws_cognito_identity_pool_roles_attachment",
+        "aws_eks_access_entry",
+        "aws_eks_access_policy_association",
+        "aws_iam_openid_connect_provider",
+        "aws_iam_policy",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+      ].sort(),
     );
     expect(part.removed).toEqual(expect.arrayContaining(["google_iam_workload_identity_pool.delivery-pool", "output.gcp_plan_service_account"]));
     expect(Object.keys(part.stack.output as object)).toEqual(expect.arrayContaining(["plan_role_arn", "deploy_role_arn", "permissions_boundary_arn"]));
