@@ -65,3 +65,15 @@ describe("offline override: the deploying principal of the issuer bucket policy"
     expect(offlineOverride({ stack: { provider: { aws: [{}] } }, standIns: {} }).data).toBeUndefined();
   });
 });
+
+describe("offline override: fake credentials for every configuration of the AWS provider", () => {
+  it("overrides the default configuration alone as one block, and each alias by its own block", () => {
+    const fake = (override: Record<string, unknown>) => (override.provider as { aws: unknown }).aws;
+    expect(fake(offlineOverride({ stack: { provider: { aws: [{ region: "eu-west-1" }] } }, standIns: {} }))).toMatchObject({ access_key: "AKIAOFFLINEPLAN00000" });
+    const aliased = fake(offlineOverride({ stack: { provider: { aws: [{ region: "eu-west-1" }, { alias: "untagged", region: "eu-west-1" }] } }, standIns: {} })) as Record<string, unknown>[];
+    expect(aliased.map((block) => [block.alias, block.access_key, block.skip_credentials_validation])).toEqual([
+      [undefined, "AKIAOFFLINEPLAN00000", true],
+      ["untagged", "AKIAOFFLINEPLAN00000", true],
+    ]);
+  });
+});

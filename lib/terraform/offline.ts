@@ -76,19 +76,24 @@ export interface OfflineOverrideInput {
 /** Contents of `zz_offline_override.tf.json`. */
 export function offlineOverride(input: OfflineOverrideInput): Json {
   const override: Json = { terraform: { backend: { local: { path: "offline.tfstate" } } } };
-  if (input.stack.provider && "aws" in input.stack.provider)
-    override.provider = {
-      aws: {
-        access_key: "AKIAOFFLINEPLAN00000",
-        secret_key: "offline-plan-not-a-secret",
-        skip_credentials_validation: true,
-        skip_requesting_account_id: true,
-        skip_metadata_api_check: true,
-        skip_region_validation: true,
-        // The account cannot be checked without calling STS.
-        allowed_account_ids: null,
-      },
+  if (input.stack.provider && "aws" in input.stack.provider) {
+    const fake = {
+      access_key: "AKIAOFFLINEPLAN00000",
+      secret_key: "offline-plan-not-a-secret",
+      skip_credentials_validation: true,
+      skip_requesting_account_id: true,
+      skip_metadata_api_check: true,
+      skip_region_validation: true,
+      // The account cannot be checked without calling STS.
+      allowed_account_ids: null,
     };
+    // An override merges into the provider block of the same alias: one per configuration of the stack.
+    const configurations = [input.stack.provider.aws].flat() as Json[];
+    const aliases = configurations.map((configuration) => (typeof configuration?.alias === "string" ? configuration.alias : undefined));
+    override.provider = {
+      aws: aliases.length <= 1 && aliases[0] === undefined ? fake : aliases.map((alias) => (alias === undefined ? fake : { alias, ...fake })),
+    };
+  }
   const data: Json = {};
   const remoteStates = Object.keys(input.stack.data?.terraform_remote_state ?? {});
   if (remoteStates.length > 0)
