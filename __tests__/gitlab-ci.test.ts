@@ -333,6 +333,32 @@ describe("deployOrder and the generator's edge cases", () => {
     expect(resolved(document, "deploy:prod").variables).toMatchObject({ STACKS: "oidc-prod", ADMIN_STACKS: "delivery-prod" });
   });
 
+  it("hands delivery: settings to the jobs as written: several deploy branches, a GitLab under a path", () => {
+    const delivery = { gitlabHost: "git.example.org/gitlab", projectId: "42", projectPath: "platform/sub/cluster-identity", deployBranches: ["main", "release/1.x"], minimumVersion: "18.3.0" };
+    const document = childPipeline([{ ...environment([{ id: "oidc-prod", dependencies: [] }]), delivery }], { mode: "delivery" });
+    expect(resolved(document, "plan:oidc-prod").variables).toEqual({
+      ENVIRONMENT: "prod",
+      STACK: "oidc-prod",
+      PRODUCERS: "",
+      AWS_IDENTITY_POOL_ID: "$AWS_PLAN_IDENTITY_POOL_ID",
+      DELIVERY_GITLAB_HOST: "git.example.org/gitlab",
+      DELIVERY_PROJECT_ID: "42",
+      GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT",
+      CREDENTIALS_FOR: "plan",
+      AWSCLI_DEBIAN_VERSION: expect.any(String),
+    });
+    expect(resolved(document, "deploy:prod").variables).toMatchObject({
+      AWS_IDENTITY_POOL_ID: "$AWS_DEPLOY_IDENTITY_POOL_ID",
+      DELIVERY_GITLAB_HOST: "git.example.org/gitlab",
+      DELIVERY_PROJECT_ID: "42",
+      DELIVERY_PROJECT_PATH: "platform/sub/cluster-identity",
+      DELIVERY_DEPLOY_BRANCHES: "main release/1.x",
+      DELIVERY_MIN_GITLAB_VERSION: "18.3.0",
+      CREDENTIALS_FOR: "deploy",
+    });
+    expect(resolved(document, "deploy:prod").variables).not.toHaveProperty("AWS_ROLE_ARN");
+  });
+
   it("rejects cyclic dependencies and an empty environment list", () => {
     expect(() => deployOrder([{ id: "a", dependencies: ["b"] }, { id: "b", dependencies: ["a"] }])).toThrow(/stack dependencies form a cycle: a, b/);
     expect(() => childPipeline([], { mode: "delivery" })).toThrow(PipelineError);

@@ -250,7 +250,8 @@ function templates(): Record<string, Job> {
       before_script: ["npm ci --cache .npm --prefer-offline --no-audit --no-fund"],
     },
     // Plan, drift and deploy jobs: no npm install (the steps are shell + plain node); the credential step
-    // comes first and fails with a clear message when the environment's CI/CD variables are missing.
+    // comes first (in deploy jobs, after the deploy gate's refusals) and fails with a clear message when the
+    // environment's CI/CD variables are missing.
     ".cloud": {
       image: NODE_IMAGE,
       id_tokens: idTokens(),
