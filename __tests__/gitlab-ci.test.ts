@@ -4,18 +4,19 @@
  * synthesized manifest, never a list of job names), and the CI step scripts run for real against synthesized
  * stacks with a stand-in terraform.
  */
-import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { childPipeline, deployOrder, PipelineEnvironment, PipelineError } from "../lib/ci/child-pipeline";
-import { availableEnvironments, loadEnvironment } from "../lib/config/load";
+import { DEFAULT_MINIMUM_GITLAB_VERSION } from "../lib/config/delivery";
+import { availableEnvironments, Environment, loadEnvironment } from "../lib/config/load";
 import { runSynth } from "../lib/run-synth";
 import { pipelineEnvironments } from "../scripts/ci-pipeline";
 import { codeQualityReport } from "../lib/rules/report";
 import type { Finding } from "../lib/rules/types";
 import { PROJECT_ROOT, shippedOutdir } from "./helpers";
+import { cognitoError, FAKE_CREDENTIALS, FAKE_IDENTITY_ID, FakeCognito, fakeIdToken, runAsync } from "./support/fake-cognito";
 
 type Job = Record<string, unknown>;
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -103,6 +104,18 @@ function manifestOf(outdir: string): Record<string, { dependencies: string[] }> 
   return JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")).stacks;
 }
 
+/**
+ * The AWS credential variables of a job with the plan or deploy identity: with `delivery:`, the identity pool
+ * of delivery-<env> and the config's GitLab host and project id (never a role ARN); without, the role ARN.
+ */
+function awsCredentialVariables(environment: Environment, identity: "plan" | "deploy"): Record<string, string> {
+  const upper = identity.toUpperCase();
+  const gitlab = environment.delivery?.gitlab;
+  return gitlab
+    ? { AWS_IDENTITY_POOL_ID: `$AWS_${upper}_IDENTITY_POOL_ID`, DELIVERY_GITLAB_HOST: gitlab.hostPath, DELIVERY_PROJECT_ID: gitlab.projectId, CREDENTIALS_FOR: identity }
+    : { AWS_ROLE_ARN: `$AWS_${upper}_ROLE_ARN`, CREDENTIALS_FOR: identity };
+}
+
 /** Properties every generated delivery pipeline has, checked against the configs and the manifest. */
 function expectDeliveryPipeline(projectRoot: string, outdir: string, document: Record<string, unknown>): void {
   const manifest = manifestOf(outdir);
@@ -128,7 +141,7 @@ function expectDeliveryPipeline(projectRoot: string, outdir: string, document: R
       const plan = resolved(document, `plan:${stack}`);
       expect(plan.stage).toBe("plan");
       expect(plan.environment).toEqual({ name, action: "prepare" });
-      expect(plan.variables).toMatchObject({ ENVIRONMENT: name, STACK: stack, AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN", GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT" });
+      expect(plan.variables).toMatchObject({ ENVIRONMENT: name, STACK: stack, ...awsCredentialVariables(environment, "plan"), GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT" });
       expect(plan.id_tokens).toMatchObject({ AWS_ID_TOKEN: { aud: "sts.amazonaws.com" }, GCP_ID_TOKEN: { aud: "https://iam.googleapis.com/${GCP_WORKLOAD_IDENTITY_PROVIDER}" } });
       expect(plan.artifacts).toMatchObject({ reports: { terraform: `cdktf.out/plans/${stack}.tfreport.json` } });
       expect(scriptOf(plan)).toContain("scripts/ci/plan-stack.sh");
@@ -144,7 +157,7 @@ function expectDeliveryPipeline(projectRoot: string, outdir: string, document: R
       { if: expect.stringContaining('$CI_COMMIT_REF_PROTECTED == "true"'), when: "manual", allow_failure: false },
       { when: "never" },
     ]);
-    expect(deploy.variables).toMatchObject({ AWS_ROLE_ARN: "$AWS_DEPLOY_ROLE_ARN", GCP_SERVICE_ACCOUNT: "$GCP_DEPLOY_SERVICE_ACCOUNT" });
+    expect(deploy.variables).toMatchObject({ ...awsCredentialVariables(environment, "deploy"), GCP_SERVICE_ACCOUNT: "$GCP_DEPLOY_SERVICE_ACCOUNT" });
     const order = String((deploy.variables as Job).STACKS).split(" ");
     expect([...order].sort()).toEqual(stacks.filter((stack) => !stack.startsWith("delivery-")).sort());
     order.forEach((stack, index) => {
@@ -171,6 +184,47 @@ describe("the child pipeline of the shipped configs", () => {
     expect(jobsOf(document).filter((job) => job.startsWith("drift:")).sort()).toEqual(expected.sort());
     expect(jobsOf(document).filter((job) => /^(plan|deploy):/.test(job))).toEqual([]);
     for (const job of expected) expect(scriptOf(resolved(document, job))).toContain("scripts/ci/drift-stack.sh");
+  });
+
+  it("passes each environment's delivery: settings to its jobs as variables (prod and staging), none to a local-state one (dev)", () => {
+    const environments = pipelineEnvironments(PROJECT_ROOT, outdir);
+    // As the synth job writes it and GitLab reads it: YAML, every value a string.
+    const written = (mode: "delivery" | "drift") => parse(stringify(childPipeline(environments, { mode }), { lineWidth: 0, aliasDuplicateObjects: false })) as Record<string, unknown>;
+    const [delivery, drift] = [written("delivery"), written("drift")];
+    const configs = availableEnvironments(PROJECT_ROOT).map((name) => loadEnvironment(`config/${name}.yaml`, PROJECT_ROOT));
+    const withDelivery = configs.filter((environment) => environment.delivery);
+    expect(withDelivery.map((environment) => environment.name)).toEqual(expect.arrayContaining(["prod", "staging"]));
+    for (const environment of configs) {
+      const names = environments.find((candidate) => candidate.name === environment.name)!.stacks.map((stack) => stack.id);
+      const gitlab = environment.delivery?.gitlab;
+      if (environment.backend.type === "local") {
+        // dev: a note job only, no credential or delivery variable anywhere.
+        expect(gitlab).toBeUndefined();
+        expect(jobsOf(delivery).filter((job) => job.endsWith(`:${environment.name}`) || names.some((stack) => job.endsWith(`:${stack}`)))).toEqual([`no-remote-state:${environment.name}`]);
+        continue;
+      }
+      for (const job of [...names.map((stack) => resolved(delivery, `plan:${stack}`)), ...names.map((stack) => resolved(drift, `drift:${stack}`))]) {
+        const variables = job.variables as Job;
+        expect(variables).toMatchObject(awsCredentialVariables(environment, "plan"));
+        // Plan jobs: no role ARN with delivery:, and no deploy-gate settings.
+        if (gitlab) expect(Object.keys(variables).filter((name) => /^(AWS_ROLE_ARN|DELIVERY_PROJECT_PATH|DELIVERY_DEPLOY_BRANCHES|DELIVERY_MIN_GITLAB_VERSION)$/.test(name))).toEqual([]);
+      }
+      const deploy = resolved(delivery, `deploy:${environment.name}`).variables as Job;
+      expect(deploy).toMatchObject(awsCredentialVariables(environment, "deploy"));
+      if (gitlab) {
+        expect(deploy).toMatchObject({
+          DELIVERY_GITLAB_HOST: gitlab.url.replace(/^https:\/\//, ""),
+          DELIVERY_PROJECT_ID: gitlab.projectId,
+          DELIVERY_PROJECT_PATH: gitlab.projectPath,
+          DELIVERY_DEPLOY_BRANCHES: gitlab.deployBranches.join(" "),
+          DELIVERY_MIN_GITLAB_VERSION: gitlab.minimumVersion,
+        });
+        expect(deploy).not.toHaveProperty("AWS_ROLE_ARN");
+      } else expect(Object.keys(deploy).filter((name) => name.startsWith("DELIVERY_"))).toEqual([]);
+      for (const value of Object.values(deploy)) expect(typeof value).toBe("string");
+    }
+    // The shipped configs leave minimumVersion to its default.
+    expect(withDelivery.map((environment) => environment.delivery!.gitlab.minimumVersion)).toEqual(withDelivery.map(() => DEFAULT_MINIMUM_GITLAB_VERSION));
   });
 
   it("refuses a manifest that misses stacks of the configs", () => {
@@ -279,6 +333,32 @@ describe("deployOrder and the generator's edge cases", () => {
     expect(resolved(document, "deploy:prod").variables).toMatchObject({ STACKS: "oidc-prod", ADMIN_STACKS: "delivery-prod" });
   });
 
+  it("hands delivery: settings to the jobs as written: several deploy branches, a GitLab under a path", () => {
+    const delivery = { gitlabHost: "git.example.org/gitlab", projectId: "42", projectPath: "platform/sub/cluster-identity", deployBranches: ["main", "release/1.x"], minimumVersion: "18.3.0" };
+    const document = childPipeline([{ ...environment([{ id: "oidc-prod", dependencies: [] }]), delivery }], { mode: "delivery" });
+    expect(resolved(document, "plan:oidc-prod").variables).toEqual({
+      ENVIRONMENT: "prod",
+      STACK: "oidc-prod",
+      PRODUCERS: "",
+      AWS_IDENTITY_POOL_ID: "$AWS_PLAN_IDENTITY_POOL_ID",
+      DELIVERY_GITLAB_HOST: "git.example.org/gitlab",
+      DELIVERY_PROJECT_ID: "42",
+      GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT",
+      CREDENTIALS_FOR: "plan",
+      AWSCLI_DEBIAN_VERSION: expect.any(String),
+    });
+    expect(resolved(document, "deploy:prod").variables).toMatchObject({
+      AWS_IDENTITY_POOL_ID: "$AWS_DEPLOY_IDENTITY_POOL_ID",
+      DELIVERY_GITLAB_HOST: "git.example.org/gitlab",
+      DELIVERY_PROJECT_ID: "42",
+      DELIVERY_PROJECT_PATH: "platform/sub/cluster-identity",
+      DELIVERY_DEPLOY_BRANCHES: "main release/1.x",
+      DELIVERY_MIN_GITLAB_VERSION: "18.3.0",
+      CREDENTIALS_FOR: "deploy",
+    });
+    expect(resolved(document, "deploy:prod").variables).not.toHaveProperty("AWS_ROLE_ARN");
+  });
+
   it("rejects cyclic dependencies and an empty environment list", () => {
     expect(() => deployOrder([{ id: "a", dependencies: ["b"] }, { id: "b", dependencies: ["a"] }])).toThrow(/stack dependencies form a cycle: a, b/);
     expect(() => childPipeline([], { mode: "delivery" })).toThrow(PipelineError);
@@ -312,18 +392,22 @@ describe("the CI step scripts", () => {
   describe("run against synthesized stacks with a stand-in terraform", () => {
     let outdir: string;
     let bin: string;
-    // alpha keeps its state in S3, gamma locally (FIXTURE_CONFIGS).
+    // alpha keeps its state in S3, gamma locally (FIXTURE_CONFIGS); neither has delivery:.
     const [remote, remoteOidc, local, localOidc] = ["alpha", "oidc-alpha", "gamma", "oidc-gamma"];
     beforeAll(() => {
       ({ outdir } = fixtureProject());
       bin = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-fake-terraform-"));
-      // Records its calls; `plan` exits FAKE_PLAN_EXIT (default 0), `show -json` prints a plan.
+      // Records its calls and the AWS credentials it would use; `plan` exits FAKE_PLAN_EXIT (default 0), `show -json` prints a plan.
       writeFileSync(
         path.join(bin, "terraform"),
         [
           "#!/bin/sh",
           'echo "terraform $*" >> "$FAKE_LOG"',
           '[ -z "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || [ ! -f "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || echo "token file $AWS_WEB_IDENTITY_TOKEN_FILE" >> "$FAKE_LOG"',
+          'if [ -n "$AWS_SHARED_CREDENTIALS_FILE" ] && [ -f "$AWS_SHARED_CREDENTIALS_FILE" ]; then',
+          `  echo "credentials file $AWS_SHARED_CREDENTIALS_FILE mode $(stat -c %a "$AWS_SHARED_CREDENTIALS_FILE"): $(tr '\\n' '|' < "$AWS_SHARED_CREDENTIALS_FILE")" >> "$FAKE_LOG"`,
+          '  echo "aws environment: key=${AWS_ACCESS_KEY_ID:-} secret=${AWS_SECRET_ACCESS_KEY:-} session=${AWS_SESSION_TOKEN:-} profile=${AWS_PROFILE:-} role=${AWS_ROLE_ARN:-} token=${AWS_WEB_IDENTITY_TOKEN_FILE:-}" >> "$FAKE_LOG"',
+          "fi",
           'case "$*" in *" plan "*) exit "${FAKE_PLAN_EXIT:-0}" ;; *"show -json"*) echo \'{"resource_changes":[{"change":{"actions":["create"]}}]}\' ;; esac',
           "exit 0",
         ].join("\n"),
@@ -334,47 +418,51 @@ describe("the CI step scripts", () => {
       rmSync(bin, { recursive: true, force: true });
     });
 
-    function run(script: string, args: string[], env: Record<string, string>) {
+    /** A job script run to its end (asynchronously: the fake Cognito answers from this process), with its terraform calls. */
+    async function run(script: string, args: string[], env: Record<string, string>, stacksOutdir = outdir) {
       const log = path.join(bin, `calls-${Math.random().toString(36).slice(2)}.log`);
       writeFileSync(log, "");
-      const result = spawnSync("bash", [path.join("scripts/ci", script), ...args], {
+      const result = await runAsync("bash", [path.join("scripts/ci", script), ...args], {
         cwd: PROJECT_ROOT,
-        encoding: "utf8",
-        env: { PATH: process.env.PATH ?? "", HOME: bin, CDKTF_OUTDIR: outdir, CI_TERRAFORM_BIN: bin, FAKE_LOG: log, ...env },
+        env: { PATH: process.env.PATH ?? "", HOME: bin, CDKTF_OUTDIR: stacksOutdir, CI_TERRAFORM_BIN: bin, FAKE_LOG: log, ...env },
       });
-      return { status: result.status, output: `${result.stdout}${result.stderr}`, calls: readFileSync(log, "utf8") };
+      return { status: result.status, output: `${result.stdout}${result.stderr}`, stderr: result.stderr, calls: readFileSync(log, "utf8") };
     }
     const awsCredentials = { AWS_ROLE_ARN: "arn:aws:iam::222222222222:role/plan", AWS_ID_TOKEN: "header.payload.signature" };
+    /** What the job's rules admit: a protected branch's pipeline (deploy:<env> without delivery: checks only this). */
+    const protectedBranch = { CI_COMMIT_REF_PROTECTED: "true", CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_NAME: "main", CI_PIPELINE_SOURCE: "parent_pipeline", PARENT_PIPELINE_SOURCE: "push" };
 
-    it("fail at the credential step, naming the variable to set, before any terraform command", () => {
-      const result = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, CREDENTIALS_FOR: "plan" });
+    it("fail at the credential step, naming the variable to set, before any terraform command", async () => {
+      const result = await run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, CREDENTIALS_FOR: "plan" });
       expect(result.status).toBe(1);
       expect(result.output).toContain(`ERROR: credential step: AWS_PLAN_ROLE_ARN is not set (or not a role ARN) for environment ${remote}`);
       expect(result.calls).toBe("");
     });
 
-    it("refuse a local backend in plan and deploy", () => {
+    it("refuse a local backend in plan and deploy", async () => {
       for (const [script, args] of [["plan-stack.sh", [localOidc]], ["deploy-environment.sh", [local, localOidc]]] as const) {
-        const result = run(script, [...args], { ENVIRONMENT: local, ...awsCredentials });
+        const result = await run(script, [...args], { ENVIRONMENT: local, ...awsCredentials, ...protectedBranch });
         expect(result.status).toBe(1);
         expect(result.output).toContain(`ERROR: ${localOidc} uses the local state backend, which a CI job loses with its workspace`);
         expect(result.calls).toBe("");
       }
     });
 
-    it("plan with -detailed-exitcode, write the plan JSON and the Terraform report; a failed plan fails", () => {
-      const changed = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "2" });
+    it("plan with -detailed-exitcode and without the state lock, write the plan JSON and the Terraform report; a failed plan fails", async () => {
+      const changed = await run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "2" });
       expect(changed.status).toBe(0);
-      expect(changed.calls).toMatch(/plan -input=false -no-color -lock-timeout=5m -detailed-exitcode -out=tfplan/);
+      // The plan identity writes nothing, not even a lock: -lock=false, and no lock timeout.
+      expect(changed.calls).toMatch(/^terraform -chdir=\S+ plan -input=false -no-color -lock=false -detailed-exitcode -out=tfplan$/m);
+      expect(changed.calls).not.toMatch(/lock-timeout/);
       expect(JSON.parse(readFileSync(path.join(outdir, "plans", `${remoteOidc}.tfreport.json`), "utf8"))).toEqual({ create: 1, update: 0, delete: 0 });
-      const failed = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "1" });
+      const failed = await run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "1" });
       expect(failed.status).toBe(1);
       expect(failed.output).toContain(`ERROR: terraform plan of ${remoteOidc} failed (exit 1)`);
     });
 
-    it("keep the job's ID token in a file while terraform runs and remove it when the job ends, also when it fails", () => {
+    it("keep the job's ID token in a file while terraform runs and remove it when the job ends, also when it fails", async () => {
       for (const planExit of ["0", "1"]) {
-        const result = run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: planExit });
+        const result = await run("plan-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: planExit });
         expect(result.status).toBe(planExit === "0" ? 0 : 1);
         const tokenFiles = [...new Set([...result.calls.matchAll(/^token file (.+)$/gm)].map((match) => match[1]))];
         expect(tokenFiles).toHaveLength(1);
@@ -383,25 +471,170 @@ describe("the CI step scripts", () => {
       }
     });
 
-    it("drift: exit 2 of the plan fails the job (not a warning), naming the stack", () => {
-      expect(run("drift-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "0" }).status).toBe(0);
-      const drift = run("drift-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "2" });
+    it("drift: exit 2 of the plan fails the job (not a warning), naming the stack; never takes the lock", async () => {
+      const clean = await run("drift-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "0" });
+      expect(clean.status).toBe(0);
+      expect(clean.calls).toMatch(/ plan -input=false -no-color -lock=false /);
+      const drift = await run("drift-stack.sh", [remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: "2" });
       expect(drift.status).toBe(1);
       expect(drift.output).toContain(`DRIFT ${remoteOidc}: the infrastructure differs from main`);
     });
 
-    it("deploy applies exactly the saved plan, and stops with a failure where there is none", () => {
+    it("deploy applies exactly the saved plan, and stops with a failure where there is none", async () => {
       const saved = path.join(outdir, "stacks", remoteOidc, "tfplan");
       writeFileSync(saved, "plan");
-      const applied = run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, CREDENTIALS_FOR: "deploy" });
+      const applied = await run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, ...protectedBranch, CREDENTIALS_FOR: "deploy" });
       expect(applied.status).toBe(0);
       expect(applied.calls).toContain("apply -input=false -no-color -lock-timeout=5m tfplan");
       rmSync(saved);
-      const stale = run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, CREDENTIALS_FOR: "deploy" });
+      const stale = await run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...awsCredentials, ...protectedBranch, CREDENTIALS_FOR: "deploy" });
       expect(stale.status).toBe(1);
       expect(stale.output).toContain(`ERROR: STOPPED before ${remoteOidc}: no reviewed plan that is still valid`);
       expect(stale.calls).not.toContain("apply");
       expect(existsSync(path.join(outdir, "plans"))).toBe(true);
+    });
+
+    it("deploy without delivery: still refuses an unprotected ref and a merge-request pipeline, before the credential step", async () => {
+      for (const [variable, value] of [["CI_COMMIT_REF_PROTECTED", "false"], ["PARENT_PIPELINE_SOURCE", "merge_request_event"]]) {
+        const result = await run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...protectedBranch, [variable]: value, CREDENTIALS_FOR: "deploy" });
+        expect(result.status).toBe(1);
+        expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^ERROR: deploy refused: ${variable} = "?${value}"?`))]);
+        expect(result.output).not.toContain("credential step");
+        expect(result.calls).toBe("");
+      }
+    });
+
+    describe("with delivery: (the shipped prod), the jobs' generated variables and a fake Cognito", () => {
+      // The shipped prod has delivery: and an s3 backend; its oidc-prod stack needs AWS only. Copied, since the
+      // job scripts write plans beside the stacks and the run's shipped synth is shared.
+      const environmentName = "prod";
+      const stack = `oidc-${environmentName}`;
+      const cicd = {
+        AWS_PLAN_IDENTITY_POOL_ID: "ap-northeast-1:aaaaaaaa-0000-4000-8000-000000000001",
+        AWS_DEPLOY_IDENTITY_POOL_ID: "ap-northeast-1:dddddddd-0000-4000-8000-000000000002",
+        GCP_PLAN_SERVICE_ACCOUNT: "ci-plan-prod@cluster-identity-prod-ci.iam.gserviceaccount.com",
+        GCP_DEPLOY_SERVICE_ACCOUNT: "ci-deploy-prod@cluster-identity-prod-ci.iam.gserviceaccount.com",
+      };
+      let environment: Environment;
+      let deliveryOutdir: string;
+      let document: Record<string, unknown>;
+      let cognito: FakeCognito;
+      const token = fakeIdToken({ iss: "https://gitlab.com", aud: "sts.amazonaws.com", project_id: "61842097", ref: "main", ref_type: "branch", ref_protected: "true" });
+      beforeAll(async () => {
+        environment = loadEnvironment(`config/${environmentName}.yaml`, PROJECT_ROOT);
+        document = childPipeline(pipelineEnvironments(PROJECT_ROOT, shippedOutdir()), { mode: "delivery" });
+        deliveryOutdir = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-ci-delivery-"));
+        cpSync(path.join(shippedOutdir(), "stacks", stack), path.join(deliveryOutdir, "stacks", stack), { recursive: true });
+        cognito = await FakeCognito.start();
+      });
+      afterAll(async () => {
+        await cognito.close();
+        rmSync(deliveryOutdir, { recursive: true, force: true });
+      });
+      beforeEach(() => cognito.reset());
+
+      /** A job's variables as GitLab hands them to its script: `$NAME` references expanded from the CI/CD variables. */
+      function jobEnvironment(job: string, cicdVariables: Record<string, string> = cicd): Record<string, string> {
+        const variables = (resolved(document, job).variables ?? {}) as Record<string, string>;
+        return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(value).replace(/\$([A-Z0-9_]+)/g, (_, ref: string) => cicdVariables[ref] ?? "")]));
+      }
+      /** The predefined variables of a main-branch pipeline of the configured project, on a recent GitLab. */
+      const gitlab = () => ({
+        ...protectedBranch,
+        CI_COMMIT_BRANCH: environment.delivery!.gitlab.deployBranches[0],
+        CI_COMMIT_REF_NAME: environment.delivery!.gitlab.deployBranches[0],
+        CI_PROJECT_ID: environment.delivery!.gitlab.projectId,
+        CI_PROJECT_PATH: environment.delivery!.gitlab.projectPath,
+        CI_SERVER_VERSION: "18.4.1-ee",
+        AWS_ID_TOKEN: token,
+        AWS_ENDPOINT_URL_COGNITO_IDENTITY: cognito.endpoint,
+      });
+
+      it("plan: credentials from the plan identity pool, in a 0600 file terraform reads, removed when the job ends; no lock", async () => {
+        expect(environment.delivery).toBeDefined();
+        // Static keys, a profile and a web-identity role of the runner must not reach terraform.
+        const leftovers = { AWS_ACCESS_KEY_ID: "STATIC-KEY", AWS_SECRET_ACCESS_KEY: "static-secret", AWS_SESSION_TOKEN: "static-session", AWS_PROFILE: "admin", AWS_ROLE_ARN: "arn:aws:iam::222222222222:role/other", AWS_WEB_IDENTITY_TOKEN_FILE: "/dev/null" };
+        const result = await run("plan-stack.sh", [stack], { ...jobEnvironment(`plan:${stack}`), ...gitlab(), ...leftovers }, deliveryOutdir);
+        expect(result.output).toContain(`credential step: AWS credentials from identity pool ${cicd.AWS_PLAN_IDENTITY_POOL_ID} (AWS_PLAN_IDENTITY_POOL_ID)`);
+        expect(result.status).toBe(0);
+        expect(cognito.operations()).toEqual(["GetId", "GetCredentialsForIdentity"]);
+        const logins = { [environment.delivery!.gitlab.hostPath]: token };
+        expect(cognito.requests.map((request) => request.body)).toEqual([
+          { IdentityPoolId: cicd.AWS_PLAN_IDENTITY_POOL_ID, Logins: logins },
+          { IdentityId: FAKE_IDENTITY_ID, Logins: logins },
+        ]);
+        const files = [...new Set([...result.calls.matchAll(/^credentials file (\S+) mode (\d+): (.*)$/gm)].map((match) => JSON.stringify(match.slice(1))))].map((entry) => JSON.parse(entry) as string[]);
+        expect(files).toHaveLength(1);
+        const [file, mode, content] = files[0];
+        expect(mode).toBe("600");
+        expect(content).toBe(`[default]|aws_access_key_id = ${FAKE_CREDENTIALS.AccessKeyId}|aws_secret_access_key = ${FAKE_CREDENTIALS.SecretKey}|aws_session_token = ${FAKE_CREDENTIALS.SessionToken}|`);
+        expect(existsSync(file)).toBe(false);
+        expect(existsSync(path.dirname(file))).toBe(false);
+        expect([...new Set(result.calls.match(/^aws environment: .*$/gm))]).toEqual(["aws environment: key= secret= session= profile= role= token="]);
+        expect(result.calls).toMatch(/ plan -input=false -no-color -lock=false -detailed-exitcode -out=tfplan$/m);
+      });
+
+      it("plan: a missing pool variable or a refused token fails at the credential step, naming what to set, before terraform", async () => {
+        const { AWS_PLAN_IDENTITY_POOL_ID: _unset, ...withoutPool } = cicd;
+        const missing = await run("plan-stack.sh", [stack], { ...jobEnvironment(`plan:${stack}`, withoutPool), ...gitlab() }, deliveryOutdir);
+        expect(missing.status).toBe(1);
+        expect(missing.stderr).toContain(`ERROR: credential step: AWS_PLAN_IDENTITY_POOL_ID is not set for environment ${environmentName}: add it as a CI/CD variable with environment scope ${environmentName}, the output plan_identity_pool_id of the delivery-${environmentName} stack`);
+        expect(missing.calls).toBe("");
+        expect(cognito.requests).toEqual([]);
+
+        cognito.overrides.set("GetCredentialsForIdentity", cognitoError("NotAuthorizedException", "Not authorized to perform sts:AssumeRoleWithWebIdentity"));
+        const refused = await run("plan-stack.sh", [stack], { ...jobEnvironment(`plan:${stack}`), ...gitlab() }, deliveryOutdir);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain(`ERROR: credential step: Cognito GetCredentialsForIdentity refused: NotAuthorizedException: Not authorized to perform sts:AssumeRoleWithWebIdentity. Usually the role refused the token: the plan role's trust requires the token claims project_id = ${environment.delivery!.gitlab.projectId}, ref_type = branch`);
+        expect(refused.calls).toBe("");
+      });
+
+      it("drift: the plan identity pool too, without the lock", async () => {
+        const result = await run("drift-stack.sh", [stack], { ...jobEnvironment(`plan:${stack}`), ...gitlab() }, deliveryOutdir);
+        expect(result.status).toBe(0);
+        expect(cognito.requests[0].body.IdentityPoolId).toBe(cicd.AWS_PLAN_IDENTITY_POOL_ID);
+        expect(result.calls).toMatch(/ plan -input=false -no-color -lock=false /);
+      });
+
+      it("deploy: a protected deploy branch of the configured project on a recent GitLab applies the saved plan with the deploy identity pool", async () => {
+        const saved = path.join(deliveryOutdir, "stacks", stack, "tfplan");
+        writeFileSync(saved, "plan");
+        try {
+          const env = jobEnvironment(`deploy:${environmentName}`);
+          const result = await run("deploy-environment.sh", [environmentName, ...env.STACKS.split(" ").filter((id) => id === stack)], { ...env, ...gitlab() }, deliveryOutdir);
+          expect(result.output).toContain(`deploy gate: protected branch ${environment.delivery!.gitlab.deployBranches[0]}, GitLab 18.4.1-ee >= ${environment.delivery!.gitlab.minimumVersion}`);
+          expect(result.status).toBe(0);
+          expect(cognito.requests.map((request) => request.body.IdentityPoolId ?? request.body.IdentityId)).toEqual([cicd.AWS_DEPLOY_IDENTITY_POOL_ID, FAKE_IDENTITY_ID]);
+          expect(result.calls).toContain("apply -input=false -no-color -lock-timeout=5m tfplan");
+          expect(result.calls).toContain(`credentials file`);
+        } finally {
+          rmSync(saved, { force: true });
+        }
+      });
+
+      it("deploy: refuses each setting it can tell is wrong, in one line naming the variable, before any credential or terraform", async () => {
+        const config = `config/${environmentName}.yaml`;
+        const delivery = environment.delivery!.gitlab;
+        const cases: [Record<string, string>, string][] = [
+          [{ CI_SERVER_VERSION: "18.2.1-ee" }, `CI_SERVER_VERSION = 18.2.1-ee, older than ${config} delivery.gitlab.minimumVersion ${delivery.minimumVersion} (`],
+          [{ CI_SERVER_VERSION: "17.11.7" }, `CI_SERVER_VERSION = 17.11.7, older than ${config} delivery.gitlab.minimumVersion ${delivery.minimumVersion} (`],
+          [{ CI_COMMIT_REF_PROTECTED: "false" }, `CI_COMMIT_REF_PROTECTED = "false" for ref ${delivery.deployBranches[0]}: ${environmentName} deploys only from protected branches (${config} delivery.gitlab.deployBranches: ${delivery.deployBranches.join(", ")})`],
+          [{ CI_MERGE_REQUEST_IID: "17" }, `CI_MERGE_REQUEST_IID = 17: this is a merge-request pipeline, which never deploys`],
+          [{ CI_PIPELINE_SOURCE: "merge_request_event" }, `CI_PIPELINE_SOURCE = merge_request_event: a merge-request pipeline never deploys`],
+          [{ CI_PROJECT_ID: "70000001" }, `CI_PROJECT_ID = 70000001, but ${config} delivery.gitlab.projectId is ${delivery.projectId}: this pipeline runs in another project (a fork or a copy)`],
+          [{ CI_PROJECT_PATH: "someone/cluster-identity" }, `CI_PROJECT_PATH = someone/cluster-identity, but ${config} delivery.gitlab.projectPath is ${delivery.projectPath}: the project was renamed or moved (or this is a fork)`],
+          [{ CI_COMMIT_BRANCH: "hotfix", CI_COMMIT_REF_NAME: "hotfix" }, `CI_COMMIT_BRANCH = hotfix, not among ${config} delivery.gitlab.deployBranches (${delivery.deployBranches.join(", ")})`],
+        ];
+        const env = jobEnvironment(`deploy:${environmentName}`);
+        for (const [changed, line] of cases) {
+          const result = await run("deploy-environment.sh", [environmentName, stack], { ...env, ...gitlab(), ...changed }, deliveryOutdir);
+          expect(result.status).toBe(1);
+          expect(result.stderr.trim().split("\n")).toEqual([expect.stringContaining(`ERROR: deploy refused: ${line}`)]);
+          expect(result.output).not.toContain("credential step");
+          expect(cognito.requests).toEqual([]);
+          expect(result.calls).toBe("");
+        }
+      });
     });
   });
 });

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { App, TerraformStack } from "cdktf";
 import { stringify } from "yaml";
 import { ConfigError, loadEnvironments } from "../lib/config/load";
-import { childPipeline, localBackendNote, PipelineEnvironment, PipelineError, PipelineMode } from "../lib/ci/child-pipeline";
+import { childPipeline, localBackendNote, PipelineDelivery, PipelineEnvironment, PipelineError, PipelineMode } from "../lib/ci/child-pipeline";
 import { createEnvironmentStacks } from "../lib/environment-stacks";
 import type { Manifest } from "../lib/synthesize";
 
@@ -23,14 +23,24 @@ const HEADER = [
 ].join("\n");
 
 /** Which stacks each environment creates: the app's own wiring, built (not synthesized) per environment. */
-function stacksOfEnvironments(projectRoot: string): { name: string; file: string; backend: PipelineEnvironment["backend"]; ids: string[] }[] {
+function stacksOfEnvironments(
+  projectRoot: string,
+): { name: string; file: string; backend: PipelineEnvironment["backend"]; delivery?: PipelineDelivery; ids: string[] }[] {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-ci-pipeline-"));
   try {
     return loadEnvironments(projectRoot).map((environment) => {
       const app = new App({ outdir: scratch, stackTraces: false });
       createEnvironmentStacks(app, environment);
       const ids = app.node.children.filter((child): child is TerraformStack => child instanceof TerraformStack).map((stack) => stack.node.id);
-      return { name: environment.name, file: environment.file, backend: environment.backend.type, ids };
+      const gitlab = environment.delivery?.gitlab;
+      const delivery: PipelineDelivery | undefined = gitlab && {
+        gitlabHost: gitlab.hostPath,
+        projectId: gitlab.projectId,
+        projectPath: gitlab.projectPath,
+        deployBranches: [...gitlab.deployBranches],
+        minimumVersion: gitlab.minimumVersion,
+      };
+      return { name: environment.name, file: environment.file, backend: environment.backend.type, ...(delivery ? { delivery } : {}), ids };
     });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -54,6 +64,7 @@ export function pipelineEnvironments(projectRoot: string, outdir: string): Pipel
       name: environment.name,
       file: environment.file,
       backend: environment.backend,
+      ...(environment.delivery ? { delivery: environment.delivery } : {}),
       stacks: environment.ids.map((id) => ({ id, dependencies: [...(manifest.stacks[id].dependencies ?? [])] })),
     };
   });

@@ -12,6 +12,20 @@ export interface PipelineStack {
   readonly dependencies: readonly string[];
 }
 
+/**
+ * An environment's `delivery.gitlab` settings (resolved by the config loader), which the jobs receive as
+ * variables: the credential step (Cognito Logins key, messages) and the deploy job's refusals.
+ */
+export interface PipelineDelivery {
+  /** `delivery.gitlab.url` without `https://`: the IAM OIDC provider's name, the key of Cognito's Logins. */
+  readonly gitlabHost: string;
+  readonly projectId: string;
+  readonly projectPath: string;
+  readonly deployBranches: readonly string[];
+  /** The oldest GitLab the deploy job runs on (CI_SERVER_VERSION). */
+  readonly minimumVersion: string;
+}
+
 export interface PipelineEnvironment {
   /** `config/<name>.yaml`. */
   readonly name: string;
@@ -19,6 +33,12 @@ export interface PipelineEnvironment {
   readonly backend: "local" | "s3" | "gcs";
   /** The environment's stacks in the order the app creates them (the tie-break of the deploy order). */
   readonly stacks: readonly PipelineStack[];
+  /**
+   * With `delivery:`, the jobs get AWS credentials from the delivery-<env> identity pools and the deploy job
+   * checks the project, branch and GitLab version; without, the roles of AWS_PLAN_ROLE_ARN / AWS_DEPLOY_ROLE_ARN
+   * are assumed by web identity.
+   */
+  readonly delivery?: PipelineDelivery;
 }
 
 /** `delivery`: merge requests and branches (plan, review, manual deploy). `drift`: scheduled pipelines. */
@@ -74,6 +94,35 @@ function idTokens(): Job {
   };
 }
 
+/**
+ * The variables of the credential step for the plan (plan and drift jobs) or deploy identity. With delivery:
+ * the identity pool id (CI/CD variable AWS_PLAN_IDENTITY_POOL_ID / AWS_DEPLOY_IDENTITY_POOL_ID, an output of
+ * delivery-<env>) and the GitLab host and project id from the config (scripts/ci/aws-credentials.js); without,
+ * the role ARN (AWS_PLAN_ROLE_ARN / AWS_DEPLOY_ROLE_ARN), assumed by web identity.
+ */
+function credentialVariables(environment: PipelineEnvironment, identity: "plan" | "deploy"): Record<string, string> {
+  const upper = identity.toUpperCase();
+  const aws: Record<string, string> = environment.delivery
+    ? {
+        AWS_IDENTITY_POOL_ID: `$AWS_${upper}_IDENTITY_POOL_ID`,
+        DELIVERY_GITLAB_HOST: environment.delivery.gitlabHost,
+        DELIVERY_PROJECT_ID: environment.delivery.projectId,
+      }
+    : { AWS_ROLE_ARN: `$AWS_${upper}_ROLE_ARN` };
+  return { ...aws, GCP_SERVICE_ACCOUNT: `$GCP_${upper}_SERVICE_ACCOUNT`, CREDENTIALS_FOR: identity };
+}
+
+/** What the deploy job checks before requesting credentials (scripts/ci/deploy-gate.js), from `delivery:`. */
+function deliveryGateVariables(environment: PipelineEnvironment): Record<string, string> {
+  const delivery = environment.delivery;
+  if (!delivery) return {};
+  return {
+    DELIVERY_PROJECT_PATH: delivery.projectPath,
+    DELIVERY_DEPLOY_BRANCHES: delivery.deployBranches.join(" "),
+    DELIVERY_MIN_GITLAB_VERSION: delivery.minimumVersion,
+  };
+}
+
 const terraformArtifacts = (stack: string) => [`cdktf.out/stacks/${stack}/tfplan`, `cdktf.out/stacks/${stack}/.terraform.lock.hcl`, `cdktf.out/plans/${stack}.*`];
 
 function planJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
@@ -87,9 +136,7 @@ function planJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
       ENVIRONMENT: environment.name,
       STACK: stack.id,
       PRODUCERS: producers.join(" "),
-      AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN",
-      GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT",
-      CREDENTIALS_FOR: "plan",
+      ...credentialVariables(environment, "plan"),
     },
     environment: { name: environment.name, action: "prepare" },
     script: ['bash scripts/ci/plan-stack.sh "$STACK"'],
@@ -136,16 +183,16 @@ function deployJob(environment: PipelineEnvironment, order: readonly string[]): 
       ENVIRONMENT: environment.name,
       STACKS: deployed.join(" "),
       ADMIN_STACKS: order.filter(isAdminStack).join(" "),
-      AWS_ROLE_ARN: "$AWS_DEPLOY_ROLE_ARN",
-      GCP_SERVICE_ACCOUNT: "$GCP_DEPLOY_SERVICE_ACCOUNT",
-      CREDENTIALS_FOR: "deploy",
+      ...credentialVariables(environment, "deploy"),
+      ...deliveryGateVariables(environment),
     },
     environment: { name: environment.name, deployment_tier: tierOf(environment.name) },
     // One deploy of an environment at a time, across pipelines.
     resource_group: `cluster-identity-${environment.name}`,
     rules: [
       // Protected branches only (never a merge request), and only when someone presses the button; blocking,
-      // so a failed deploy fails the pipeline instead of passing with a warning.
+      // so a failed deploy fails the pipeline instead of passing with a warning. The job's first step says so
+      // again, and checks what rules cannot (scripts/ci/deploy-gate.js): the project, the branch, GitLab's version.
       { if: '$CI_COMMIT_REF_PROTECTED == "true" && $PARENT_PIPELINE_SOURCE != "merge_request_event"', when: "manual", allow_failure: false },
       { when: "never" },
     ],
@@ -161,9 +208,7 @@ function driftJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
     variables: {
       ENVIRONMENT: environment.name,
       STACK: stack.id,
-      AWS_ROLE_ARN: "$AWS_PLAN_ROLE_ARN",
-      GCP_SERVICE_ACCOUNT: "$GCP_PLAN_SERVICE_ACCOUNT",
-      CREDENTIALS_FOR: "plan",
+      ...credentialVariables(environment, "plan"),
     },
     environment: { name: environment.name, action: "verify" },
     script: ['bash scripts/ci/drift-stack.sh "$STACK"'],
@@ -205,7 +250,8 @@ function templates(): Record<string, Job> {
       before_script: ["npm ci --cache .npm --prefer-offline --no-audit --no-fund"],
     },
     // Plan, drift and deploy jobs: no npm install (the steps are shell + plain node); the credential step
-    // comes first and fails with a clear message when the environment's CI/CD variables are missing.
+    // comes first (in deploy jobs, after the deploy gate's refusals) and fails with a clear message when the
+    // environment's CI/CD variables are missing.
     ".cloud": {
       image: NODE_IMAGE,
       id_tokens: idTokens(),

@@ -1,6 +1,7 @@
 # Shared steps of the CI jobs that run terraform (sourced by plan-stack.sh, drift-stack.sh,
-# deploy-environment.sh). Order matters: refuse a local backend, then the credential step, then tools; a job
-# without its environment's CI/CD variables fails at the credential step, with a message saying what to set.
+# deploy-environment.sh). Order matters: refuse a local backend, then (deploy jobs, CI_JOB_KIND=deploy) the
+# deploy gate, then the credential step, then tools; a job without its environment's CI/CD variables fails at
+# the credential step, with a message saying what to set, and a refused deploy never requests a credential.
 OUTDIR="${CDKTF_OUTDIR:-cdktf.out}"
 
 ci_fail() {
@@ -17,6 +18,10 @@ ci_prepare() {
         ci_fail "${need#local-backend:} uses the local state backend, which a CI job loses with its workspace: set backend s3 or gcs in config/${ENVIRONMENT}.yaml (README: \"Moving an environment to a remote backend\")" ;;
     esac
   done
+  # Settings the deploy job can tell are wrong (scripts/ci/deploy-gate.js): one line each, before any credential.
+  if [ "${CI_JOB_KIND:-}" = deploy ]; then
+    node scripts/ci/deploy-gate.js || exit 1
+  fi
   ci_credentials $needs
   ci_tools $needs
   export PATH="${CI_TERRAFORM_BIN:-$PWD/.ci-bin}:$PATH"
@@ -35,15 +40,27 @@ ci_credentials() {
   for need in "$@"; do
     case "$need" in
       aws)
-        case "${AWS_ROLE_ARN:-}" in
-          arn:aws:iam::*:role/* | arn:aws-*:iam::*:role/*) ;;
-          *) ci_fail "credential step: $role_variable is not set (or not a role ARN) for environment ${ENVIRONMENT}: add it as a CI/CD variable with environment scope ${ENVIRONMENT} (an output of the delivery-${ENVIRONMENT} stack, see README \"The pipeline's identities\")" ;;
-        esac
-        [ -n "${AWS_ID_TOKEN:-}" ] || ci_fail "credential step: the job has no AWS_ID_TOKEN: GitLab issues it from the job's id_tokens (aud sts.amazonaws.com); this runner did not"
-        printf '%s' "$AWS_ID_TOKEN" >"$secrets/aws-token"
-        export AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE="$secrets/aws-token" AWS_ROLE_SESSION_NAME="gitlab-${CI_PROJECT_ID:-local}-${CI_JOB_ID:-0}"
-        unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
-        echo "credential step: AWS role $AWS_ROLE_ARN by web identity" ;;
+        if [ -n "${DELIVERY_GITLAB_HOST:-}" ]; then
+          # delivery: the environment's Cognito identity pool (enhanced flow) turns the id_token into the plan or
+          # deploy role's temporary credentials, written to a shared credentials file in the step's secrets
+          # directory; the script's message names the CI/CD variable to set when it cannot.
+          node scripts/ci/aws-credentials.js "$secrets/aws-credentials" || exit 1
+          unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE \
+            AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_SESSION_NAME
+          export AWS_SHARED_CREDENTIALS_FILE="$secrets/aws-credentials"
+        else
+          # An environment without delivery: (its pipeline roles are not made by this app): the role from
+          # AWS_ROLE_ARN, assumed by web identity with the job's id_token.
+          case "${AWS_ROLE_ARN:-}" in
+            arn:aws:iam::*:role/* | arn:aws-*:iam::*:role/*) ;;
+            *) ci_fail "credential step: $role_variable is not set (or not a role ARN) for environment ${ENVIRONMENT}: add it as a CI/CD variable with environment scope ${ENVIRONMENT} (see README \"The pipeline's identities\")" ;;
+          esac
+          [ -n "${AWS_ID_TOKEN:-}" ] || ci_fail "credential step: the job has no AWS_ID_TOKEN: GitLab issues it from the job's id_tokens (aud sts.amazonaws.com); this runner did not"
+          printf '%s' "$AWS_ID_TOKEN" >"$secrets/aws-token"
+          export AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE="$secrets/aws-token" AWS_ROLE_SESSION_NAME="gitlab-${CI_PROJECT_ID:-local}-${CI_JOB_ID:-0}"
+          unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
+          echo "credential step: AWS role $AWS_ROLE_ARN by web identity"
+        fi ;;
       google)
         printf '%s' "${GCP_WORKLOAD_IDENTITY_PROVIDER:-}" | grep -Eq '^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$' ||
           ci_fail "credential step: GCP_WORKLOAD_IDENTITY_PROVIDER = \"${GCP_WORKLOAD_IDENTITY_PROVIDER:-}\" for environment ${ENVIRONMENT}: set it to projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider> (an output of delivery-${ENVIRONMENT}, see README)"

@@ -4,10 +4,14 @@
 # Once a stack's outputs change, the saved plans of the stacks after it were made against the old values: the
 # job stops there so a new pipeline plans and reviews them, unless DEPLOY_REPLAN_CONSUMERS=true (then those
 # stacks are planned and applied here). Administrator stacks (ADMIN_STACKS, delivery-<env>) are never applied.
+# Before any credential is requested, the deploy gate (scripts/ci/deploy-gate.js) refuses a ref that is not
+# protected, a merge-request pipeline and, with delivery:, an older GitLab than delivery.gitlab.minimumVersion,
+# another project (id or path) and a branch not among deployBranches.
 set -euo pipefail
 environment="${1:?usage: deploy-environment.sh <env> <stack>...}"
 shift
 [ "$#" -gt 0 ] || { echo "ERROR: no stack to deploy for $environment" >&2; exit 1; }
+CI_JOB_KIND=deploy
 source scripts/ci/common.sh
 ci_prepare "$@"
 for stack in ${ADMIN_STACKS:-}; do echo "SKIPPED $stack: the pipeline's own identities, applied by an administrator (README)"; done

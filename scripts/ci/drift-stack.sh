@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # drift:<stack> (scheduled pipelines): does the real infrastructure still match main? `terraform plan
 # -detailed-exitcode`: 0 = no drift; 2 = drift (the job fails, naming the stack); anything else = error.
+# -lock=false: the plan identity writes nothing, state locks included.
 set -euo pipefail
 stack="${1:?usage: drift-stack.sh <stack>}"
+CI_JOB_KIND=drift
 source scripts/ci/common.sh
 ci_prepare "$stack"
 dir="$OUTDIR/stacks/$stack"

@@ -5,8 +5,11 @@
 # A failed plan fails the job, except for a stack whose producers (PRODUCERS) change their outputs in this
 # deploy or were not planned themselves (first deploy: their state does not exist yet): it is marked
 # NOT PLANNED, and deploy:<env> stops before it unless run with DEPLOY_REPLAN_CONSUMERS=true.
+# -lock=false: the plan identity writes nothing, state locks included (a deploy in progress holds the lock; a
+# plan made meanwhile is refused by `terraform apply` as stale, since the state changed).
 set -euo pipefail
 stack="${1:?usage: plan-stack.sh <stack>}"
+CI_JOB_KIND=plan
 source scripts/ci/common.sh
 ci_prepare "$stack"
 dir="$OUTDIR/stacks/$stack"
@@ -19,7 +22,7 @@ for producer in ${PRODUCERS:-}; do
 done
 terraform -chdir="$dir" init -input=false -no-color
 status=0
-terraform -chdir="$dir" plan -input=false -no-color -lock-timeout=5m -detailed-exitcode -out=tfplan || status=$?
+terraform -chdir="$dir" plan -input=false -no-color -lock=false -detailed-exitcode -out=tfplan || status=$?
 case "$status" in
   0 | 2) ;;
   *)
