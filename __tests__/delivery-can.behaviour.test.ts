@@ -604,7 +604,8 @@ const AWS_DATA: Readonly<Record<string, (data: Declared) => AwsNeed[]>> = {
 
 /**
  * The s3 backend (Terraform 1.11.4, use_lockfile): HeadObject (s3:GetObject; a state not written yet answers 404
- * only with s3:ListBucket, so the first apply of a new stack needs it), GetObject, PutObject of the state; the lock
+ * only with s3:ListBucket, so the first plan or apply of a new stack needs it — S3 does not document the request
+ * context of that implicit check: the row assumes s3:prefix is the key), GetObject, PutObject of the state; the lock
  * by a conditional PutObject of `<key>.tflock`, GetObject and DeleteObject to unlock. Listing workspaces (prefix
  * `env:/`) is tolerated when denied (backend_state.go), so it is no row.
  */
@@ -1121,6 +1122,22 @@ describe("the AWS table itself", () => {
         };
         expect(withoutDeploy.Statement.length).toBeLessThan(row.resourcePolicy!.Statement.length);
         expect(decide(deploy, env, { ...row, resourcePolicy: withoutDeploy })).not.toBe("Allowed");
+      }
+    }
+  });
+
+  it("denies a key created with tags and a role created without the boundary: the context rows carry is decisive (negative controls)", () => {
+    for (const { env, deploy, deployRows } of TABLES) {
+      for (const row of deployRows.filter((candidate) => candidate.action === "kms:CreateKey")) {
+        expect(decide(deploy, env, row)).toBe("Allowed");
+        expect(decide(deploy, env, { ...row, context: { ...row.context, "aws:TagKeys": ["environment"], "aws:RequestTag/environment": env.name } })).not.toBe("Allowed");
+      }
+      const creates = deployRows.filter((candidate) => candidate.action === "iam:CreateRole");
+      expect(creates.length).toBeGreaterThan(0);
+      for (const row of creates) {
+        expect(row.context?.["iam:PermissionsBoundary"]).toMatch(/^arn:aws[\w-]*:iam::\d{12}:policy\//);
+        const { "iam:PermissionsBoundary": _, ...withoutBoundary } = row.context!;
+        expect(decide(deploy, env, { ...row, context: withoutBoundary })).toBe("ExplicitlyDenied");
       }
     }
   });
