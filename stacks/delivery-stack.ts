@@ -46,7 +46,8 @@ import {
   PROJECT_IAM_ADMIN_ROLE,
 } from "../lib/delivery/google";
 import { managedScope, ManagedScope } from "../lib/delivery/scope";
-import { clusterScopedId } from "../lib/config/clusters";
+import { clusterScopedId, clusterScopedOutput } from "../lib/config/clusters";
+import { pipelineGroups, pipelineRbacManifest } from "../lib/kubernetes/pipeline-rbac";
 import { providerResourceName, roleConstructId, WORKLOAD_IDENTITY_USER_ROLE } from "../lib/gcp/resource-names";
 import { PolicyDocument, toJson } from "../lib/iam/policy-document";
 import { EnvironmentStack } from "./environment-stack";
@@ -62,9 +63,6 @@ export const IAM_INLINE_POLICY_LIMIT = 10_240;
 /** IAM's limit on a managed policy document (the permissions boundary). */
 export const IAM_MANAGED_POLICY_LIMIT = 6_144;
 
-/** Kubernetes groups of the deploy role's access entries, each bound by an administrator's RBAC (README). */
-export const AWS_AUTH_WRITERS_GROUP = "cluster-identity:aws-auth-writers";
-export const NAMESPACE_CREATORS_GROUP = "cluster-identity:namespace-creators";
 
 
 /**
@@ -158,8 +156,9 @@ export class DeliveryStack extends EnvironmentStack {
       const eks = this.scope.clusters.find((candidate) => candidate.name === cluster.name)?.eks;
       if (!eks) continue;
       // Namespaced access, never cluster-admin: k8s-identities writes ServiceAccounts and Secrets in the catalog's
-      // namespaces of this cluster (edit); the plan role reads them (view). Groups an administrator binds (README):
-      // the aws-auth ConfigMap's writers, and the creators of the namespaces the catalog creates here.
+      // namespaces of this cluster (edit); the plan role reads them (view). What namespaces cannot express (aws-auth,
+      // creating namespaces, reading exactly the Secrets written) goes through groups an administrator binds with the
+      // RBAC this stack outputs (lib/kubernetes/pipeline-rbac.ts).
       const access = (id: string, role: IamRole, policy: string, groups: readonly string[]) => {
         const entry = new EksAccessEntry(this, clusterScopedId(`${id}-access-entry`, cluster), {
           clusterName: cluster.name,
@@ -175,11 +174,16 @@ export class DeliveryStack extends EnvironmentStack {
             accessScope: { type: "namespace", namespaces: [...eks.namespaces] },
           });
       };
-      access("plan", planRole, "AmazonEKSViewPolicy", []);
-      access("deploy", deployRole, "AmazonEKSEditPolicy", [
-        ...(this.scope.awsAuth ? [AWS_AUTH_WRITERS_GROUP] : []),
-        ...(eks.createdNamespaces.length > 0 ? [NAMESPACE_CREATORS_GROUP] : []),
-      ]);
+      const rbac = { awsAuth: this.scope.awsAuth, createdNamespaces: eks.createdNamespaces, secrets: eks.secrets };
+      const groups = pipelineGroups(rbac);
+      access("plan", planRole, "AmazonEKSViewPolicy", groups.plan);
+      access("deploy", deployRole, "AmazonEKSEditPolicy", groups.deploy);
+      const manifest = pipelineRbacManifest(rbac);
+      if (manifest)
+        new TerraformOutput(this, clusterScopedOutput("pipeline_rbac", cluster), {
+          value: manifest,
+          description: `RBAC of the pipeline's groups on ${cluster.name}: apply once as a cluster administrator (terraform output -raw ${clusterScopedOutput("pipeline_rbac", cluster)} | kubectl apply -f -)`,
+        });
     }
 
     new TerraformOutput(this, "plan_role_arn", { value: this.planRoleArn, description: "The plan jobs' role (any branch): the plan identity pool's authenticated role" });

@@ -230,7 +230,9 @@ function unique(values: readonly string[]): string[] {
 function stateStatements(scope: ManagedScope, write: boolean): PolicyStatement[] {
   const arns = scopeArns(scope);
   return [
-    { Sid: "ListState", Effect: "Allow", Action: "s3:ListBucket", Resource: arns.stateBucket, Condition: { StringLike: { "s3:prefix": [`${scope.delivery.state.keyPrefix}/*`] } } },
+    // S3 answers a missing object (a stack's first plan) with 404 only to a principal allowed s3:ListBucket on the
+    // bucket, a check that carries no prefix: listing reveals key names, never a state.
+    { Sid: "ListState", Effect: "Allow", Action: "s3:ListBucket", Resource: arns.stateBucket },
     // Every stack's state, by exact key (the remote state of every stack it reads, delivery-<env>'s included).
     { Sid: "ReadState", Effect: "Allow", Action: "s3:GetObject", Resource: arns.stateFiles },
     ...(write
@@ -296,7 +298,11 @@ export function planRolePolicy(scope: ManagedScope, references: DeliveryReferenc
   return policyDocument(...statements);
 }
 
-/** EKS access entries of the catalog's principals: each principal only with its own groups, policies and scopes. */
+/**
+ * EKS access entries of the catalog's principals: each principal only with its own groups, policies and scopes.
+ * No eks:UpdateAccessEntry: it carries no condition key, so allowing it would let the role give a principal any
+ * group (system:masters among them); changing an entry's groups takes an administrator.
+ */
 function accessEntryStatements(scope: ManagedScope): PolicyStatement[] {
   const arns = scopeArns(scope);
   if (scope.accessEntries.length === 0 || arns.eksClusters.length === 0) return [];
@@ -323,13 +329,6 @@ function accessEntryStatements(scope: ManagedScope): PolicyStatement[] {
       Action: "eks:CreateAccessEntry",
       Resource: arns.eksClusters,
       Condition: { StringEquals: { "eks:principalArn": mappings.map((mapping) => mapping.arn) }, ...groupsCondition(mappings[0].groups) },
-    })),
-    ...byGroups.map(([, mappings], index): PolicyStatement => ({
-      Sid: `UpdateCatalogAccessEntries${sidOf(index, byGroups.length)}`,
-      Effect: "Allow",
-      Action: "eks:UpdateAccessEntry",
-      Resource: mappings.flatMap((mapping) => arns.accessEntriesOf(mapping.arn)),
-      Condition: groupsCondition(mappings[0].groups),
     })),
     {
       Sid: "ManageCatalogAccessEntries",

@@ -30,6 +30,8 @@ export interface ScopeCluster {
     readonly namespaces: readonly string[];
     /** The subset it creates (`createNamespace: true`): cluster-scoped, so they need a group of their own. */
     readonly createdNamespaces: readonly string[];
+    /** The Secrets it writes there (credential configurations, GitLab's connections): the plan reads them by name. */
+    readonly secrets: readonly { readonly namespace: string; readonly name: string }[];
   };
 }
 
@@ -126,6 +128,15 @@ export function managedScope(environment: Environment): ManagedScope {
           ...running.filter((workload) => workload.createNamespace).map((workload) => workload.namespace),
           ...(gitlab?.createNamespace ? [gitlab.namespace] : []),
         ]),
+        secrets: [
+          ...running.flatMap((workload) => (workload.gcp ? [{ namespace: workload.namespace, name: workload.gcp.credentialsSecretName }] : [])),
+          ...(gitlab
+            ? [
+                { namespace: gitlab.namespace, name: gitlab.connectionSecretName },
+                ...(gitlab.buckets.some((bucket) => bucket.purpose === "registry") ? [{ namespace: gitlab.namespace, name: gitlab.registrySecretName }] : []),
+              ]
+            : []),
+        ],
       },
     };
   });
