@@ -35,7 +35,7 @@ if [ -f ci/child-pipeline.yml ]; then
       echo "ERROR: $plan passed without cloud credentials" >&2
       exit 1
     fi
-    grep -q "ERROR: credential step: AWS_PLAN_ROLE_ARN is not set" .gitlab-ci-local/credential-step.log || {
+    grep -Eq "ERROR: credential step: AWS_PLAN_(ROLE_ARN|IDENTITY_POOL_ID) is not set" .gitlab-ci-local/credential-step.log || {
       cat .gitlab-ci-local/credential-step.log
       echo "ERROR: $plan did not stop at the credential step" >&2
       exit 1
