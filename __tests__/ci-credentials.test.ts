@@ -1,8 +1,8 @@
 /**
  * The CI jobs' AWS credential step for environments with `delivery:` (scripts/ci/aws-credentials.js), run as the
  * jobs run it — a plain node process — against a fake Cognito Identity endpoint on 127.0.0.1
- * (__tests__/support/fake-cognito.ts): the two calls of the enhanced flow as the wire carries them, the shared
- * credentials file it writes, and each refusal's message. The deploy gate's rules (scripts/ci/deploy-gate.js)
+ * (__tests__/support/fake-cognito.ts): the two calls of the enhanced flow as the wire carries them, the AWS config
+ * whose credential_process it becomes, what that process prints, and each refusal's message. The deploy gate's rules (scripts/ci/deploy-gate.js)
  * in-process; both scripts run end to end inside the job scripts in gitlab-ci.test.ts.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -46,7 +46,7 @@ afterEach(() => {
 
 /** The script as common.sh runs it, with a plan job's variables unless `env` says otherwise. */
 async function credentials(env: Record<string, string | undefined>) {
-  const file = path.join(scratch, "aws-credentials");
+  const file = path.join(scratch, "aws-config");
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     ENVIRONMENT: "prod",
@@ -60,8 +60,8 @@ async function credentials(env: Record<string, string | undefined>) {
   const merged: NodeJS.ProcessEnv = { ...base };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
   else merged[name] = value;
-  const result = await runAsync(process.execPath, ["scripts/ci/aws-credentials.js", file], { cwd: PROJECT_ROOT, env: merged });
-  return { ...result, file };
+  const result = await runAsync(process.execPath, ["scripts/ci/aws-credentials.js", "--config", file], { cwd: PROJECT_ROOT, env: merged });
+  return { ...result, file, env: merged };
 }
 
 describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", () => {
@@ -83,29 +83,53 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
     expect(getId.body).toEqual({ IdentityPoolId: POOL_ID, Logins: { "gitlab.com": TOKEN } });
     expect(getCredentials.body).toEqual({ IdentityId: FAKE_IDENTITY_ID, Logins: { "gitlab.com": TOKEN } });
     expect(readFileSync(result.file, "utf8")).toBe(
-      [
-        "[default]",
-        `aws_access_key_id = ${FAKE_CREDENTIALS.AccessKeyId}`,
-        `aws_secret_access_key = ${FAKE_CREDENTIALS.SecretKey}`,
-        `aws_session_token = ${FAKE_CREDENTIALS.SessionToken}`,
-        "",
-      ].join("\n"),
+      ["[profile cluster-identity-pipeline]", `credential_process = ${process.execPath} ${path.join(PROJECT_ROOT, "scripts/ci/aws-credentials.js")} --credential-process`, ""].join("\n"),
     );
     expect(statSync(result.file).mode & 0o777).toBe(0o600);
     expect(result.stdout).toBe(
-      `credential step: AWS credentials from identity pool ${POOL_ID} (AWS_PLAN_IDENTITY_POOL_ID), identity ${FAKE_IDENTITY_ID}, valid until ${new Date(FAKE_CREDENTIALS.Expiration * 1000).toISOString()}\n`,
+      `credential step: AWS credentials from identity pool ${POOL_ID} (AWS_PLAN_IDENTITY_POOL_ID), identity ${FAKE_IDENTITY_ID}, valid until ${new Date(FAKE_CREDENTIALS.Expiration * 1000).toISOString()} (renewed on expiry)\n`,
     );
     // The token never reaches the log.
     expect(result.stdout).not.toContain(TOKEN);
   });
 
-  it("keys Logins by the GitLab host and path of a self-managed GitLab, and replaces a stale credentials file with mode 0600", async () => {
-    writeFileSync(path.join(scratch, "aws-credentials"), "stale", { mode: 0o644 });
+  it("keys Logins by the GitLab host and path of a self-managed GitLab, and replaces a stale config file with mode 0600", async () => {
+    writeFileSync(path.join(scratch, "aws-config"), "stale", { mode: 0o644 });
     const result = await credentials({ DELIVERY_GITLAB_HOST: "git.example.org/gitlab" });
     expect(result.status).toBe(0);
     expect(cognito.requests.map((request) => request.body.Logins)).toEqual([{ "git.example.org/gitlab": TOKEN }, { "git.example.org/gitlab": TOKEN }]);
-    expect(readFileSync(result.file, "utf8")).toContain(`aws_session_token = ${FAKE_CREDENTIALS.SessionToken}`);
+    expect(readFileSync(result.file, "utf8")).toContain("--credential-process");
     expect(statSync(result.file).mode & 0o777).toBe(0o600);
+  });
+
+  it("is the credential_process of that profile: run through a shell as the AWS SDKs run it, it prints version 1 credentials with their expiry", async () => {
+    const configured = await credentials({});
+    const command = /^credential_process = (.*)$/m.exec(readFileSync(configured.file, "utf8"))![1];
+    cognito.reset();
+    const processed = await runAsync("sh", ["-c", command], { cwd: os.tmpdir(), env: configured.env });
+    expect(processed.stderr).toBe("");
+    expect(processed.status).toBe(0);
+    expect(JSON.parse(processed.stdout)).toEqual({
+      Version: 1,
+      AccessKeyId: FAKE_CREDENTIALS.AccessKeyId,
+      SecretAccessKey: FAKE_CREDENTIALS.SecretKey,
+      SessionToken: FAKE_CREDENTIALS.SessionToken,
+      Expiration: new Date(FAKE_CREDENTIALS.Expiration * 1000).toISOString(),
+    });
+    expect(cognito.operations()).toEqual(["GetId", "GetCredentialsForIdentity"]);
+    // A refusal when renewing goes to stderr (the SDK shows it), with nothing on stdout.
+    cognito.overrides.set("GetCredentialsForIdentity", cognitoError("NotAuthorizedException", "Token expired"));
+    const refused = await runAsync("sh", ["-c", command], { cwd: os.tmpdir(), env: configured.env });
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toContain("ERROR: credential step: Cognito GetCredentialsForIdentity refused: NotAuthorizedException: Token expired");
+  });
+
+  it("refuses other arguments with its usage", async () => {
+    for (const args of [[], ["file"], ["--config"], ["--credential-process", "extra"]]) {
+      const result = await runAsync(process.execPath, ["scripts/ci/aws-credentials.js", ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "" } });
+      expect([args, result.status, result.stderr]).toEqual([args, 2, "usage: aws-credentials.js --config <file> | --credential-process\n"]);
+    }
   });
 
   it("names the CI/CD variable of the job's identity when the pool id is missing, unexpanded or malformed, before any request", async () => {

@@ -404,9 +404,11 @@ describe("the CI step scripts", () => {
           "#!/bin/sh",
           'echo "terraform $*" >> "$FAKE_LOG"',
           '[ -z "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || [ ! -f "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || echo "token file $AWS_WEB_IDENTITY_TOKEN_FILE" >> "$FAKE_LOG"',
-          'if [ -n "$AWS_SHARED_CREDENTIALS_FILE" ] && [ -f "$AWS_SHARED_CREDENTIALS_FILE" ]; then',
-          `  echo "credentials file $AWS_SHARED_CREDENTIALS_FILE mode $(stat -c %a "$AWS_SHARED_CREDENTIALS_FILE"): $(tr '\\n' '|' < "$AWS_SHARED_CREDENTIALS_FILE")" >> "$FAKE_LOG"`,
-          '  echo "aws environment: key=${AWS_ACCESS_KEY_ID:-} secret=${AWS_SECRET_ACCESS_KEY:-} session=${AWS_SESSION_TOKEN:-} profile=${AWS_PROFILE:-} role=${AWS_ROLE_ARN:-} token=${AWS_WEB_IDENTITY_TOKEN_FILE:-}" >> "$FAKE_LOG"',
+          // As the AWS SDKs do with a profile's credential_process: run it (through sh) and read its JSON.
+          'if [ -n "$AWS_CONFIG_FILE" ] && [ -f "$AWS_CONFIG_FILE" ]; then',
+          `  echo "aws config $AWS_CONFIG_FILE mode $(stat -c %a "$AWS_CONFIG_FILE") profile $AWS_PROFILE: $(tr '\\n' '|' < "$AWS_CONFIG_FILE")" >> "$FAKE_LOG"`,
+          '  echo "process credentials: $(sh -c "$(sed -n \'s/^credential_process = //p\' "$AWS_CONFIG_FILE")")" >> "$FAKE_LOG"',
+          '  echo "aws environment: key=${AWS_ACCESS_KEY_ID:-} secret=${AWS_SECRET_ACCESS_KEY:-} session=${AWS_SESSION_TOKEN:-} credentials=${AWS_SHARED_CREDENTIALS_FILE:-} role=${AWS_ROLE_ARN:-} token=${AWS_WEB_IDENTITY_TOKEN_FILE:-}" >> "$FAKE_LOG"',
           "fi",
           'case "$*" in *" plan "*) exit "${FAKE_PLAN_EXIT:-0}" ;; *"show -json"*) echo \'{"resource_changes":[{"change":{"actions":["create"]}}]}\' ;; esac',
           "exit 0",
@@ -550,27 +552,39 @@ describe("the CI step scripts", () => {
         AWS_ENDPOINT_URL_COGNITO_IDENTITY: cognito.endpoint,
       });
 
-      it("plan: credentials from the plan identity pool, in a 0600 file terraform reads, removed when the job ends; no lock", async () => {
+      it("plan: credentials from the plan identity pool through a credential_process terraform runs (and runs again on expiry), its config removed when the job ends; no lock", async () => {
         expect(environment.delivery).toBeDefined();
         // Static keys, a profile and a web-identity role of the runner must not reach terraform.
         const leftovers = { AWS_ACCESS_KEY_ID: "STATIC-KEY", AWS_SECRET_ACCESS_KEY: "static-secret", AWS_SESSION_TOKEN: "static-session", AWS_PROFILE: "admin", AWS_ROLE_ARN: "arn:aws:iam::222222222222:role/other", AWS_WEB_IDENTITY_TOKEN_FILE: "/dev/null" };
         const result = await run("plan-stack.sh", [stack], { ...jobEnvironment(`plan:${stack}`), ...gitlab(), ...leftovers }, deliveryOutdir);
         expect(result.output).toContain(`credential step: AWS credentials from identity pool ${cicd.AWS_PLAN_IDENTITY_POOL_ID} (AWS_PLAN_IDENTITY_POOL_ID)`);
         expect(result.status).toBe(0);
-        expect(cognito.operations()).toEqual(["GetId", "GetCredentialsForIdentity"]);
+        // Once in the step (a refusal fails there), then once each time terraform runs the credential_process.
         const logins = { [environment.delivery!.gitlab.hostPath]: token };
-        expect(cognito.requests.map((request) => request.body)).toEqual([
-          { IdentityPoolId: cicd.AWS_PLAN_IDENTITY_POOL_ID, Logins: logins },
-          { IdentityId: FAKE_IDENTITY_ID, Logins: logins },
-        ]);
-        const files = [...new Set([...result.calls.matchAll(/^credentials file (\S+) mode (\d+): (.*)$/gm)].map((match) => JSON.stringify(match.slice(1))))].map((entry) => JSON.parse(entry) as string[]);
-        expect(files).toHaveLength(1);
-        const [file, mode, content] = files[0];
-        expect(mode).toBe("600");
-        expect(content).toBe(`[default]|aws_access_key_id = ${FAKE_CREDENTIALS.AccessKeyId}|aws_secret_access_key = ${FAKE_CREDENTIALS.SecretKey}|aws_session_token = ${FAKE_CREDENTIALS.SessionToken}|`);
+        const calls = result.calls.match(/^terraform /gm)!.length;
+        expect(cognito.requests.map((request) => request.body)).toEqual(
+          Array.from({ length: 1 + calls }, () => [
+            { IdentityPoolId: cicd.AWS_PLAN_IDENTITY_POOL_ID, Logins: logins },
+            { IdentityId: FAKE_IDENTITY_ID, Logins: logins },
+          ]).flat(),
+        );
+        const configs = [...new Set([...result.calls.matchAll(/^aws config (\S+) mode (\d+) profile (\S+): (.*)$/gm)].map((match) => JSON.stringify(match.slice(1))))].map((entry) => JSON.parse(entry) as string[]);
+        expect(configs).toHaveLength(1);
+        const [file, mode, profile, content] = configs[0];
+        expect([mode, profile]).toEqual(["600", "cluster-identity-pipeline"]);
+        expect(content).toMatch(/^\[profile cluster-identity-pipeline\]\|credential_process = \S+ \S+\/scripts\/ci\/aws-credentials\.js --credential-process\|$/);
+        const processed = [...new Set(result.calls.match(/^process credentials: .*$/gm))];
+        expect(processed).toHaveLength(1);
+        expect(JSON.parse(processed[0].slice("process credentials: ".length))).toEqual({
+          Version: 1,
+          AccessKeyId: FAKE_CREDENTIALS.AccessKeyId,
+          SecretAccessKey: FAKE_CREDENTIALS.SecretKey,
+          SessionToken: FAKE_CREDENTIALS.SessionToken,
+          Expiration: new Date(FAKE_CREDENTIALS.Expiration * 1000).toISOString(),
+        });
         expect(existsSync(file)).toBe(false);
         expect(existsSync(path.dirname(file))).toBe(false);
-        expect([...new Set(result.calls.match(/^aws environment: .*$/gm))]).toEqual(["aws environment: key= secret= session= profile= role= token="]);
+        expect([...new Set(result.calls.match(/^aws environment: .*$/gm))]).toEqual(["aws environment: key= secret= session= credentials= role= token="]);
         expect(result.calls).toMatch(/ plan -input=false -no-color -lock=false -detailed-exitcode -out=tfplan$/m);
       });
 
@@ -604,9 +618,9 @@ describe("the CI step scripts", () => {
           const result = await run("deploy-environment.sh", [environmentName, ...env.STACKS.split(" ").filter((id) => id === stack)], { ...env, ...gitlab() }, deliveryOutdir);
           expect(result.output).toContain(`deploy gate: protected branch ${environment.delivery!.gitlab.deployBranches[0]}, GitLab 18.4.1-ee >= ${environment.delivery!.gitlab.minimumVersion}`);
           expect(result.status).toBe(0);
-          expect(cognito.requests.map((request) => request.body.IdentityPoolId ?? request.body.IdentityId)).toEqual([cicd.AWS_DEPLOY_IDENTITY_POOL_ID, FAKE_IDENTITY_ID]);
+          expect(new Set(cognito.requests.map((request) => request.body.IdentityPoolId ?? request.body.IdentityId))).toEqual(new Set([cicd.AWS_DEPLOY_IDENTITY_POOL_ID, FAKE_IDENTITY_ID]));
           expect(result.calls).toContain("apply -input=false -no-color -lock-timeout=5m tfplan");
-          expect(result.calls).toContain(`credentials file`);
+          expect(result.calls).toContain(`process credentials: {"Version":1,"AccessKeyId":"${FAKE_CREDENTIALS.AccessKeyId}"`);
         } finally {
           rmSync(saved, { force: true });
         }

@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 // The AWS half of the credential step for environments with `delivery:` (scripts/ci/common.sh ci_credentials):
-// `node scripts/ci/aws-credentials.js <credentials-file>` turns the job's GitLab id_token into temporary AWS
-// credentials through the environment's Cognito identity pool, enhanced flow: GetId, then
-// GetCredentialsForIdentity, both with Logins { "<GitLab host[/path]>": AWS_ID_TOKEN }. Cognito assumes the
-// pool's authenticated role (plan or deploy role of delivery-<env>) with the token's claims as session tags,
-// which the role's trust checks (project id, branch, protected ref). The credentials are written as a shared
-// credentials file ([default] profile, mode 0600) for terraform, its S3 backend and `aws eks get-token`.
+// turns the job's GitLab id_token into temporary AWS credentials through the environment's Cognito identity pool,
+// enhanced flow: GetId, then GetCredentialsForIdentity, both with Logins { "<GitLab host[/path]>": AWS_ID_TOKEN }.
+// Cognito assumes the pool's authenticated role (plan or deploy role of delivery-<env>) with the token's claims as
+// session tags, which the role's trust checks (project id, branch, protected ref).
+//
+//   node scripts/ci/aws-credentials.js --config <file>   gets credentials once (so a refusal fails the step, with its
+//                                                         message) and writes an AWS config file (mode 0600) whose
+//                                                         profile runs this script as its credential_process
+//   node scripts/ci/aws-credentials.js --credential-process
+//                                                         what that profile runs: the credentials as the AWS SDKs'
+//                                                         credential_process JSON on stdout
+// Cognito's credentials last one hour: terraform, its S3 backend and `aws eks get-token` call the process again
+// when they expire, so a job longer than that keeps working (as long as its id_token is valid).
 //
 // Plain node (Node 20's fetch, no npm package: plan and deploy jobs install none). Cognito's JSON 1.1 protocol,
 // unsigned: POST / with Content-Type application/x-amz-json-1.1 and X-Amz-Target AWSCognitoIdentityService.<op>.
@@ -18,7 +25,7 @@
 //   DELIVERY_GITLAB_HOST   the GitLab URL without https:// (the key of Logins, set by the generated pipeline)
 //   DELIVERY_PROJECT_ID, DELIVERY_DEPLOY_BRANCHES, ENVIRONMENT   for the messages only
 //   AWS_ENDPOINT_URL_COGNITO_IDENTITY   overrides https://cognito-identity.<region>.amazonaws.com (tests)
-// Exit 0 with the file written; 1 with one `ERROR: credential step: …` message on stderr and no file.
+// Exit 0 with the file written (or the JSON printed); 1 with one `ERROR: credential step: …` message on stderr.
 "use strict";
 const { chmodSync, rmSync, writeFileSync } = require("node:fs");
 
@@ -126,19 +133,32 @@ async function cognitoCall(endpoint, operation, body, env, token) {
   }
 }
 
-/** The shared credentials file's text: the [default] profile terraform and the aws CLI read. */
-function credentialsFileText(credentials) {
-  return [
-    "[default]",
-    `aws_access_key_id = ${credentials.AccessKeyId}`,
-    `aws_secret_access_key = ${credentials.SecretKey}`,
-    `aws_session_token = ${credentials.SessionToken}`,
-    "",
-  ].join("\n");
+/** The profile the config file defines: the only one the job's AWS tools use (AWS_PROFILE). */
+const PROFILE = "cluster-identity-pipeline";
+
+/** A word of a credential_process command line (run by the SDKs through a shell): quoted when it needs to be. */
+function shellWord(word) {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
-/** Checks the inputs, calls Cognito, writes `file`; returns the line to log. Throws CredentialError. */
-async function obtainCredentials(env, file) {
+/** The AWS config file's text: one profile whose credentials come from this script, run again when they expire. */
+function configFileText(nodePath, scriptPath) {
+  return [`[profile ${PROFILE}]`, `credential_process = ${shellWord(nodePath)} ${shellWord(scriptPath)} --credential-process`, ""].join("\n");
+}
+
+/** What a credential_process prints (the AWS SDKs' contract): version 1, the keys, and when they expire. */
+function credentialProcessJson(credentials) {
+  return JSON.stringify({
+    Version: 1,
+    AccessKeyId: credentials.AccessKeyId,
+    SecretAccessKey: credentials.SecretKey,
+    SessionToken: credentials.SessionToken,
+    ...(typeof credentials.Expiration === "number" ? { Expiration: new Date(credentials.Expiration * 1000).toISOString() } : {}),
+  });
+}
+
+/** Checks the inputs, calls Cognito; the credentials and the line to log. Throws CredentialError. */
+async function obtainCredentials(env) {
   const variable = poolVariable(env);
   const environment = valueOf(env.ENVIRONMENT) || "<env>";
   const poolId = valueOf(env.AWS_IDENTITY_POOL_ID);
@@ -164,21 +184,26 @@ async function obtainCredentials(env, file) {
     if (typeof credentials[field] !== "string" || !credentials[field] || /[\r\n]/.test(credentials[field]))
       throw new CredentialError(`Cognito GetCredentialsForIdentity at ${endpoint} answered without a usable Credentials.${field}`);
 
-  rmSync(file, { force: true });
-  writeFileSync(file, credentialsFileText(credentials), { mode: 0o600, flag: "wx" });
-  chmodSync(file, 0o600);
   const expires = typeof credentials.Expiration === "number" ? ` until ${new Date(credentials.Expiration * 1000).toISOString()}` : "";
-  return `credential step: AWS credentials from identity pool ${poolId} (${variable}), identity ${identity.IdentityId}, valid${expires}`;
+  return { credentials, log: `credential step: AWS credentials from identity pool ${poolId} (${variable}), identity ${identity.IdentityId}, valid${expires} (renewed on expiry)` };
 }
 
 async function main(argv, env) {
-  const [file] = argv;
-  if (!file) {
-    process.stderr.write("usage: aws-credentials.js <credentials-file>\n");
+  const [mode, file] = argv;
+  if (!(mode === "--credential-process" && argv.length === 1) && !(mode === "--config" && file && argv.length === 2)) {
+    process.stderr.write("usage: aws-credentials.js --config <file> | --credential-process\n");
     return 2;
   }
   try {
-    process.stdout.write(`${await obtainCredentials(env, file)}\n`);
+    const { credentials, log } = await obtainCredentials(env);
+    if (mode === "--credential-process") {
+      process.stdout.write(`${credentialProcessJson(credentials)}\n`);
+      return 0;
+    }
+    rmSync(file, { force: true });
+    writeFileSync(file, configFileText(process.execPath, __filename), { mode: 0o600, flag: "wx" });
+    chmodSync(file, 0o600);
+    process.stdout.write(`${log}\n`);
     return 0;
   } catch (error) {
     if (!(error instanceof CredentialError)) throw error;
@@ -187,7 +212,7 @@ async function main(argv, env) {
   }
 }
 
-module.exports = { obtainCredentials, cognitoEndpoint, regionOfPool, claimsOf, credentialsFileText, CredentialError };
+module.exports = { obtainCredentials, cognitoEndpoint, regionOfPool, claimsOf, configFileText, credentialProcessJson, PROFILE, CredentialError };
 if (require.main === module)
   main(process.argv.slice(2), process.env).then(
     (code) => (process.exitCode = code),

@@ -42,12 +42,13 @@ ci_credentials() {
       aws)
         if [ -n "${DELIVERY_GITLAB_HOST:-}" ]; then
           # delivery: the environment's Cognito identity pool (enhanced flow) turns the id_token into the plan or
-          # deploy role's temporary credentials, written to a shared credentials file in the step's secrets
-          # directory; the script's message names the CI/CD variable to set when it cannot.
-          node scripts/ci/aws-credentials.js "$secrets/aws-credentials" || exit 1
-          unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE \
+          # deploy role's temporary credentials. The step gets them once (a refusal fails here, its message naming
+          # the CI/CD variable to set), then writes an AWS config whose profile runs the same script as its
+          # credential_process: terraform, its S3 backend and `aws eks get-token` renew them when they expire.
+          node scripts/ci/aws-credentials.js --config "$secrets/aws-config" || exit 1
+          unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE AWS_SHARED_CREDENTIALS_FILE \
             AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_SESSION_NAME
-          export AWS_SHARED_CREDENTIALS_FILE="$secrets/aws-credentials"
+          export AWS_CONFIG_FILE="$secrets/aws-config" AWS_PROFILE=cluster-identity-pipeline
         else
           # An environment without delivery: (its pipeline roles are not made by this app): the role from
           # AWS_ROLE_ARN, assumed by web identity with the job's id_token.
