@@ -1,11 +1,12 @@
 /** `delivery:` in the config and the delivery-<env> stack it synthesizes (properties; behaviour is in delivery.behaviour.test.ts). */
 import { Testing } from "cdktf";
 import { DEFAULT_MINIMUM_GITLAB_VERSION, deliveryNames, issuerWritersWithDelivery } from "../lib/config/delivery";
+import { environmentStackIds } from "../lib/delivery/scope";
 import { createEnvironmentStacks } from "../lib/environment-stacks";
 import { NAMESPACE_CREATORS_GROUP, PLAN_READERS_GROUP } from "../lib/kubernetes/pipeline-rbac";
 import { deliveryDeployRoleArn } from "../stacks/delivery-stack";
 import { defaultStatePrefix } from "../stacks/environment-stack";
-import { configErrorOf, environmentFromYaml, resourcesOfType, shippedEnvironment, shippedStacks, synthesizedStacks } from "./helpers";
+import { configErrorOf, ENVIRONMENTS, environmentFromYaml, resourcesOfType, shippedEnvironment, shippedStacks, stackIdsOf, synthesizedStacks } from "./helpers";
 
 const EKS_S3 = `
 aws: { accountId: "333333333333", region: eu-west-1 }
@@ -140,6 +141,15 @@ describe("delivery: in the config", () => {
 describe("delivery-<env>", () => {
   const stacks = shippedStacks();
   const delivery = stacks["delivery-prod"];
+
+  it("names the state of exactly the stacks the app creates for each environment (the scope's stack ids)", () => {
+    for (const name of ENVIRONMENTS) {
+      const environment = shippedEnvironment(name);
+      expect([name, [...environmentStackIds(environment)].sort()]).toEqual([name, stackIdsOf(environment)]);
+    }
+    const bare = environmentFromYaml(EKS_S3 + DELIVERY);
+    expect([...environmentStackIds(bare)].sort()).toEqual(stackIdsOf(bare));
+  });
 
   it("exists only for environments with delivery:, and carries the contract's outputs", () => {
     expect(Object.keys(stacks).filter((id) => id.startsWith("delivery-"))).toEqual(["delivery-prod", "delivery-staging"]);
