@@ -332,3 +332,19 @@ backend: { type: s3, bucket: test-tfstate, region: ap-northeast-1 }
     expect(deliveryDeployRoleArn(shippedEnvironment("dev"))).toBeUndefined();
   });
 });
+
+describe("delivery with GitLab on the account's AWS-managed S3 key", () => {
+  it("lets both roles describe keys (data.aws_kms_key reads aws/s3 by alias), and nothing more on them", () => {
+    const gitlab = "gitlab: { bucketPrefix: test-gitlab, kmsKey: aws-managed }\n";
+    const synthesized = synthesizedStacks(environmentFromYaml(EKS_S3 + gitlab + DELIVERY))["delivery-test"];
+    for (const id of ["plan-policy", "deploy-policy"]) {
+      const policy = JSON.parse(synthesized.resource!.aws_iam_role_policy[id].policy as string) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] };
+      expect([id, policy.Statement.find((statement) => statement.Sid === "DescribeAwsManagedKey")]).toEqual([
+        id,
+        expect.objectContaining({ Action: "kms:DescribeKey", Resource: "arn:aws:kms:eu-west-1:333333333333:key/*" }),
+      ]);
+    }
+    const prod = shippedStacks()["delivery-prod"].resource!.aws_iam_role_policy["deploy-policy"].policy as string;
+    expect(prod).not.toContain("DescribeAwsManagedKey");
+  });
+});

@@ -273,6 +273,14 @@ function readClusterStatements(scope: ManagedScope): PolicyStatement[] {
   ];
 }
 
+/**
+ * `gitlab.kmsKey: aws-managed`: gitlab-storage reads the account's aws/s3 key by alias (data.aws_kms_key), whose policy
+ * is AWS's and delegates its description to IAM; the key's id is the account's own, named by no config.
+ */
+function describeAwsManagedKey(scope: ManagedScope): PolicyStatement[] {
+  return scope.readsAwsManagedKey ? [{ Sid: "DescribeAwsManagedKey", Effect: "Allow", Action: "kms:DescribeKey", Resource: scopeArns(scope).keys }] : [];
+}
+
 /** Read-only: what `terraform plan` of every stack of the environment reads (delivery-<env> included), and nothing else. */
 export function planRolePolicy(scope: ManagedScope, references: DeliveryReferences): PolicyDocument {
   const arns = scopeArns(scope);
@@ -291,6 +299,7 @@ export function planRolePolicy(scope: ManagedScope, references: DeliveryReferenc
     { Sid: "ReadIdentityPools", Effect: "Allow", Action: IDENTITY_POOL_READ_ACTIONS, Resource: [...references.identityPoolArns] },
     // Keys are read through their own policies (constructs/data-key.ts); aliases are listed account-wide.
     { Sid: "ListAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" },
+    ...describeAwsManagedKey(scope),
     ...readClusterStatements(scope),
     { Sid: "DenyAllButReads", Effect: "Deny", NotAction: PLAN_READ_ONLY_ACTIONS, Resource: "*" },
     denyDataObjects(scope),
@@ -457,6 +466,7 @@ export function deployRolePolicies(scope: ManagedScope, references: DeliveryRefe
         ]
       : []),
     { Sid: "ListAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" },
+    ...describeAwsManagedKey(scope),
     ...(arns.aliases.length > 0 ? [{ Sid: "ManageAliases", Effect: "Allow" as const, Action: ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], Resource: arns.aliases }] : []),
   ];
   const clusters: PolicyStatement[] = [

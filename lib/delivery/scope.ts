@@ -54,6 +54,8 @@ export interface ManagedScope {
   readonly referencedKeyArns: readonly string[];
   /** A stack creates a KMS key (aws-workloads' data key, GitLab's customer-managed key). */
   readonly createsKeys: boolean;
+  /** gitlab-storage reads the account's AWS-managed S3 key (`gitlab.kmsKey: aws-managed`), whose id no config names. */
+  readonly readsAwsManagedKey: boolean;
   /** Workload roles (aws-workloads) and GitLab's role (gitlab-storage). */
   readonly workloadRoleNames: readonly string[];
   /** The subset that EKS Pod Identity assumes: the only roles the deploy role may pass, and only to pods.eks.amazonaws.com. */
@@ -165,6 +167,7 @@ export function managedScope(environment: Environment): ManagedScope {
       ...(gitlab?.kmsKeyArn ? [gitlab.kmsKeyArn] : []),
     ]),
     createsKeys: catalog.buckets.some((bucket) => !bucket.kmsKeyArn) || (!!gitlab && !gitlab.kmsKeyArn && gitlab.kmsKey === "customer-managed"),
+    readsAwsManagedKey: !!gitlab && !gitlab.kmsKeyArn && gitlab.kmsKey === "aws-managed",
     workloadRoleNames: sortedUnique([...roles.map((role) => role.roleName), ...(gitlab ? [gitlab.roleName] : [])]),
     podIdentityRoleNames: sortedUnique([
       ...roles.filter((role) => role.mode === "pod-identity").map((role) => role.roleName),
