@@ -6,7 +6,7 @@
 import { isCelError, run } from "@bufbuild/cel";
 import { evaluateEnvironment, evaluateStack, ruleById, runRule, unsuppressed } from "../lib/rules";
 import { DELIVERY_RULES, topLevelConjuncts } from "../lib/rules/delivery";
-import { DOCUMENTED_EXCEPTIONS } from "../lib/rules/suppressions";
+import { DOCUMENTED_EXCEPTIONS, documentedExceptionFor } from "../lib/rules/suppressions";
 import type { EnvironmentUnderTest, ResourceUnderTest, StackJson } from "../lib/rules/types";
 import { shippedStacks } from "./helpers";
 
@@ -910,6 +910,7 @@ const iamAdmin = (...edits: Edit[]) => subject(PROD, "google_project_iam_member"
 const adminWith = (change: (grant: Json) => void) => iamAdmin(editResource("google_project_iam_member", IAM_ADMIN, change));
 const hasOnly = (roles: string) => `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${roles}])`;
 const ADMIN_ROLES = ["roles/resourcemanager.projectIamAdmin", "roles/resourcemanager.folderIamAdmin", "roles/resourcemanager.folderAdmin", "roles/resourcemanager.organizationAdmin", "roles/iam.securityAdmin"];
+const IN_DELIVERY_PROJECT = "the project of the pipeline's pool and service accounts: only read roles belong there";
 const unlimited = (role: string) => `grants ${role} without a condition that is exactly a modifiedGrantsByRole hasOnly list`;
 
 const IAM_ADMIN_CASES: Cases = {
@@ -917,10 +918,51 @@ const IAM_ADMIN_CASES: Cases = {
     ["delivery-prod deploy-project-iam-admin", () => iamAdmin()],
     ["delivery-staging deploy-project-iam-admin", () => subject(STAGING, "google_project_iam_member", IAM_ADMIN)],
     ["a grant of another role", () => subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin")],
+    ["a read role in the delivery project", () => subject(PROD, "google_project_iam_member", "plan-delivery-iam-workloadIdentityPoolViewer")],
+    ["a reviewer role in the delivery project", () => subject(STAGING, "google_project_iam_member", "plan-delivery-iam-securityReviewer")],
+    [
+      "an admin role in the project of a cluster's pool (gcp-wif-prod)",
+      () => subject("gcp-wif-prod", "google_project_iam_member", Object.keys(shipped["gcp-wif-prod"].resource!.google_project_iam_member)[0]),
+    ],
     ["the condition with surrounding whitespace", () => adminWith((grant) => (grant.condition.expression = ` ${hasOnly("'roles/bigquery.admin'")}\n`))],
     ["the condition as a list block, double-quoted roles", () => adminWith((grant) => (grant.condition = [{ title: "t", expression: hasOnly('"roles/bigquery.admin", "roles/bigquery.jobUser"') }]))],
   ],
   violating: [
+    [
+      "the deploy identity's administration moved into the delivery project",
+      () => subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin", editResource("google_project_iam_member", "deploy-iam-serviceAccountAdmin", (grant) => (grant.project = "cluster-identity-prod-ci"))),
+      [`grants roles/iam.serviceAccountAdmin in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
+    [
+      "conditioned IAM administration in the delivery project",
+      () => adminWith((grant) => (grant.project = "cluster-identity-prod-ci")),
+      [`grants roles/resourcemanager.projectIamAdmin in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
+    [
+      "token creation in the delivery project, known by the pool's project only",
+      () =>
+        subject(
+          PROD,
+          "google_project_iam_member",
+          "plan-delivery-iam-securityReviewer",
+          editResource("google_project_iam_member", "plan-delivery-iam-securityReviewer", (grant) => (grant.role = "roles/iam.serviceAccountTokenCreator")),
+          editResource("google_iam_workload_identity_pool_provider", "gitlab-provider-google", (provider) => delete provider.project),
+        ),
+      [`grants roles/iam.serviceAccountTokenCreator in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
+    [
+      "a basic viewer in the delivery project, known by the provider's project only",
+      () =>
+        subject(
+          PROD,
+          "google_project_iam_member",
+          "plan-delivery-iam-securityReviewer",
+          editResource("google_project_iam_member", "plan-delivery-iam-securityReviewer", (grant) => (grant.role = "roles/viewer")),
+          editResource("google_iam_workload_identity_pool_provider", "gitlab-provider-google", (provider) => (provider.workload_identity_pool_id = "delivery-prod")),
+          editResource("google_iam_workload_identity_pool", "delivery-pool", (pool) => (pool.project = "elsewhere")),
+        ),
+      [`grants roles/viewer in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
     ...ADMIN_ROLES.map((role): Violation => [`${role} without a condition`, () => adminWith((grant) => ((grant.role = role), delete grant.condition)), [unlimited(role)]]),
     [
       "a condition on time, not on the roles granted",
@@ -1604,6 +1646,29 @@ describe("the shipped delivery stacks", () => {
 
   it.each([PROD, STAGING])("%s uses exactly the documented exceptions of the pipeline's identities", (stackId) => {
     expect(accepted(stackId)).toEqual(EXPECTED);
+  });
+
+  it.each([
+    ["the deploy binding opened to the whole pool", "google_service_account_iam_member", "deploy-workload-identity-user", "member", "principalSet://iam.googleapis.com/projects/210987654399/locations/global/workloadIdentityPools/delivery-prod/*", "CI-GCP-5"],
+    ["the deploy binding opened to any branch", "google_service_account_iam_member", "deploy-workload-identity-user", "member", "principalSet://iam.googleapis.com/projects/210987654399/locations/global/workloadIdentityPools/delivery-prod/attribute.project_id/61842097", "CI-GCP-5"],
+    ["the plan binding to another pool's attribute", "google_service_account_iam_member", "plan-workload-identity-user", "member", "principalSet://iam.googleapis.com/projects/210987654399/locations/global/workloadIdentityPools/prod-k8s/attribute.project_id/61842097", "CI-GCP-5"],
+    ["the plan binding granting token creation", "google_service_account_iam_member", "plan-workload-identity-user", "role", "roles/iam.serviceAccountTokenCreator", "CI-GCP-5"],
+    ["the service account administration swapped for role administration", "google_project_iam_member", "deploy-iam-serviceAccountAdmin", "role", "roles/iam.roleAdmin", "CI-GCP-8"],
+    ["the pool administration swapped for key administration", "google_project_iam_member", "deploy-iam-workloadIdentityPoolAdmin", "role", "roles/iam.serviceAccountKeyAdmin", "CI-GCP-10"],
+  ])("accept no other grant at an exception's construct path: %s", (_label, type, name, attribute, value, ruleId) => {
+    const edited = subject(PROD, type, name, editResource(type, name, (config) => (config[attribute] = value)));
+    const open = unsuppressed(evaluateStack(PROD, edited.stack)).filter((finding) => finding.resource === `${type}.${name}`);
+    expect(open.map((finding) => finding.ruleId)).toContain(ruleId);
+    // The shipped grant at that path is accepted.
+    expect(unsuppressed(evaluateStack(PROD, shipped[PROD] as StackJson)).filter((finding) => finding.resource === `${type}.${name}`)).toEqual([]);
+  });
+
+  it("accept no grant whose pinned attribute is missing", () => {
+    const edited = subject(PROD, "google_project_iam_member", "deploy-project-iam-admin", editResource("google_project_iam_member", "deploy-project-iam-admin", (grant) => (grant.role = ["roles/resourcemanager.projectIamAdmin"])));
+    const documented = DOCUMENTED_EXCEPTIONS.filter((exception) => exception.constructPath === "deploy-project-iam-admin");
+    expect(documented.map((exception) => exception.attributes)).toEqual([{ role: "roles/resourcemanager.projectIamAdmin" }, { role: "roles/resourcemanager.projectIamAdmin" }]);
+    expect(documentedExceptionFor(documented, PROD, edited.config, "CI-GCP-8")).toBeUndefined();
+    expect(documentedExceptionFor(documented, PROD, shipped[PROD].resource!.google_project_iam_member["deploy-project-iam-admin"], "CI-GCP-8")).toBe(documented[0]);
   });
 
   it("documents each of those exceptions as one rule on one resource, by an exact construct path, and none for a CI-DLV rule", () => {

@@ -414,13 +414,8 @@ export const deliveryGitlabProviderOneProject: Rule = {
     "Set attribute_condition to deliveryAttributeCondition(): assertion.project_id == '<id>' && assertion.project_path == '<group/project>' && assertion.sub.startsWith('project_path:<group/project>:')",
   appliesTo: (type) => type === "google_iam_workload_identity_pool_provider",
   check: (provider) => {
-    const mapping = isObject(provider.config.attribute_mapping) ? provider.config.attribute_mapping : {};
+    if (!isGitlabProvider(provider.config)) return [];
     const condition = typeof provider.config.attribute_condition === "string" ? provider.config.attribute_condition : "";
-    const gitlab =
-      mapping["attribute.project_path"] !== undefined ||
-      mapping["attribute.project_id"] !== undefined ||
-      [condition, ...Object.values(mapping)].some((expression) => typeof expression === "string" && GITLAB_CLAIM.test(expression));
-    if (!gitlab) return [];
     const pinned = (topLevelConjuncts(condition) ?? []).some((conjunct) => /^assertion\.project_id == (['"])\d+\1$/.test(conjunct));
     return pinned ? [] : [`attribute_condition ${condition || "(none)"} does not pin assertion.project_id to one project id`];
   },
@@ -428,6 +423,33 @@ export const deliveryGitlabProviderOneProject: Rule = {
 
 /** A GitLab CI id_token claim read by a CEL expression (Kubernetes tokens carry none of them). */
 const GITLAB_CLAIM = /\bassertion\.(project_|namespace_|ref|pipeline_source|user_|job_)/;
+
+/** A workload identity provider for GitLab CI: it maps a project attribute, or its mapping or condition reads a GitLab claim. */
+function isGitlabProvider(config: ResourceConfig): boolean {
+  const mapping = isObject(config.attribute_mapping) ? config.attribute_mapping : {};
+  return (
+    mapping["attribute.project_path"] !== undefined ||
+    mapping["attribute.project_id"] !== undefined ||
+    [config.attribute_condition, ...Object.values(mapping)].some((expression) => typeof expression === "string" && GITLAB_CLAIM.test(expression))
+  );
+}
+
+/** The projects of the stack's pools that have a GitLab CI provider: where the pipeline's own Google identities live. */
+function deliveryProjects(stack: StackJson): readonly string[] {
+  return memoized(stack, "deliveryProjects", () => {
+    const pools = resourcesOfType(stack, "google_iam_workload_identity_pool");
+    return resourcesOfType(stack, "google_iam_workload_identity_pool_provider")
+      .filter(([, provider]) => isGitlabProvider(provider))
+      .flatMap(([, provider]) => {
+        const pool = /^\$\{google_iam_workload_identity_pool\.([^.]+)\.workload_identity_pool_id\}$/.exec(String(provider.workload_identity_pool_id))?.[1];
+        return [provider.project, ...pools.filter(([name]) => name === pool).map(([, config]) => config.project)];
+      })
+      .filter((project): project is string => typeof project === "string");
+  });
+}
+
+/** Read roles: what may be granted in the project of the pipeline's pool and service accounts. */
+const READ_ROLE = /^roles\/[a-zA-Z0-9.]+\.[a-zA-Z0-9]*(viewer|Viewer|Reviewer)$/;
 
 /**
  * The conjuncts of a CEL expression's top level (`a && b && c`), string literals and brackets respected; undefined
@@ -468,18 +490,24 @@ const MODIFIED_GRANTS = /^api\.getAttribute\('iam\.googleapis\.com\/modifiedGran
 
 export const deliveryIamAdminConditioned: Rule = {
   id: "CI-DLV-7",
-  message: "IAM-admin grants carry an IAM condition limiting the roles granted to a list (modifiedGrantsByRole hasOnly the catalog's roles), never basic or IAM-admin roles",
-  remedy: "Add condition { expression = modifiedGrantsCondition(<catalog roles>) }: api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...])",
+  message:
+    "IAM-admin grants carry an IAM condition limiting the roles granted to a list (modifiedGrantsByRole hasOnly the catalog's roles), never basic or IAM-admin roles; the project of the pipeline's own pool and service accounts grants read roles only",
+  remedy:
+    "Add condition { expression = modifiedGrantsCondition(<catalog roles>) }: api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...]); grant the deploy identity's administration in the environment's project (gcp.projectId), never in delivery.gcp.projectId",
   appliesTo: (type) => /^google_.+_iam_member$/.test(type),
   check: (resource) => {
-    if (!IAM_POLICY_ADMIN_ROLES.includes(resource.config.role as string)) return [];
+    const role = String(resource.config.role);
+    // In the delivery project an administrator of pools, providers or service accounts could rewrite the pipeline's trust.
+    if (resource.type === "google_project_iam_member" && deliveryProjects(resource.stack).includes(resource.config.project as string) && !READ_ROLE.test(role))
+      return [`grants ${role} in ${String(resource.config.project)}, the project of the pipeline's pool and service accounts: only read roles belong there`];
+    if (!IAM_POLICY_ADMIN_ROLES.includes(role)) return [];
     const expression = firstBlock(resource.config.condition).expression;
     const listed = typeof expression === "string" ? MODIFIED_GRANTS.exec(expression.trim())?.[1] : undefined;
-    if (listed === undefined) return [`grants ${String(resource.config.role)} without a condition that is exactly a modifiedGrantsByRole hasOnly list`];
-    const roles = listed.split(",").map((role) => role.trim().replace(/^['"]|['"]$/g, ""));
-    return roles
-      .filter((role) => ["roles/owner", "roles/editor", "roles/viewer", ...IAM_POLICY_ADMIN_ROLES].includes(role) || role.startsWith("roles/iam."))
-      .map((role) => `its condition lets it grant ${role}`);
+    if (listed === undefined) return [`grants ${role} without a condition that is exactly a modifiedGrantsByRole hasOnly list`];
+    const grantable = listed.split(",").map((entry) => entry.trim().replace(/^['"]|['"]$/g, ""));
+    return grantable
+      .filter((entry) => ["roles/owner", "roles/editor", "roles/viewer", ...IAM_POLICY_ADMIN_ROLES].includes(entry) || entry.startsWith("roles/iam."))
+      .map((entry) => `its condition lets it grant ${entry}`);
   },
 };
 
