@@ -16,7 +16,7 @@ const STAGING = "delivery-staging";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- edited copies of synthesized JSON
 type Json = Record<string, any>;
-type Stack = { resource: Record<string, Record<string, Json>>; output?: Record<string, Json>; provider?: Json };
+type Stack = { resource: Record<string, Record<string, Json>>; output?: Record<string, Json>; provider?: Record<string, Json[]> };
 /** An edit of a copy of one environment's stacks: the stack under test, and every stack of the environment by id. */
 type Edit = (stack: Stack, environment: Record<string, Stack>) => void;
 
@@ -921,6 +921,30 @@ const IAM_ADMIN_CASES: Cases = {
     ["a read role in the delivery project", () => subject(PROD, "google_project_iam_member", "plan-delivery-iam-workloadIdentityPoolViewer")],
     ["a reviewer role in the delivery project", () => subject(STAGING, "google_project_iam_member", "plan-delivery-iam-securityReviewer")],
     [
+      "an admin role next to a second pool, of no GitLab provider, in the workload project",
+      () =>
+        subject(
+          PROD,
+          "google_project_iam_member",
+          "deploy-iam-serviceAccountAdmin",
+          addResource("google_iam_workload_identity_pool", "k8s-pool", { project: "cluster-identity-prod", workload_identity_pool_id: "k8s" }),
+        ),
+    ],
+    [
+      "a workload identity binding, when the default provider's project is the delivery project (no project grant)",
+      () => subject(PROD, "google_service_account_iam_member", "deploy-workload-identity-user", (stack) => (stack.provider!.google[0].project = "cluster-identity-prod-ci")),
+    ],
+    [
+      "an admin role through an aliased provider of the workload project",
+      () =>
+        subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin", (stack) => {
+          stack.provider!.google.push({ alias: "workloads", project: "cluster-identity-prod" });
+          const grant = resourceOf(stack, "google_project_iam_member", "deploy-iam-serviceAccountAdmin");
+          delete grant.project;
+          grant.provider = "google.workloads";
+        }),
+    ],
+    [
       "an admin role in the project of a cluster's pool (gcp-wif-prod)",
       () => subject("gcp-wif-prod", "google_project_iam_member", Object.keys(shipped["gcp-wif-prod"].resource!.google_project_iam_member)[0]),
     ],
@@ -950,6 +974,43 @@ const IAM_ADMIN_CASES: Cases = {
         ),
       [`grants roles/iam.serviceAccountTokenCreator in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
     ],
+    [
+      "an admin role granted without a project, the default provider being in the delivery project",
+      () =>
+        subject(
+          PROD,
+          "google_project_iam_member",
+          "deploy-iam-workloadIdentityPoolAdmin",
+          (stack) => (stack.provider!.google[0].project = "cluster-identity-prod-ci"),
+          editResource("google_project_iam_member", "deploy-iam-workloadIdentityPoolAdmin", (grant) => delete grant.project),
+        ),
+      [`grants roles/iam.workloadIdentityPoolAdmin in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
+    [
+      "pool, provider and an admin role all through the delivery project's aliased provider",
+      () =>
+        subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin", (stack) => {
+          stack.provider!.google.push({ alias: "delivery", project: "cluster-identity-prod-ci" });
+          for (const [type, name] of [
+            ["google_iam_workload_identity_pool", "delivery-pool"],
+            ["google_iam_workload_identity_pool_provider", "gitlab-provider-google"],
+            ["google_project_iam_member", "deploy-iam-serviceAccountAdmin"],
+          ]) {
+            const config = resourceOf(stack, type, name);
+            delete config.project;
+            config.provider = "google.delivery";
+          }
+        }),
+      [`grants roles/iam.serviceAccountAdmin in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
+    ...["projects/cluster-identity-prod-ci/roles/custom.allViewer", "roles/iam.securityReviewerAdmin"].map(
+      (role): Violation => [
+        `a role named like a read role in the delivery project: ${role}`,
+        () =>
+          subject(PROD, "google_project_iam_member", "plan-delivery-iam-securityReviewer", editResource("google_project_iam_member", "plan-delivery-iam-securityReviewer", (grant) => (grant.role = role))),
+        [`grants ${role} in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+      ],
+    ),
     [
       "a basic viewer in the delivery project, known by the provider's project only",
       () =>

@@ -434,6 +434,14 @@ function isGitlabProvider(config: ResourceConfig): boolean {
   );
 }
 
+/** The Google project a resource of the stack lives in: its `project`, or that of the Google provider (alias) it uses. */
+function googleProjectOf(stack: StackJson, config: ResourceConfig): string | undefined {
+  if (typeof config.project === "string") return config.project;
+  const alias = typeof config.provider === "string" ? /^google\.(.+)$/.exec(config.provider)?.[1] : undefined;
+  const project = blocks(stack.provider?.google).find((provider) => provider.alias === alias)?.project;
+  return typeof project === "string" ? project : undefined;
+}
+
 /** The projects of the stack's pools that have a GitLab CI provider: where the pipeline's own Google identities live. */
 function deliveryProjects(stack: StackJson): readonly string[] {
   return memoized(stack, "deliveryProjects", () => {
@@ -442,9 +450,9 @@ function deliveryProjects(stack: StackJson): readonly string[] {
       .filter(([, provider]) => isGitlabProvider(provider))
       .flatMap(([, provider]) => {
         const pool = /^\$\{google_iam_workload_identity_pool\.([^.]+)\.workload_identity_pool_id\}$/.exec(String(provider.workload_identity_pool_id))?.[1];
-        return [provider.project, ...pools.filter(([name]) => name === pool).map(([, config]) => config.project)];
+        return [provider, ...pools.filter(([name]) => name === pool).map(([, config]) => config)].map((config) => googleProjectOf(stack, config));
       })
-      .filter((project): project is string => typeof project === "string");
+      .filter((project): project is string => project !== undefined);
   });
 }
 
@@ -498,8 +506,9 @@ export const deliveryIamAdminConditioned: Rule = {
   check: (resource) => {
     const role = String(resource.config.role);
     // In the delivery project an administrator of pools, providers or service accounts could rewrite the pipeline's trust.
-    if (resource.type === "google_project_iam_member" && deliveryProjects(resource.stack).includes(resource.config.project as string) && !READ_ROLE.test(role))
-      return [`grants ${role} in ${String(resource.config.project)}, the project of the pipeline's pool and service accounts: only read roles belong there`];
+    const project = resource.type === "google_project_iam_member" ? googleProjectOf(resource.stack, resource.config) : undefined;
+    if (project !== undefined && deliveryProjects(resource.stack).includes(project) && !READ_ROLE.test(role))
+      return [`grants ${role} in ${project}, the project of the pipeline's pool and service accounts: only read roles belong there`];
     if (!IAM_POLICY_ADMIN_ROLES.includes(role)) return [];
     const expression = firstBlock(resource.config.condition).expression;
     const listed = typeof expression === "string" ? MODIFIED_GRANTS.exec(expression.trim())?.[1] : undefined;
