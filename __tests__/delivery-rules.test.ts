@@ -945,6 +945,14 @@ const IAM_ADMIN_CASES: Cases = {
         }),
     ],
     [
+      "an admin role through a provider alias the stack does not declare",
+      () => subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin", editResource("google_project_iam_member", "deploy-iam-serviceAccountAdmin", (grant) => (delete grant.project, (grant.provider = "google.missing")))),
+    ],
+    [
+      "an admin role without a project in a stack without providers",
+      () => subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin", (stack) => delete stack.provider, editResource("google_project_iam_member", "deploy-iam-serviceAccountAdmin", (grant) => delete grant.project)),
+    ],
+    [
       "an admin role in the project of a cluster's pool (gcp-wif-prod)",
       () => subject("gcp-wif-prod", "google_project_iam_member", Object.keys(shipped["gcp-wif-prod"].resource!.google_project_iam_member)[0]),
     ],
@@ -1000,6 +1008,17 @@ const IAM_ADMIN_CASES: Cases = {
             delete config.project;
             config.provider = "google.delivery";
           }
+        }),
+      [`grants roles/iam.serviceAccountAdmin in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
+    ],
+    [
+      "an admin role through the beta provider of the delivery project",
+      () =>
+        subject(PROD, "google_project_iam_member", "deploy-iam-serviceAccountAdmin", (stack) => {
+          stack.provider!["google-beta"] = [{ project: "cluster-identity-prod-ci" }];
+          const grant = resourceOf(stack, "google_project_iam_member", "deploy-iam-serviceAccountAdmin");
+          delete grant.project;
+          grant.provider = "google-beta";
         }),
       [`grants roles/iam.serviceAccountAdmin in cluster-identity-prod-ci, ${IN_DELIVERY_PROJECT}`],
     ],

@@ -434,11 +434,11 @@ function isGitlabProvider(config: ResourceConfig): boolean {
   );
 }
 
-/** The Google project a resource of the stack lives in: its `project`, or that of the Google provider (alias) it uses. */
+/** The Google project a resource of the stack lives in: its `project`, or that of the provider it uses (`google[-beta][.<alias>]`). */
 function googleProjectOf(stack: StackJson, config: ResourceConfig): string | undefined {
   if (typeof config.project === "string") return config.project;
-  const alias = typeof config.provider === "string" ? /^google\.(.+)$/.exec(config.provider)?.[1] : undefined;
-  const project = blocks(stack.provider?.google).find((provider) => provider.alias === alias)?.project;
+  const [provider, alias] = typeof config.provider === "string" ? config.provider.split(".") : ["google"];
+  const project = blocks(stack.provider?.[provider]).find((block) => block.alias === alias)?.project;
   return typeof project === "string" ? project : undefined;
 }
 
