@@ -1735,6 +1735,15 @@ describe("the shipped delivery stacks", () => {
     ["the plan binding granting token creation", "google_service_account_iam_member", "plan-workload-identity-user", "role", "roles/iam.serviceAccountTokenCreator", "CI-GCP-5"],
     ["the service account administration swapped for role administration", "google_project_iam_member", "deploy-iam-serviceAccountAdmin", "role", "roles/iam.roleAdmin", "CI-GCP-8"],
     ["the pool administration swapped for key administration", "google_project_iam_member", "deploy-iam-workloadIdentityPoolAdmin", "role", "roles/iam.serviceAccountKeyAdmin", "CI-GCP-10"],
+    ["the GitLab provider's condition dropped", "google_iam_workload_identity_pool_provider", "gitlab-provider-google", "attribute_condition", "true", "CI-GCP-2"],
+    [
+      "the GitLab provider's condition widened after the project's pin",
+      "google_iam_workload_identity_pool_provider",
+      "gitlab-provider-google",
+      "attribute_condition",
+      `${SHIPPED_CONDITION} || true`,
+      "CI-GCP-2",
+    ],
   ])("accept no other grant at an exception's construct path: %s", (_label, type, name, attribute, value, ruleId) => {
     const edited = subject(PROD, type, name, editResource(type, name, (config) => (config[attribute] = value)));
     const open = unsuppressed(evaluateStack(PROD, edited.stack)).filter((finding) => finding.resource === `${type}.${name}`);

@@ -71,6 +71,9 @@ const exception = (stacks: string, constructPath: string, ruleId: string, reason
   ...(attributes ? { attributes } : {}),
 });
 
+/** The condition of the delivery pool's GitLab provider (lib/delivery/google deliveryAttributeCondition): one project, by id and path. */
+const DELIVERY_CONDITION = /^assertion\.project_id == '\d+' && assertion\.project_path == '[^'\\]+' && assertion\.sub\.startsWith\('project_path:[^'\\]+:'\)$/;
+
 /** A principal set of the delivery pool (`delivery-<env>`) by one attribute and a numeric GitLab project id. */
 const deliveryPrincipalSet = (attribute: string) =>
   new RegExp(`^principalSet://iam\\.googleapis\\.com/projects/\\d+/locations/global/workloadIdentityPools/delivery-[a-z0-9-]+/attribute\\.${attribute}/\\d+$`);
@@ -99,8 +102,8 @@ export const DOCUMENTED_EXCEPTIONS: readonly DocumentedException[] = [
   exception("delivery-*", "deploy-role", "CI-IRSA-3", DELIVERY_TRUST_REASON),
   exception("delivery-*", "plan-role", "CI-IRSA-4", DELIVERY_TRUST_REASON),
   exception("delivery-*", "deploy-role", "CI-IRSA-4", DELIVERY_TRUST_REASON),
-  exception("delivery-*", "gitlab-provider-google", "CI-GCP-1", DELIVERY_PROVIDER_REASON),
-  exception("delivery-*", "gitlab-provider-google", "CI-GCP-2", DELIVERY_PROVIDER_REASON),
+  exception("delivery-*", "gitlab-provider-google", "CI-GCP-1", DELIVERY_PROVIDER_REASON, { attribute_condition: DELIVERY_CONDITION }),
+  exception("delivery-*", "gitlab-provider-google", "CI-GCP-2", DELIVERY_PROVIDER_REASON, { attribute_condition: DELIVERY_CONDITION }),
   // Pinned to the role and member they accept: the same construct with another role or principal set is no exception.
   exception("delivery-*", "plan-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON, { role: "roles/iam.workloadIdentityUser", member: deliveryPrincipalSet("project_id") }),
   exception("delivery-*", "deploy-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON, { role: "roles/iam.workloadIdentityUser", member: deliveryPrincipalSet("deploy_project") }),
