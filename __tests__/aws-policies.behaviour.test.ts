@@ -3,7 +3,7 @@
  * needs and nothing next to it.
  */
 import type { PolicyDocument } from "../lib/iam/policy-document";
-import { ApplyTimeValues, identityDecision, policyOf, trustDecision } from "./iam-engine";
+import { ApplyTimeValues, identityDecision, policiesFor, policyOf, trustDecision } from "./iam-engine";
 import { resourcesOfType, shippedEnvironment, SynthesizedStack, shippedStacks } from "./helpers";
 
 const environments = { dev: shippedEnvironment("dev"), prod: shippedEnvironment("prod") };
@@ -221,5 +221,26 @@ describe("GitLab storage (dev: IRSA on a self-managed cluster)", () => {
       });
     expect(assume("system:serviceaccount:gitlab:gitlab-global")).toBe("Allowed");
     expect(assume("system:serviceaccount:gitlab:default")).toBe("ImplicitlyDenied");
+  });
+});
+
+describe("the engine harness (iam-engine.ts)", () => {
+  it("hands the engine every statement that can match the request's service, and only those; the decision is the same", () => {
+    const statements = [
+      { Sid: "Prefix", Effect: "Allow", Action: ["kms:Decrypt", "s3:Get*"], Resource: "*" },
+      { Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" },
+      { Sid: "ServiceWildcard", Effect: "Deny", Action: "S3*:Put*", Resource: "*" },
+      { Sid: "NotAction", Effect: "Deny", NotAction: "iam:*", Resource: "*" },
+      { Sid: "OtherService", Effect: "Allow", Action: ["kms:Decrypt", "s3express:CreateSession"], Resource: "*" },
+    ] as const;
+    const policies: PolicyDocument[] = [{ Version: "2012-10-17", Statement: statements }, { Version: "2012-10-17", Statement: [statements[4]] }];
+    expect(policiesFor(policies, "s3:GetObject").flatMap((policy) => policy.Statement.map((statement) => statement.Sid))).toEqual(["Prefix", "Everything", "ServiceWildcard", "NotAction"]);
+    expect(policiesFor(policies, "KMS:Decrypt").flatMap((policy) => policy.Statement.map((statement) => statement.Sid))).toEqual(["Prefix", "Everything", "NotAction", "OtherService", "OtherService"]);
+    // Cached per policy list and service: the same answer again.
+    expect(policiesFor(policies, "s3:PutObject")).toBe(policiesFor(policies, "s3:GetObject"));
+    const request = { resource: "arn:aws:s3:::bucket/key", accountId: "111111111111" };
+    expect(identityDecision(policies, { ...request, action: "s3:PutObject" })).toBe("ExplicitlyDenied");
+    expect(identityDecision(policies, { ...request, action: "s3:GetObject" })).toBe("ExplicitlyDenied");
+    expect(identityDecision([policies[1]], { ...request, action: "s3:GetObject" })).toBe("ImplicitlyDenied");
   });
 });

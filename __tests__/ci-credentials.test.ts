@@ -2,8 +2,9 @@
  * The CI jobs' AWS credential step for environments with `delivery:` (scripts/ci/aws-credentials.js), run as the
  * jobs run it — a plain node process — against a fake Cognito Identity endpoint on 127.0.0.1
  * (__tests__/support/fake-cognito.ts): the two calls of the enhanced flow as the wire carries them, the AWS config
- * whose credential_process it becomes, what that process prints, and each refusal's message. The deploy gate's rules (scripts/ci/deploy-gate.js)
- * in-process; both scripts run end to end inside the job scripts in gitlab-ci.test.ts.
+ * whose credential_process it becomes, what that process prints, and each refusal's message (the refusal tables call
+ * the script's `main` in this process, one row of each as a process too). The deploy gate's rules
+ * (scripts/ci/deploy-gate.js) in-process; both scripts run end to end inside the job scripts in gitlab-ci.test.ts.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -14,6 +15,7 @@ import { PROJECT_ROOT } from "./helpers";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const credentialsScript = require("../scripts/ci/aws-credentials.js") as {
+  main: (argv: string[], env: NodeJS.ProcessEnv, io: { stdout: { write: (text: string) => void }; stderr: { write: (text: string) => void } }) => Promise<number>;
   cognitoEndpoint: (region: string, env: Record<string, string>) => string;
   regionOfPool: (poolId: string) => string | undefined;
   claimsOf: (token: string) => Record<string, unknown>;
@@ -44,8 +46,11 @@ afterEach(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The script as common.sh runs it, with a plan job's variables unless `env` says otherwise. */
-async function credentials(env: Record<string, string | undefined>) {
+/**
+ * The script as common.sh runs it, with a plan job's variables unless `env` says otherwise: a node process, or its
+ * `main` in this process (the refusal tables: the same code and output, without a process start per row).
+ */
+async function credentials(env: Record<string, string | undefined>, how: "process" | "in-process" = "process") {
   const file = path.join(scratch, "aws-config");
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? "",
@@ -60,6 +65,12 @@ async function credentials(env: Record<string, string | undefined>) {
   const merged: NodeJS.ProcessEnv = { ...base };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
   else merged[name] = value;
+  if (how === "in-process") {
+    const output = { stdout: "", stderr: "" };
+    const io = { stdout: { write: (text: string) => (output.stdout += text) }, stderr: { write: (text: string) => (output.stderr += text) } };
+    const status = await credentialsScript.main(["--config", file], merged, io);
+    return { status, ...output, file, env: merged };
+  }
   const result = await runAsync(process.execPath, ["scripts/ci/aws-credentials.js", "--config", file], { cwd: PROJECT_ROOT, env: merged });
   return { ...result, file, env: merged };
 }
@@ -95,7 +106,7 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
 
   it("keys Logins by the GitLab host and path of a self-managed GitLab, and replaces a stale config file with mode 0600", async () => {
     writeFileSync(path.join(scratch, "aws-config"), "stale", { mode: 0o644 });
-    const result = await credentials({ DELIVERY_GITLAB_HOST: "git.example.org/gitlab" });
+    const result = await credentials({ DELIVERY_GITLAB_HOST: "git.example.org/gitlab" }, "in-process");
     expect(result.status).toBe(0);
     expect(cognito.requests.map((request) => request.body.Logins)).toEqual([{ "git.example.org/gitlab": TOKEN }, { "git.example.org/gitlab": TOKEN }]);
     expect(readFileSync(result.file, "utf8")).toContain("--credential-process");
@@ -126,9 +137,13 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
   });
 
   it("refuses other arguments with its usage", async () => {
-    for (const args of [[], ["file"], ["--config"], ["--credential-process", "extra"]]) {
-      const result = await runAsync(process.execPath, ["scripts/ci/aws-credentials.js", ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "" } });
-      expect([args, result.status, result.stderr]).toEqual([args, 2, "usage: aws-credentials.js --config <file> | --credential-process\n"]);
+    const usage = "usage: aws-credentials.js --config <file> | --credential-process\n";
+    const spawned = await runAsync(process.execPath, ["scripts/ci/aws-credentials.js"], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "" } });
+    expect([spawned.status, spawned.stderr]).toEqual([2, usage]);
+    for (const args of [["file"], ["--config"], ["--credential-process", "extra"]]) {
+      let stderr = "";
+      const status = await credentialsScript.main(args, {}, { stdout: { write: () => undefined }, stderr: { write: (text) => (stderr += text) } });
+      expect([args, status, stderr]).toEqual([args, 2, usage]);
     }
   });
 
@@ -141,8 +156,8 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
       [{ AWS_ID_TOKEN: undefined }, "ERROR: credential step: the job has no AWS_ID_TOKEN: GitLab issues it from the job's id_tokens (aud sts.amazonaws.com)"],
       [{ DELIVERY_GITLAB_HOST: "https://gitlab.com" }, 'ERROR: credential step: DELIVERY_GITLAB_HOST = "https://gitlab.com": the generated pipeline sets it to delivery.gitlab.url without https://'],
     ];
-    for (const [env, message] of cases) {
-      const result = await credentials(env);
+    for (const [index, [env, message]] of cases.entries()) {
+      const result = await credentials(env, index === 0 ? "process" : "in-process");
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(message);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
@@ -153,7 +168,7 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
 
   it("prints Cognito's error type and message; a refused token is explained by the claims the plan role requires", async () => {
     cognito.overrides.set("GetId", cognitoError("NotAuthorizedException", "Invalid login token. Issuer doesn't match providerName"));
-    const result = await credentials({});
+    const result = await credentials({}, "in-process");
     expect(result.status).toBe(1);
     expect(cognito.operations()).toEqual(["GetId"]);
     expect(result.stderr).toContain("ERROR: credential step: Cognito GetId refused: NotAuthorizedException: Invalid login token. Issuer doesn't match providerName.");
@@ -165,7 +180,7 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
 
   it("for the deploy identity, says it requires a protected deploy branch, and shows the token's ref", async () => {
     cognito.overrides.set("GetCredentialsForIdentity", cognitoError("NotAuthorizedException", "Not authorized to perform sts:AssumeRoleWithWebIdentity"));
-    const result = await credentials({ CREDENTIALS_FOR: "deploy", AWS_IDENTITY_POOL_ID: POOL_ID, DELIVERY_DEPLOY_BRANCHES: "main release" });
+    const result = await credentials({ CREDENTIALS_FOR: "deploy", AWS_IDENTITY_POOL_ID: POOL_ID, DELIVERY_DEPLOY_BRANCHES: "main release" }, "in-process");
     expect(result.status).toBe(1);
     expect(cognito.operations()).toEqual(["GetId", "GetCredentialsForIdentity"]);
     expect(result.stderr).toContain("Cognito GetCredentialsForIdentity refused: NotAuthorizedException: Not authorized to perform sts:AssumeRoleWithWebIdentity.");
@@ -194,7 +209,7 @@ describe("scripts/ci/aws-credentials.js against a fake Cognito on 127.0.0.1", ()
     for (const [operation, answer, env, message] of cases) {
       cognito.reset();
       if (answer) cognito.overrides.set(operation, answer);
-      const result = await credentials(env);
+      const result = await credentials(env, "in-process");
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(`ERROR: credential step: ${message}`);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);

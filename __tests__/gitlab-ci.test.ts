@@ -404,8 +404,10 @@ describe("the CI step scripts", () => {
           "#!/bin/sh",
           'echo "terraform $*" >> "$FAKE_LOG"',
           '[ -z "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || [ ! -f "$AWS_WEB_IDENTITY_TOKEN_FILE" ] || echo "token file $AWS_WEB_IDENTITY_TOKEN_FILE" >> "$FAKE_LOG"',
-          // As the AWS SDKs do with a profile's credential_process: run it (through sh) and read its JSON.
-          'if [ -n "$AWS_CONFIG_FILE" ] && [ -f "$AWS_CONFIG_FILE" ]; then',
+          // As the AWS SDKs do with a profile's credential_process: run it (through sh) and read its JSON — in the
+          // commands that reach AWS (the backend and the provider), not `version` or `show` of a saved plan.
+          'case "$*" in *" init "* | *" plan "* | *" apply "* | *" refresh "*) with_aws=1 ;; *) with_aws= ;; esac',
+          'if [ -n "$with_aws" ] && [ -n "$AWS_CONFIG_FILE" ] && [ -f "$AWS_CONFIG_FILE" ]; then',
           `  echo "aws config $AWS_CONFIG_FILE mode $(stat -c %a "$AWS_CONFIG_FILE") profile $AWS_PROFILE: $(tr '\\n' '|' < "$AWS_CONFIG_FILE")" >> "$FAKE_LOG"`,
           '  echo "process credentials: $(sh -c "$(sed -n \'s/^credential_process = //p\' "$AWS_CONFIG_FILE")")" >> "$FAKE_LOG"',
           '  echo "aws environment: key=${AWS_ACCESS_KEY_ID:-} secret=${AWS_SECRET_ACCESS_KEY:-} session=${AWS_SESSION_TOKEN:-} credentials=${AWS_SHARED_CREDENTIALS_FILE:-} role=${AWS_ROLE_ARN:-} token=${AWS_WEB_IDENTITY_TOKEN_FILE:-}" >> "$FAKE_LOG"',
@@ -561,7 +563,8 @@ describe("the CI step scripts", () => {
         expect(result.status).toBe(0);
         // Once in the step (a refusal fails there), then once each time terraform runs the credential_process.
         const logins = { [environment.delivery!.gitlab.hostPath]: token };
-        const calls = result.calls.match(/^terraform /gm)!.length;
+        const calls = result.calls.match(/^terraform \S+ (init|plan|apply|refresh) /gm)!.length;
+        expect(calls).toBe(2);
         expect(cognito.requests.map((request) => request.body)).toEqual(
           Array.from({ length: 1 + calls }, () => [
             { IdentityPoolId: cicd.AWS_PLAN_IDENTITY_POOL_ID, Logins: logins },
@@ -640,7 +643,12 @@ describe("the CI step scripts", () => {
           [{ CI_COMMIT_BRANCH: "hotfix", CI_COMMIT_REF_NAME: "hotfix" }, `CI_COMMIT_BRANCH = hotfix, not among ${config} delivery.gitlab.deployBranches (${delivery.deployBranches.join(", ")})`],
         ];
         const env = jobEnvironment(`deploy:${environmentName}`);
-        for (const [changed, line] of cases) {
+        // Every row through the gate with the generated job's variables; the first two through the whole job script.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const gate = require("../scripts/ci/deploy-gate.js") as { deployRefusals: (env: Record<string, string>) => string[] };
+        for (const [index, [changed, line]] of cases.entries()) {
+          expect(gate.deployRefusals({ ...env, ...gitlab(), ...changed })).toEqual([expect.stringContaining(`ERROR: deploy refused: ${line}`)]);
+          if (index > 1) continue;
           const result = await run("deploy-environment.sh", [environmentName, stack], { ...env, ...gitlab(), ...changed }, deliveryOutdir);
           expect(result.status).toBe(1);
           expect(result.stderr.trim().split("\n")).toEqual([expect.stringContaining(`ERROR: deploy refused: ${line}`)]);

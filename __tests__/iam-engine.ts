@@ -57,7 +57,7 @@ export interface IdentityRequest {
 export function identityDecision(policies: readonly PolicyDocument[], request: IdentityRequest): Decision {
   return runUnsafeSimulation(
     {
-      identityPolicies: policies.map((policy, index) => ({ name: `policy-${index}`, policy: policy as never })),
+      identityPolicies: policiesFor(policies, request.action).map((policy, index) => ({ name: `policy-${index}`, policy: policy as never })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: request.resourcePolicy ? validated(request.resourcePolicy, "resource-policy") : undefined,
@@ -71,6 +71,37 @@ export function identityDecision(policies: readonly PolicyDocument[], request: I
     },
     {},
   ) as Decision;
+}
+
+const POLICIES_BY_SERVICE = new WeakMap<readonly PolicyDocument[], Map<string, PolicyDocument[]>>();
+
+/**
+ * The policies without the statements that cannot match an action of the request's service (an Action list naming
+ * only other services): the same decision, faster — the engine matches every action of every statement, and the
+ * deploy role's policies hold hundreds. Statements with NotAction are kept whole.
+ */
+export function policiesFor(policies: readonly PolicyDocument[], action: string): PolicyDocument[] {
+  const service = action.split(":")[0].toLowerCase();
+  let byService = POLICIES_BY_SERVICE.get(policies);
+  if (!byService) POLICIES_BY_SERVICE.set(policies, (byService = new Map()));
+  let relevant = byService.get(service);
+  if (!relevant) {
+    relevant = policies
+      .map((policy) => ({ ...policy, Statement: asList(policy.Statement).filter((statement) => statement.NotAction !== undefined || asList(statement.Action).some((entry) => serviceMatches(entry, service))) }))
+      .filter((policy) => policy.Statement.length > 0);
+    byService.set(service, relevant);
+  }
+  return relevant;
+}
+
+function asList<T>(value: T | readonly T[] | undefined): readonly T[] {
+  return value === undefined ? [] : Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
+
+/** Whether an Action entry (`s3:Get*`, `*`, `s3*:*`) can name an action of the service. */
+function serviceMatches(entry: string, service: string): boolean {
+  const pattern = entry.includes(":") ? entry.slice(0, entry.indexOf(":")) : entry;
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(service);
 }
 
 /** The pre-validated form the engine takes for a resource policy; it carries the name the engine reports by. */

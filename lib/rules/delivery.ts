@@ -11,12 +11,15 @@
 import { FORBIDDEN_MANAGED_POLICIES } from "../iam/managed-policies";
 import { identityPoliciesOf } from "./aws-iam";
 import { accountOfStack, componentStack, resolveString } from "./environment";
-import { asStrings, firstBlock, isObject, resourcesOfType } from "./json";
+import { asStrings, blocks, firstBlock, isObject, resourcesOfType } from "./json";
 import { memoized } from "./memo";
 import { actionCovers, conditionValues, isServiceAction, operatorsOfKey, parsePolicy, resourceCovers, Statement } from "./policy";
-import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
+import type { ResourceConfig, ResourceUnderTest, Rule, StackJson } from "./types";
 
 const describe = (statement: Statement) => `statement ${statement.sid ?? "(no Sid)"}`;
+/** What a statement's actions are, for a finding: its Action list, or every action but its NotAction list. */
+const actionsText = (statement: Statement) =>
+  statement.notActions.length > 0 ? `every action but ${statement.notActions.join(", ")}` : statement.actions.join(", ");
 
 /** True when the statement covers `action`: an `Action` pattern names it, or a `NotAction` list leaves it out. */
 const covers = (statement: Statement, action: string) =>
@@ -30,12 +33,46 @@ function statementsOfPolicies(resource: ResourceUnderTest): Statement[] {
   });
 }
 
-/** A policy used as a permissions boundary: named `*-boundary`, or the permissions_boundary of a role of the stack. */
+/** The ways a statement or a role can name the customer-managed policy `name` of the stack: its reference, or its ARN. */
+function namesPolicy(value: string, name: string, config: ResourceConfig): boolean {
+  if (value === `\${aws_iam_policy.${name}.arn}`) return true;
+  if (typeof config.name !== "string") return false;
+  const path = typeof config.path === "string" ? config.path : "/";
+  return /^arn:[a-z-]+:iam::\d{12}:policy\//.test(value) && value.endsWith(`:policy${path}${config.name}`);
+}
+
+/** Every value an iam:PermissionsBoundary condition of the stack names, and every role's permissions_boundary. */
+function boundaryNames(stack: StackJson): readonly string[] {
+  return memoized(stack, "permissionsBoundaryNames", () => {
+    const names = Object.values(stack.resource?.aws_iam_role ?? {}).flatMap((role) => asStrings(role.permissions_boundary));
+    const documents = [
+      ...["aws_iam_policy", "aws_iam_role_policy"].flatMap((type) => resourcesOfType(stack, type).map(([, config]) => config.policy)),
+      ...resourcesOfType(stack, "aws_iam_role").flatMap(([, role]) => blocks(role.inline_policy).map((inline) => inline.policy)),
+    ];
+    for (const document of documents) {
+      const parsed = parsePolicy(document);
+      if (parsed.ok)
+        for (const statement of parsed.statements)
+          for (const entries of Object.values(statement.conditions))
+            for (const [key, values] of Object.entries(entries)) if (key.toLowerCase() === "iam:permissionsboundary") names.push(...values);
+    }
+    return names;
+  });
+}
+
+/**
+ * A policy used as a permissions boundary: named `*-boundary`, the permissions_boundary of a role of the stack, or
+ * the boundary a statement of the stack requires (iam:PermissionsBoundary) — whatever its name, CI-DLV-3 reads it.
+ */
 export function isPermissionsBoundary(resource: ResourceUnderTest): boolean {
   if (resource.type !== "aws_iam_policy") return false;
   if (typeof resource.config.name === "string" && resource.config.name.endsWith("-boundary")) return true;
-  const reference = `\${aws_iam_policy.${resource.name}.arn}`;
-  return Object.values(resource.stack.resource?.aws_iam_role ?? {}).some((role) => role.permissions_boundary === reference);
+  return boundaryNames(resource.stack).some((value) => namesPolicy(value, resource.name, resource.config));
+}
+
+/** True when `value` names a customer-managed policy of the stack (which isPermissionsBoundary then counts as one). */
+function isPolicyOfStack(stack: StackJson, value: string): boolean {
+  return resourcesOfType(stack, "aws_iam_policy").some(([name, config]) => namesPolicy(value, name, config));
 }
 
 // --- A role and everything it is granted ----------------------------------------------------------------------
@@ -82,20 +119,47 @@ function trustStatementsOf(role: ResourceUnderTest): Statement[] {
 
 const federatedOf = (statement: Statement) => (statement.principal !== undefined && statement.principal !== "*" ? (statement.principal.Federated ?? []) : []);
 
-/** A trust statement for GitLab CI: through an identity pool, or directly on a `sub` of `project_path:…`. */
-export function isGitlabCiTrust(statement: Statement): boolean {
+/**
+ * The IAM OIDC providers the stack's identity pools admit (GitLab's): as the pools name them (a reference or an ARN),
+ * and the ARN suffix `:oidc-provider/<host/path>` of each referenced provider of the stack with a literal url.
+ */
+function poolProviders(stack: StackJson): { readonly names: readonly string[]; readonly arnSuffixes: readonly string[] } {
+  return memoized(stack, "identityPoolProviders", () => {
+    const names = resourcesOfType(stack, "aws_cognito_identity_pool").flatMap(([, pool]) => asStrings(pool.openid_connect_provider_arns));
+    const arnSuffixes = names.flatMap((name) => {
+      const provider = /^\$\{aws_iam_openid_connect_provider\.([^.]+)\.arn\}$/.exec(name)?.[1];
+      const url = provider === undefined ? undefined : stack.resource?.aws_iam_openid_connect_provider?.[provider]?.url;
+      return typeof url === "string" ? [`:oidc-provider/${url.replace(/^https:\/\//, "")}`] : [];
+    });
+    return { names, arnSuffixes };
+  });
+}
+
+/**
+ * A trust statement for GitLab CI: through an identity pool, directly on the OIDC provider an identity pool of the
+ * stack admits (by reference or ARN), or on a `sub` of `project_path:…`.
+ */
+export function isGitlabCiTrust(statement: Statement, stack: StackJson): boolean {
   if (statement.effect !== "Allow") return false;
-  if (federatedOf(statement).includes(IDENTITY_POOL_SERVICE)) return true;
+  const federated = federatedOf(statement);
+  if (federated.includes(IDENTITY_POOL_SERVICE)) return true;
+  const providers = poolProviders(stack);
+  if (federated.some((principal) => providers.names.includes(principal) || providers.arnSuffixes.some((suffix) => principal.endsWith(suffix)))) return true;
   return Object.values(statement.conditions).some((entries) =>
     Object.entries(entries).some(([key, values]) => key.endsWith(":sub") && values.some((value) => value.startsWith("project_path:"))),
   );
 }
 
-/** `deploy` when a GitLab CI trust of the role requires a protected ref, `plan` for any other GitLab CI trust. */
+const gitlabTrustsOf = (role: ResourceUnderTest) => trustStatementsOf(role).filter((statement) => isGitlabCiTrust(statement, role.stack));
+
+/**
+ * `deploy` when every GitLab CI trust of the role requires a protected ref; `plan` as soon as one does not: a role
+ * any branch's pipeline can assume is held to the plan identity's rules (it writes nothing), whatever else trusts it.
+ */
 export function gitlabIdentityKind(role: ResourceUnderTest): "plan" | "deploy" | undefined {
-  const trusts = trustStatementsOf(role).filter(isGitlabCiTrust);
+  const trusts = gitlabTrustsOf(role);
   if (trusts.length === 0) return undefined;
-  return trusts.some((statement) => (conditionValues(statement, "StringEquals", TAG("ref_protected")) ?? []).length > 0) ? "deploy" : "plan";
+  return trusts.every((statement) => (conditionValues(statement, "StringEquals", TAG("ref_protected")) ?? []).length > 0) ? "deploy" : "plan";
 }
 
 const exactValues = (statement: Statement, key: string) => conditionValues(statement, "StringEquals", key) ?? [];
@@ -109,37 +173,36 @@ export const deliveryGitlabTrust: Rule = {
     "Use gitlabTrustPolicy(): Principal Federated cognito-identity.amazonaws.com, StringEquals aud = the pool id, project_id, ref_type branch (deploy: ref_protected true and the exact deploy refs), amr authenticated",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) =>
-    trustStatementsOf(role)
-      .filter(isGitlabCiTrust)
-      .flatMap((statement) => {
-        const problems: string[] = [];
-        const name = describe(statement);
-        const federated = federatedOf(statement);
-        if (federated.length !== 1 || federated[0] !== IDENTITY_POOL_SERVICE || Object.keys(statement.principal ?? {}).length !== 1)
-          return [
-            `${name} trusts ${federated.join(", ") || "a non-federated principal"} directly: IAM sees only GitLab's sub (a path and a branch name), never whether the ref is protected nor the project's id`,
-          ];
-        const actions = [...statement.actions].sort();
-        if (statement.notActions.length > 0 || actions.join(",") !== "sts:AssumeRoleWithWebIdentity,sts:TagSession")
-          problems.push(`${name} actions are ${[...statement.actions, ...statement.notActions].join(", ")}, not exactly sts:AssumeRoleWithWebIdentity and sts:TagSession`);
-        const aud = exactValues(statement, `${IDENTITY_POOL_SERVICE}:aud`);
-        if (aud.length !== 1 || hasWildcard(aud[0])) problems.push(`${name} does not pin ${IDENTITY_POOL_SERVICE}:aud to exactly one identity pool`);
-        const amr = conditionValues(statement, "ForAnyValue:StringLike", `${IDENTITY_POOL_SERVICE}:amr`) ?? [];
-        if (amr.length !== 1 || amr[0] !== "authenticated") problems.push(`${name} does not require ${IDENTITY_POOL_SERVICE}:amr authenticated`);
-        const projectId = exactValues(statement, TAG("project_id"));
-        if (projectId.length !== 1 || !/^\d+$/.test(projectId[0])) problems.push(`${name} does not pin aws:RequestTag/project_id to one numeric project id`);
-        const refType = exactValues(statement, TAG("ref_type"));
-        if (refType.length !== 1 || refType[0] !== "branch") problems.push(`${name} does not require aws:RequestTag/ref_type branch`);
-        const refs = exactValues(statement, TAG("ref"));
-        if (refs.some(hasWildcard)) problems.push(`${name} names deploy refs with a wildcard: ${refs.join(", ")}`);
-        const protectedRef = exactValues(statement, TAG("ref_protected"));
-        if (refs.length > 0 && (protectedRef.length !== 1 || protectedRef[0] !== "true"))
-          problems.push(`${name} trusts refs ${refs.join(", ")} without requiring aws:RequestTag/ref_protected true`);
-        for (const operator of operatorsOfKey(statement, (key) => key.toLowerCase().startsWith("aws:requesttag/")).filter((operator) => operator !== "StringEquals"))
-          problems.push(`${name} conditions session tags with ${operator}`);
-        problems.push(...unmappedTags(role, statement));
-        return problems;
-      }),
+    gitlabTrustsOf(role).flatMap((statement) => {
+      const problems: string[] = [];
+      const name = describe(statement);
+      const federated = federatedOf(statement);
+      if (federated.length !== 1 || federated[0] !== IDENTITY_POOL_SERVICE || Object.keys(statement.principal ?? {}).length !== 1)
+        return [
+          `${name} trusts ${federated.join(", ") || "a non-federated principal"} directly: IAM sees only GitLab's sub (a path and a branch name), never whether the ref is protected nor the project's id`,
+        ];
+      const actions = [...statement.actions].sort();
+      if (statement.notActions.length > 0 || actions.join(",") !== "sts:AssumeRoleWithWebIdentity,sts:TagSession")
+        problems.push(`${name} allows ${actionsText(statement)}, not exactly sts:AssumeRoleWithWebIdentity and sts:TagSession`);
+      const aud = exactValues(statement, `${IDENTITY_POOL_SERVICE}:aud`);
+      if (aud.length !== 1 || hasWildcard(aud[0])) problems.push(`${name} does not pin ${IDENTITY_POOL_SERVICE}:aud to exactly one identity pool`);
+      const amr = conditionValues(statement, "ForAnyValue:StringLike", `${IDENTITY_POOL_SERVICE}:amr`) ?? [];
+      if (amr.length !== 1 || amr[0] !== "authenticated") problems.push(`${name} does not require ${IDENTITY_POOL_SERVICE}:amr authenticated`);
+      const projectId = exactValues(statement, TAG("project_id"));
+      if (projectId.length !== 1 || !/^\d+$/.test(projectId[0])) problems.push(`${name} does not pin aws:RequestTag/project_id to one numeric project id`);
+      const refType = exactValues(statement, TAG("ref_type"));
+      if (refType.length !== 1 || refType[0] !== "branch") problems.push(`${name} does not require aws:RequestTag/ref_type branch`);
+      const refs = exactValues(statement, TAG("ref"));
+      if (refs.some(hasWildcard)) problems.push(`${name} names deploy refs with a wildcard: ${refs.join(", ")}`);
+      const protectedRef = exactValues(statement, TAG("ref_protected"));
+      if (refs.length > 0 && (protectedRef.length !== 1 || protectedRef[0] !== "true"))
+        problems.push(`${name} trusts refs ${refs.join(", ")} without requiring aws:RequestTag/ref_protected true`);
+      if (protectedRef.length > 0 && refs.length === 0) problems.push(`${name} requires a protected ref but names no deploy ref (aws:RequestTag/ref): any protected branch deploys`);
+      for (const operator of operatorsOfKey(statement, (key) => key.toLowerCase().startsWith("aws:requesttag/")).filter((operator) => operator !== "StringEquals"))
+        problems.push(`${name} conditions session tags with ${operator}`);
+      problems.push(...unmappedTags(role, statement));
+      return problems;
+    }),
 };
 
 /** The tags a GitLab CI trust requires must come from the claim of the same name, mapped by the pool it names. */
@@ -164,7 +227,7 @@ const ROLE_EXTENDING_ACTIONS = ["iam:CreateRole", "iam:PutRolePermissionsBoundar
 export const deliveryRolesWithinBoundary: Rule = {
   id: "CI-DLV-2",
   message:
-    "An identity that may create roles or extend their permissions may do so only with the permissions boundary (iam:PermissionsBoundary), and attach only named policies (iam:PolicyARN)",
+    "An identity that may create roles or extend their permissions may do so only with a permissions boundary of its stack (iam:PermissionsBoundary), and attach only named policies (iam:PolicyARN)",
   remedy:
     "Condition the Allow of iam:CreateRole, iam:PutRolePermissionsBoundary, iam:PutRolePolicy, iam:AttachRolePolicy on StringEquals iam:PermissionsBoundary = <boundary ARN>; iam:AttachRolePolicy also on ArnEquals iam:PolicyARN = <the policies the stacks attach>",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
@@ -175,9 +238,12 @@ export const deliveryRolesWithinBoundary: Rule = {
           .filter((statement) => statement.effect === "Allow" && coversAny(statement, ROLE_EXTENDING_ACTIONS))
           .flatMap((statement) => {
             const problems: string[] = [];
-            const values = conditionValues(statement, "StringEquals", "iam:PermissionsBoundary");
-            if (!values || values.length === 0 || values.some(hasWildcard))
-              problems.push(`${describe(statement)} allows ${[...statement.actions, ...statement.notActions].join(", ")} without an iam:PermissionsBoundary condition`);
+            const values = conditionValues(statement, "StringEquals", "iam:PermissionsBoundary") ?? [];
+            if (values.length === 0)
+              problems.push(`${describe(statement)} allows ${actionsText(statement)} without an iam:PermissionsBoundary condition`);
+            // A wildcard, an AWS-managed policy (AdministratorAccess) or another stack's policy is no boundary CI-DLV-3 reads.
+            const foreign = values.filter((value) => !isPolicyOfStack(resource.stack, value));
+            if (foreign.length > 0) problems.push(`${describe(statement)} requires the boundary ${foreign.join(", ")}, which is not a policy of this stack`);
             if (covers(statement, "iam:AttachRolePolicy")) {
               const policies = [...(conditionValues(statement, "ArnEquals", "iam:PolicyARN") ?? []), ...(conditionValues(statement, "StringEquals", "iam:PolicyARN") ?? [])];
               if (policies.length === 0 || policies.some(hasWildcard)) problems.push(`${describe(statement)} attaches any policy: no exact iam:PolicyARN condition`);
@@ -220,8 +286,8 @@ export const deliveryBoundaryCeiling: Rule = {
           const via = conditionValues(statement, "StringEquals", "kms:ViaService");
           if (!via || via.length === 0 || !via.every((value) => VIA_S3.test(value))) problems.push(`${describe(statement)} allows KMS other than through S3`);
           const context = [...(conditionValues(statement, "StringEquals", CONTEXT_KEY) ?? []), ...(conditionValues(statement, "StringLike", CONTEXT_KEY) ?? [])];
-          if (context.length === 0 || context.some((arn) => !S3_BUCKET_OR_OBJECTS.test(arn)))
-            problems.push(`${describe(statement)} allows data keys for ${context.join(", ") || "any bucket"}, not named buckets`);
+          const unnamed = context.filter((arn) => !S3_BUCKET_OR_OBJECTS.test(arn));
+          if (context.length === 0 || unnamed.length > 0) problems.push(`${describe(statement)} allows data keys for ${unnamed.join(", ") || "any bucket"}, not named buckets`);
         }
         return problems;
       });
@@ -232,6 +298,21 @@ export const deliveryBoundaryCeiling: Rule = {
 
 /** KMS actions an identity policy may allow on keys it cannot name (a key's id exists only once it does). */
 const UNNAMED_KEY_ACTIONS = ["kms:CreateKey", "kms:ListAliases", "kms:DescribeKey"];
+
+/** An action pattern whose service part covers KMS: `kms:Put*`, `*`, `*:*`, `k*:PutKeyPolicy`. */
+const isKmsPattern = (action: string) => actionCovers(action.split(":")[0], "kms");
+/** A NotAction pattern that leaves out every KMS action (`kms:*`, `*`): a trailing wildcard that already matches `kms:`. */
+const excludesEveryKmsAction = (pattern: string) => pattern.endsWith("*") && actionCovers(pattern, "kms:");
+/**
+ * A resource pattern that covers keys or aliases it does not name: `*`, or a wildcard whose literal prefix is
+ * compatible with `arn:<partition>:kms:` (`arn:aws:kms:*:*:key/*`, `arn:aws:kms:eu-west-1:1:*`, `arn:aws:*`).
+ */
+function coversUnnamedKeys(arn: string): boolean {
+  const wildcard = arn.search(/[*?]/);
+  if (wildcard < 0) return false;
+  const prefix = arn.slice(0, wildcard);
+  return /^arn:[^:]*:kms:/.test(prefix) || /^(a(r(n(:([a-z-]*(:(k(m(s)?)?)?)?)?)?)?)?)?$/.test(prefix);
+}
 
 export const deliveryKmsByKeyPolicy: Rule = {
   id: "CI-DLV-4",
@@ -245,12 +326,16 @@ export const deliveryKmsByKeyPolicy: Rule = {
       ? []
       : statementsOfPolicies(resource)
           .filter((statement) => statement.effect === "Allow")
-          .filter((statement) => statement.notResources.length > 0 || statement.resources.some((arn) => arn === "*" || /:kms:[^:]*:[^:]*:(key|alias)\/.*\*/.test(arn)))
+          .filter((statement) => statement.notResources.length > 0 || statement.resources.some(coversUnnamedKeys))
           .flatMap((statement) => {
-            const kms = [...statement.actions, ...statement.notActions].filter((action) => isServiceAction(action, "kms") || action === "*");
-            const problems = kms
-              .filter((action) => statement.notActions.length > 0 || !UNNAMED_KEY_ACTIONS.some((allowed) => allowed.toLowerCase() === action.toLowerCase()))
-              .map((action) => `${describe(statement)} allows ${action} on keys not named by ARN`);
+            const problems =
+              statement.notActions.length > 0
+                ? statement.notActions.some(excludesEveryKmsAction)
+                  ? []
+                  : [`${describe(statement)} allows every KMS action but ${statement.notActions.join(", ")} on keys not named by ARN`]
+                : statement.actions
+                    .filter((action) => isKmsPattern(action) && !UNNAMED_KEY_ACTIONS.some((allowed) => allowed.toLowerCase() === action.toLowerCase()))
+                    .map((action) => `${describe(statement)} allows ${action} on keys not named by ARN`);
             if (statement.actions.some((action) => action.toLowerCase() === "kms:createkey") && (conditionValues(statement, "Null", "aws:TagKeys") ?? []).join() !== "true")
               problems.push(`${describe(statement)} allows kms:CreateKey with tags (Null aws:TagKeys = true missing): tagging at creation takes kms:TagResource on every key`);
             return problems;
@@ -266,16 +351,19 @@ const SELF_CHANGE_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", 
 const unconditionalDenies = (statements: readonly Statement[]) =>
   statements.filter((statement) => statement.effect === "Deny" && statement.notActions.length === 0 && Object.keys(statement.conditions).length === 0);
 
-/** True when an unconditional Deny covers `action` on `resource`. */
+/** True when an unconditional Deny covers `action` on `resource`; `*`: on every resource (a NotResource exempts some). */
 function denied(statements: readonly Statement[], action: string, resource: string): boolean {
   return unconditionalDenies(statements).some(
     (statement) =>
       statement.actions.some((pattern) => actionCovers(pattern, action)) &&
       (statement.notResources.length > 0
-        ? !statement.notResources.some((pattern) => resourceCovers(pattern, resource))
+        ? resource !== "*" && !statement.notResources.some((pattern) => resourceCovers(pattern, resource))
         : statement.resources.some((pattern) => resourceCovers(pattern, resource))),
   );
 }
+
+/** True when a policy ARN pattern (ArnLike and ArnEquals both take wildcards) covers the AWS-managed policy `name`. */
+const coversManagedPolicy = (pattern: string, name: string) => resourceCovers(normalizedArn(pattern), `arn:aws:iam::aws:policy/${name}`);
 
 /** `arn:<partition>:iam::<account>:role/<name>` of a role of the stack with a literal name; undefined otherwise. */
 function roleArnOf(role: ResourceUnderTest): string | undefined {
@@ -302,7 +390,9 @@ export const deliveryDeployGuardrails: Rule = {
         covers(statement, "iam:AttachRolePolicy") &&
         Object.keys(statement.conditions).every((operator) => operator === "ArnLike" || operator === "ArnEquals") &&
         FORBIDDEN_MANAGED_POLICIES.every((name) =>
-          [...(conditionValues(statement, "ArnLike", "iam:PolicyARN") ?? []), ...(conditionValues(statement, "ArnEquals", "iam:PolicyARN") ?? [])].some((arn) => arn.endsWith(`/${name}`)),
+          [...(conditionValues(statement, "ArnLike", "iam:PolicyARN") ?? []), ...(conditionValues(statement, "ArnEquals", "iam:PolicyARN") ?? [])].some((arn) =>
+            coversManagedPolicy(arn, name),
+          ),
         ),
     );
     if (!broad) problems.push(`no Deny of iam:AttachRolePolicy for ${FORBIDDEN_MANAGED_POLICIES.join(", ")}`);
@@ -324,14 +414,77 @@ export const deliveryGitlabProviderOneProject: Rule = {
     "Set attribute_condition to deliveryAttributeCondition(): assertion.project_id == '<id>' && assertion.project_path == '<group/project>' && assertion.sub.startsWith('project_path:<group/project>:')",
   appliesTo: (type) => type === "google_iam_workload_identity_pool_provider",
   check: (provider) => {
-    const mapping = provider.config.attribute_mapping;
-    if (!isObject(mapping) || (mapping["attribute.project_path"] === undefined && mapping["attribute.project_id"] === undefined)) return [];
+    if (!isGitlabProvider(provider.config)) return [];
     const condition = typeof provider.config.attribute_condition === "string" ? provider.config.attribute_condition : "";
-    const conjuncts = condition.split(" && ");
-    const pinned = !condition.includes("||") && conjuncts.some((conjunct) => /^assertion\.project_id == (['"])\d+\1$/.test(conjunct.trim()));
+    const pinned = (topLevelConjuncts(condition) ?? []).some((conjunct) => /^assertion\.project_id == (['"])\d+\1$/.test(conjunct));
     return pinned ? [] : [`attribute_condition ${condition || "(none)"} does not pin assertion.project_id to one project id`];
   },
 };
+
+/** A GitLab CI id_token claim read by a CEL expression (Kubernetes tokens carry none of them). */
+const GITLAB_CLAIM = /\bassertion\.(project_|namespace_|ref|pipeline_source|user_|job_)/;
+
+/** A workload identity provider for GitLab CI: it maps a project attribute, or its mapping or condition reads a GitLab claim. */
+function isGitlabProvider(config: ResourceConfig): boolean {
+  const mapping = isObject(config.attribute_mapping) ? config.attribute_mapping : {};
+  return (
+    mapping["attribute.project_path"] !== undefined ||
+    mapping["attribute.project_id"] !== undefined ||
+    [config.attribute_condition, ...Object.values(mapping)].some((expression) => typeof expression === "string" && GITLAB_CLAIM.test(expression))
+  );
+}
+
+/** The Google project a resource of the stack lives in: its `project`, or that of the provider it uses (`google[-beta][.<alias>]`). */
+function googleProjectOf(stack: StackJson, config: ResourceConfig): string | undefined {
+  if (typeof config.project === "string") return config.project;
+  const [provider, alias] = typeof config.provider === "string" ? config.provider.split(".") : ["google"];
+  const project = blocks(stack.provider?.[provider]).find((block) => block.alias === alias)?.project;
+  return typeof project === "string" ? project : undefined;
+}
+
+/** The projects of the stack's pools that have a GitLab CI provider: where the pipeline's own Google identities live. */
+function deliveryProjects(stack: StackJson): readonly string[] {
+  return memoized(stack, "deliveryProjects", () => {
+    const pools = resourcesOfType(stack, "google_iam_workload_identity_pool");
+    return resourcesOfType(stack, "google_iam_workload_identity_pool_provider")
+      .filter(([, provider]) => isGitlabProvider(provider))
+      .flatMap(([, provider]) => {
+        const pool = /^\$\{google_iam_workload_identity_pool\.([^.]+)\.workload_identity_pool_id\}$/.exec(String(provider.workload_identity_pool_id))?.[1];
+        return [provider, ...pools.filter(([name]) => name === pool).map(([, config]) => config)].map((config) => googleProjectOf(stack, config));
+      })
+      .filter((project): project is string => project !== undefined);
+  });
+}
+
+/** Read roles: what may be granted in the project of the pipeline's pool and service accounts. */
+const READ_ROLE = /^roles\/[a-zA-Z0-9.]+\.[a-zA-Z0-9]*(viewer|Viewer|Reviewer)$/;
+
+/**
+ * The conjuncts of a CEL expression's top level (`a && b && c`), string literals and brackets respected; undefined
+ * when its top level also has `||` or a conditional (`?:`), which can make the whole true without any conjunct.
+ */
+export function topLevelConjuncts(expression: string): string[] | undefined {
+  const conjuncts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let index = 0; index < expression.length; index++) {
+    const character = expression[index];
+    if (quote !== undefined) {
+      if (character === "\\") index++;
+      else if (character === quote) quote = undefined;
+    } else if (character === "'" || character === '"') quote = character;
+    else if ("([{".includes(character)) depth++;
+    else if (")]}".includes(character)) depth--;
+    else if (depth === 0 && (character === "?" || expression.startsWith("||", index))) return undefined;
+    else if (depth === 0 && expression.startsWith("&&", index)) {
+      conjuncts.push(expression.slice(start, index).trim());
+      start = index + 2;
+      index++;
+    }
+  }
+  return [...conjuncts, expression.slice(start).trim()];
+}
 
 /** Roles that let a principal change IAM policies, i.e. grant anything to anyone (itself included). */
 const IAM_POLICY_ADMIN_ROLES = [
@@ -345,18 +498,25 @@ const MODIFIED_GRANTS = /^api\.getAttribute\('iam\.googleapis\.com\/modifiedGran
 
 export const deliveryIamAdminConditioned: Rule = {
   id: "CI-DLV-7",
-  message: "IAM-admin grants carry an IAM condition limiting the roles granted to a list (modifiedGrantsByRole hasOnly the catalog's roles), never basic or IAM-admin roles",
-  remedy: "Add condition { expression = modifiedGrantsCondition(<catalog roles>) }: api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...])",
+  message:
+    "IAM-admin grants carry an IAM condition limiting the roles granted to a list (modifiedGrantsByRole hasOnly the catalog's roles), never basic or IAM-admin roles; the project of the pipeline's own pool and service accounts grants read roles only",
+  remedy:
+    "Add condition { expression = modifiedGrantsCondition(<catalog roles>) }: api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...]); grant the deploy identity's administration in the environment's project (gcp.projectId), never in delivery.gcp.projectId",
   appliesTo: (type) => /^google_.+_iam_member$/.test(type),
   check: (resource) => {
-    if (!IAM_POLICY_ADMIN_ROLES.includes(resource.config.role as string)) return [];
+    const role = String(resource.config.role);
+    // In the delivery project an administrator of pools, providers or service accounts could rewrite the pipeline's trust.
+    const project = resource.type === "google_project_iam_member" ? googleProjectOf(resource.stack, resource.config) : undefined;
+    if (project !== undefined && deliveryProjects(resource.stack).includes(project) && !READ_ROLE.test(role))
+      return [`grants ${role} in ${project}, the project of the pipeline's pool and service accounts: only read roles belong there`];
+    if (!IAM_POLICY_ADMIN_ROLES.includes(role)) return [];
     const expression = firstBlock(resource.config.condition).expression;
     const listed = typeof expression === "string" ? MODIFIED_GRANTS.exec(expression.trim())?.[1] : undefined;
-    if (listed === undefined) return [`grants ${String(resource.config.role)} without a condition that is exactly a modifiedGrantsByRole hasOnly list`];
-    const roles = listed.split(",").map((role) => role.trim().replace(/^['"]|['"]$/g, ""));
-    return roles
-      .filter((role) => ["roles/owner", "roles/editor", "roles/viewer", ...IAM_POLICY_ADMIN_ROLES].includes(role) || role.startsWith("roles/iam."))
-      .map((role) => `its condition lets it grant ${role}`);
+    if (listed === undefined) return [`grants ${role} without a condition that is exactly a modifiedGrantsByRole hasOnly list`];
+    const grantable = listed.split(",").map((entry) => entry.trim().replace(/^['"]|['"]$/g, ""));
+    return grantable
+      .filter((entry) => ["roles/owner", "roles/editor", "roles/viewer", ...IAM_POLICY_ADMIN_ROLES].includes(entry) || entry.startsWith("roles/iam."))
+      .map((entry) => `its condition lets it grant ${entry}`);
   },
 };
 
@@ -370,8 +530,13 @@ export const deliveryDatasetIamByName: Rule = {
   remedy: "Condition the grant with datasetIamCondition(): (resource.name == 'projects/<p>/datasets/<d>' || …) && modifiedGrantsByRole hasOnly the catalog's dataset roles",
   appliesTo: (type) => type === "google_project_iam_member",
   check: (grant) => {
-    const custom = /^\$\{google_project_iam_custom_role\.([^.]+)\.(name|id)\}$/.exec(String(grant.config.role))?.[1];
-    const role = custom === undefined ? undefined : grant.stack.resource?.google_project_iam_custom_role?.[custom];
+    // The custom role of the stack it grants: by reference, or by its name projects/<project>/roles/<role_id>.
+    const granted = String(grant.config.role);
+    const referenced = /^\$\{google_project_iam_custom_role\.([^.]+)\.(name|id)\}$/.exec(granted)?.[1];
+    const [custom, role] =
+      resourcesOfType(grant.stack, "google_project_iam_custom_role").find(
+        ([name, config]) => name === referenced || granted === `projects/${String(config.project)}/roles/${String(config.role_id)}`,
+      ) ?? [];
     if (!role || !asStrings(role.permissions).some((permission) => DATASET_ACCESS_PERMISSIONS.includes(permission))) return [];
     const expression = firstBlock(grant.config.condition).expression;
     const names = typeof expression === "string" ? /^\((.+)\) && (.+)$/.exec(expression.trim()) : null;
@@ -384,14 +549,27 @@ export const deliveryDatasetIamByName: Rule = {
 
 // --- The pipeline's identities: what the plan and deploy identities can never do -------------------------------
 
-/** A read: the verbs of the plan identity. The identity pool's own credential calls are Get-named but mint credentials. */
+/** A read: the verbs of the plan identity. Some Get-named actions mint credentials (identity pools, STS, registries, SSO). */
 const READ_VERB = /^[a-z0-9-]+:(Get|List|Describe)[A-Za-z0-9*]*$/i;
-const CREDENTIAL_ACTIONS = ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken", "cognito-identity:GetOpenIdTokenForDeveloperIdentity"];
+const CREDENTIAL_ACTIONS = [
+  "cognito-identity:GetId",
+  "cognito-identity:GetCredentialsForIdentity",
+  "cognito-identity:GetOpenIdToken",
+  "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+  "sts:GetFederationToken",
+  "sts:GetSessionToken",
+  "ecr:GetAuthorizationToken",
+  "codeartifact:GetAuthorizationToken",
+  "sso:GetRoleCredentials",
+  "redshift:GetClusterCredentials",
+  "redshift:GetClusterCredentialsWithIAM",
+];
 export const isReadAction = (action: string): boolean => READ_VERB.test(action) && !CREDENTIAL_ACTIONS.some((credential) => actionCovers(action, credential));
 
 export const deliveryPlanReadOnly: Rule = {
   id: "CI-DLV-9",
-  message: "A GitLab CI plan identity (no protected ref required) writes nothing, anywhere: it is allowed only reads and denies every other action, whatever a resource policy grants it",
+  message:
+    "A GitLab CI identity that any branch can assume (a trust without a protected ref: the plan identity) writes nothing, anywhere: it is allowed only reads and denies every other action, whatever a resource policy grants it",
   remedy: "Use planRolePolicy(): read actions only, and an unconditional Deny with NotAction = the read patterns (DenyAllButReads) on *",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {
@@ -418,6 +596,9 @@ export const deliveryPlanReadOnly: Rule = {
   },
 };
 
+/** What a GitLab CI identity may read or write by exact key: a state file or its lock, an issuer document. */
+const PIPELINE_OBJECT = /^arn:[a-z-]+:s3:::[^*?/]+\/([^*?]+\.tfstate(\.tflock)?|\.well-known\/openid-configuration|keys\.json)$/;
+
 /** Object data actions a GitLab CI identity must be denied outside the state and the issuer documents. */
 const DATA_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject"];
 
@@ -432,12 +613,17 @@ export const deliveryNoData: Rule = {
     const statements = roleGrantedStatements(role);
     const fences = unconditionalDenies(statements).filter((statement) => DATA_ACTIONS.every((action) => statement.actions.some((pattern) => actionCovers(pattern, action))));
     const exact = fences.filter(
-      (statement) => statement.resources.includes("*") || (statement.notResources.length > 0 && statement.notResources.every((arn) => /^arn:[a-z-]+:s3:::[^*?]+\/[^*?]+$/.test(arn))),
+      (statement) => statement.resources.includes("*") || (statement.notResources.length > 0 && statement.notResources.every((arn) => PIPELINE_OBJECT.test(arn))),
     );
-    if (exact.length === 0)
-      return fences.length > 0
-        ? [`its Deny of object data exempts ${fences.flatMap((statement) => statement.notResources).filter(hasWildcard).join(", ") || "something other than exact objects"}`]
-        : [`no unconditional Deny of ${DATA_ACTIONS.join(", ")} outside the state and issuer documents`];
+    if (exact.length === 0) {
+      if (fences.length === 0) return [`no unconditional Deny of ${DATA_ACTIONS.join(", ")} outside the state and issuer documents`];
+      const exempted = fences.flatMap((statement) => statement.notResources).filter((arn) => !PIPELINE_OBJECT.test(arn));
+      return [
+        exempted.length > 0
+          ? `its Deny of object data exempts ${exempted.join(", ")}: not exact state keys or issuer documents`
+          : `its Deny of object data covers only ${fences.flatMap((statement) => statement.resources).join(", ")}`,
+      ];
+    }
     // Exact objects it may use must be exactly the ones the Deny exempts: nothing by wildcard.
     return statements
       .filter((statement) => statement.effect === "Allow" && statement.actions.some((action) => DATA_ACTIONS.some((data) => actionCovers(action, data))))
@@ -446,7 +632,25 @@ export const deliveryNoData: Rule = {
 };
 
 /** What a deploy identity is denied on every key and bucket (lib/delivery/aws-policies DENIED_KEY_ACTIONS). */
-const DEPLOY_DENIES = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:ScheduleKeyDeletion", "kms:DisableKey", "s3:DeleteBucket"];
+const DEPLOY_DENIES = [
+  "kms:Decrypt",
+  "kms:Encrypt",
+  "kms:GenerateDataKey",
+  "kms:GenerateDataKeyWithoutPlaintext",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateMac",
+  "kms:Sign",
+  "kms:DeriveSharedSecret",
+  "kms:ReEncryptFrom",
+  "kms:ReEncryptTo",
+  "kms:CreateGrant",
+  "kms:ScheduleKeyDeletion",
+  "kms:DisableKey",
+  "kms:DeleteImportedKeyMaterial",
+  "kms:ImportKeyMaterial",
+  "kms:ReplicateKey",
+  "s3:DeleteBucket",
+];
 
 export const deliveryDeployNoKeyUse: Rule = {
   id: "CI-DLV-11",
@@ -466,9 +670,9 @@ const ONE_PRINCIPAL_ENTRY = /^arn:[a-z-]+:eks:[a-z0-9-]+:\d{12}:access-entry\/[^
 export const deliveryAccessEntriesByPrincipal: Rule = {
   id: "CI-DLV-12",
   message:
-    "EKS access entries are managed principal by principal: creating one names the principal (eks:principalArn), associating a policy names the entry, the policy and the scope — never any principal made cluster-admin",
+    "EKS access entries are managed principal by principal: creating one names the principal (eks:principalArn) and its groups, associating a policy names the entry, the policy and the scope, and no entry is updated (its groups have no condition key) — never any principal made cluster-admin",
   remedy:
-    "Condition eks:CreateAccessEntry on StringEquals eks:principalArn; grant eks:AssociateAccessPolicy on the principal's access-entry ARNs with StringEquals eks:policyArn and eks:accessScope (accessEntryStatements)",
+    "Condition eks:CreateAccessEntry on StringEquals eks:principalArn; grant eks:AssociateAccessPolicy on the principal's access-entry ARNs with StringEquals eks:policyArn and eks:accessScope (and eks:namespaces for a namespace scope); never eks:UpdateAccessEntry (accessEntryStatements)",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     statementsOfPolicies(resource)
@@ -482,14 +686,33 @@ export const deliveryAccessEntriesByPrincipal: Rule = {
         if (covers(statement, "eks:AssociateAccessPolicy")) {
           const policies = exactValues(statement, "eks:policyArn");
           if (policies.length === 0 || policies.some(hasWildcard)) problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy of any access policy (no exact eks:policyArn)`);
-          if (exactValues(statement, "eks:accessScope").length !== 1) problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy in any scope (no eks:accessScope)`);
-          const broad = statement.resources.filter((arn) => !ONE_PRINCIPAL_ENTRY.test(arn));
-          if (broad.length > 0 || statement.notResources.length > 0)
-            problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy on ${[...broad, ...statement.notResources].join(", ")}, not one principal's entries`);
+          const scopes = exactValues(statement, "eks:accessScope");
+          if (scopes.length !== 1) problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy in any scope (no eks:accessScope)`);
+          else if (scopes[0] === "namespace") {
+            const namespaces = conditionValues(statement, "ForAllValues:StringEquals", "eks:namespaces") ?? [];
+            if (namespaces.length === 0 || namespaces.some(hasWildcard))
+              problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy in any namespace (no exact ForAllValues:StringEquals eks:namespaces)`);
+          }
         }
+        // Associating a policy with an entry: one principal's entries, named.
+        if (covers(statement, "eks:AssociateAccessPolicy")) {
+          const broad = [...statement.resources.filter((arn) => !ONE_PRINCIPAL_ENTRY.test(arn)), ...statement.notResources];
+          if (broad.length > 0) problems.push(`${describe(statement)} allows eks:AssociateAccessPolicy on ${broad.join(", ")}, not one principal's entries`);
+        }
+        // No condition key limits the Kubernetes groups an update sets: a group bound to cluster-admin is one call away.
+        if (covers(statement, "eks:UpdateAccessEntry")) problems.push(`${describe(statement)} allows eks:UpdateAccessEntry, whose Kubernetes groups no condition key limits`);
         return problems;
       }),
 };
+
+/** A literal provider ARN whose issuer is the one the pool's principal-tag mapping names (`identity_provider_name`). */
+function usedProviderOfPool(stack: StackJson, pool: string, arn: string): boolean {
+  const issuer = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/(.+)$/.exec(arn)?.[1];
+  if (issuer === undefined) return false;
+  return Object.values(stack.resource?.aws_cognito_identity_pool_provider_principal_tag ?? {}).some(
+    (mapping) => mapping.identity_pool_id === `\${aws_cognito_identity_pool.${pool}.id}` && mapping.identity_provider_name === issuer,
+  );
+}
 
 export const deliveryIdentityPool: Rule = {
   id: "CI-DLV-13",
@@ -504,7 +727,16 @@ export const deliveryIdentityPool: Rule = {
       const problems: string[] = [];
       if (config.allow_unauthenticated_identities !== false) problems.push("allow_unauthenticated_identities is not false: guests get identities");
       if (config.allow_classic_flow !== false) problems.push("allow_classic_flow is not false");
-      if (asStrings(config.openid_connect_provider_arns).length !== 1) problems.push("openid_connect_provider_arns is not exactly one provider");
+      const providers = asStrings(config.openid_connect_provider_arns);
+      if (providers.length !== 1) problems.push("openid_connect_provider_arns is not exactly one provider");
+      else {
+        // The GitLab provider of this stack, whose url a reader sees: another issuer could mint any project's claims.
+        // An existing provider (`oidcProvider: use:`) is named by its ARN, whose issuer the pool's claim mapping names too.
+        const own = /^\$\{aws_iam_openid_connect_provider\.([^.]+)\.arn\}$/.exec(providers[0])?.[1];
+        const declared = own !== undefined && resource.stack.resource?.aws_iam_openid_connect_provider?.[own] !== undefined;
+        if (!declared && !usedProviderOfPool(resource.stack, resource.name, providers[0]))
+          problems.push(`openid_connect_provider_arns names ${providers[0]}, not an IAM OIDC provider of this stack`);
+      }
       for (const other of ["developer_provider_name", "supported_login_providers", "saml_provider_arns", "cognito_identity_providers"])
         if (config[other] !== undefined && !(Array.isArray(config[other]) && (config[other] as unknown[]).length === 0)) problems.push(`${other} lets another login in`);
       return problems;
@@ -550,8 +782,11 @@ function environmentProviders(resource: ResourceUnderTest): { readonly managed: 
   });
 }
 
+/** An ARN in the `aws` partition, as the environment's provider ARNs are compared. */
+const normalizedArn = (arn: string) => arn.replace(/^arn:[a-z-]+:/, "arn:aws:");
+
 function providerArnsMatch(pattern: string, arn: string): boolean {
-  return resourceCovers(pattern.replace(/^arn:[a-z-]+:/, "arn:aws:"), arn);
+  return resourceCovers(normalizedArn(pattern), arn);
 }
 
 export const deliveryUsedProvidersUntouched: Rule = {
@@ -567,13 +802,17 @@ export const deliveryUsedProvidersUntouched: Rule = {
     if (!providers) return [];
     const statements = roleGrantedStatements(role);
     const problems: string[] = [];
-    for (const statement of statements.filter((candidate) => candidate.effect === "Allow" && coversAny(candidate, PROVIDER_WRITE_ACTIONS)))
+    // Any provider of the account that no stack manages: what a wildcard or a NotResource would reach.
+    const unmanaged = `arn:aws:iam::${accountOfStack(role.stack) ?? "000000000000"}:oidc-provider/unmanaged.invalid`;
+    for (const statement of statements.filter((candidate) => candidate.effect === "Allow" && coversAny(candidate, PROVIDER_WRITE_ACTIONS))) {
+      if (statement.notResources.length > 0) problems.push(`${describe(statement)} lets it change every provider but ${statement.notResources.join(", ")}`);
       for (const pattern of statement.resources) {
         const covered = [...providers.used].filter((arn) => providerArnsMatch(pattern, arn));
         if (covered.length > 0) problems.push(`${describe(statement)} lets it change ${covered.join(", ")}, which the environment only uses`);
-        else if (!pattern.includes("${") && ![...providers.managed].some((arn) => providerArnsMatch(pattern, arn)) && /oidc-provider/.test(pattern))
+        else if (![...providers.managed].some((arn) => normalizedArn(pattern) === arn) && (/oidc-provider/.test(pattern) || providerArnsMatch(pattern, unmanaged)))
           problems.push(`${describe(statement)} lets it change ${pattern}, which no stack of the environment manages`);
       }
+    }
     for (const arn of providers.used)
       if (!PROVIDER_WRITE_ACTIONS.every((action) => denied(statements, action, arn))) problems.push(`no unconditional Deny of provider changes on ${arn}, which the environment only uses`);
     return problems;

@@ -30,6 +30,12 @@ export interface DocumentedException {
   /** One rule: accepting another rule on the same resource is another exception, with its own reason. */
   readonly ruleId: string;
   readonly reason: string;
+  /**
+   * What the resource must be for the exception to hold, attribute by attribute (a string: that exact value; a
+   * pattern: a value it matches): the same construct path with another role or member is another grant, which the
+   * exception does not accept. @default none (the path and the rule decide)
+   */
+  readonly attributes?: Readonly<Record<string, string | RegExp>>;
 }
 
 const ISSUER_REASON =
@@ -57,7 +63,20 @@ const DELIVERY_DEPLOY_ROLES_REASON =
 const DELIVERY_IAM_ADMIN_REASON =
   "delivery: the deploy identity grants the catalog's project roles; its IAM administration is limited by an IAM condition to exactly those roles (CI-DLV-7 checks it)";
 
-const exception = (stacks: string, constructPath: string, ruleId: string, reason: string): DocumentedException => ({ stacks, constructPath, ruleId, reason });
+const exception = (stacks: string, constructPath: string, ruleId: string, reason: string, attributes?: DocumentedException["attributes"]): DocumentedException => ({
+  stacks,
+  constructPath,
+  ruleId,
+  reason,
+  ...(attributes ? { attributes } : {}),
+});
+
+/** The condition of the delivery pool's GitLab provider (lib/delivery/google deliveryAttributeCondition): one project, by id and path. */
+const DELIVERY_CONDITION = /^assertion\.project_id == '\d+' && assertion\.project_path == '[^'\\]+' && assertion\.sub\.startsWith\('project_path:[^'\\]+:'\)$/;
+
+/** A principal set of the delivery pool (`delivery-<env>`) by one attribute and a numeric GitLab project id. */
+const deliveryPrincipalSet = (attribute: string) =>
+  new RegExp(`^principalSet://iam\\.googleapis\\.com/projects/\\d+/locations/global/workloadIdentityPools/delivery-[a-z0-9-]+/attribute\\.${attribute}/\\d+$`);
 
 /**
  * The spec's documented exceptions: the S3-hosted OIDC issuer of self-managed clusters (S3OidcIssuer), and the
@@ -83,17 +102,18 @@ export const DOCUMENTED_EXCEPTIONS: readonly DocumentedException[] = [
   exception("delivery-*", "deploy-role", "CI-IRSA-3", DELIVERY_TRUST_REASON),
   exception("delivery-*", "plan-role", "CI-IRSA-4", DELIVERY_TRUST_REASON),
   exception("delivery-*", "deploy-role", "CI-IRSA-4", DELIVERY_TRUST_REASON),
-  exception("delivery-*", "gitlab-provider-google", "CI-GCP-1", DELIVERY_PROVIDER_REASON),
-  exception("delivery-*", "gitlab-provider-google", "CI-GCP-2", DELIVERY_PROVIDER_REASON),
-  exception("delivery-*", "plan-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON),
-  exception("delivery-*", "deploy-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON),
-  exception("delivery-*", "deploy-iam-serviceAccountAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON),
-  exception("delivery-*", "deploy-iam-serviceAccountAdmin", "CI-GCP-10", DELIVERY_DEPLOY_ROLES_REASON),
-  exception("delivery-*", "deploy-iam-workloadIdentityPoolAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON),
-  exception("delivery-*", "deploy-iam-workloadIdentityPoolAdmin", "CI-GCP-10", DELIVERY_DEPLOY_ROLES_REASON),
-  exception("delivery-*", "deploy-serviceusage-serviceUsageAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON),
-  exception("delivery-*", "deploy-project-iam-admin", "CI-GCP-8", DELIVERY_IAM_ADMIN_REASON),
-  exception("delivery-*", "deploy-project-iam-admin", "CI-GCP-10", DELIVERY_IAM_ADMIN_REASON),
+  exception("delivery-*", "gitlab-provider-google", "CI-GCP-1", DELIVERY_PROVIDER_REASON, { attribute_condition: DELIVERY_CONDITION }),
+  exception("delivery-*", "gitlab-provider-google", "CI-GCP-2", DELIVERY_PROVIDER_REASON, { attribute_condition: DELIVERY_CONDITION }),
+  // Pinned to the role and member they accept: the same construct with another role or principal set is no exception.
+  exception("delivery-*", "plan-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON, { role: "roles/iam.workloadIdentityUser", member: deliveryPrincipalSet("project_id") }),
+  exception("delivery-*", "deploy-workload-identity-user", "CI-GCP-5", DELIVERY_MEMBER_REASON, { role: "roles/iam.workloadIdentityUser", member: deliveryPrincipalSet("deploy_project") }),
+  exception("delivery-*", "deploy-iam-serviceAccountAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON, { role: "roles/iam.serviceAccountAdmin" }),
+  exception("delivery-*", "deploy-iam-serviceAccountAdmin", "CI-GCP-10", DELIVERY_DEPLOY_ROLES_REASON, { role: "roles/iam.serviceAccountAdmin" }),
+  exception("delivery-*", "deploy-iam-workloadIdentityPoolAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON, { role: "roles/iam.workloadIdentityPoolAdmin" }),
+  exception("delivery-*", "deploy-iam-workloadIdentityPoolAdmin", "CI-GCP-10", DELIVERY_DEPLOY_ROLES_REASON, { role: "roles/iam.workloadIdentityPoolAdmin" }),
+  exception("delivery-*", "deploy-serviceusage-serviceUsageAdmin", "CI-GCP-8", DELIVERY_DEPLOY_ROLES_REASON, { role: "roles/serviceusage.serviceUsageAdmin" }),
+  exception("delivery-*", "deploy-project-iam-admin", "CI-GCP-8", DELIVERY_IAM_ADMIN_REASON, { role: "roles/resourcemanager.projectIamAdmin" }),
+  exception("delivery-*", "deploy-project-iam-admin", "CI-GCP-10", DELIVERY_IAM_ADMIN_REASON, { role: "roles/resourcemanager.projectIamAdmin" }),
 ];
 
 /** A construct path pattern: `*` stands for the rest of one path segment (never a slash), e.g. issuer-green for issuer-*. */
@@ -121,7 +141,18 @@ export function documentedExceptionFor(
 ): DocumentedException | undefined {
   const path = relativeConstructPath(stackId, config);
   if (path === undefined) return undefined;
-  return exceptions.find((candidate) => stackMatches(candidate.stacks, stackId) && constructPathMatches(candidate.constructPath, path) && candidate.ruleId === ruleId);
+  return exceptions.find(
+    (candidate) =>
+      stackMatches(candidate.stacks, stackId) && constructPathMatches(candidate.constructPath, path) && candidate.ruleId === ruleId && attributesMatch(candidate.attributes ?? {}, config),
+  );
+}
+
+/** True when the resource has every attribute value an exception is pinned to. */
+function attributesMatch(attributes: Readonly<Record<string, string | RegExp>>, config: ResourceConfig): boolean {
+  return Object.entries(attributes).every(([key, expected]) => {
+    const value = config[key];
+    return typeof value === "string" && (typeof expected === "string" ? value === expected : expected.test(value));
+  });
 }
 
 /** Suppressions written on the resource; entries without a real reason are ignored (the finding stands). */

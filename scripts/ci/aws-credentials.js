@@ -188,31 +188,32 @@ async function obtainCredentials(env) {
   return { credentials, log: `credential step: AWS credentials from identity pool ${poolId} (${variable}), identity ${identity.IdentityId}, valid${expires} (renewed on expiry)` };
 }
 
-async function main(argv, env) {
+/** The command: exit code 0, 1 (a CredentialError, one line on stderr) or 2 (usage). `io` is the process, or a test's capture. */
+async function main(argv, env, io = process) {
   const [mode, file] = argv;
   if (!(mode === "--credential-process" && argv.length === 1) && !(mode === "--config" && file && argv.length === 2)) {
-    process.stderr.write("usage: aws-credentials.js --config <file> | --credential-process\n");
+    io.stderr.write("usage: aws-credentials.js --config <file> | --credential-process\n");
     return 2;
   }
   try {
     const { credentials, log } = await obtainCredentials(env);
     if (mode === "--credential-process") {
-      process.stdout.write(`${credentialProcessJson(credentials)}\n`);
+      io.stdout.write(`${credentialProcessJson(credentials)}\n`);
       return 0;
     }
     rmSync(file, { force: true });
     writeFileSync(file, configFileText(process.execPath, __filename), { mode: 0o600, flag: "wx" });
     chmodSync(file, 0o600);
-    process.stdout.write(`${log}\n`);
+    io.stdout.write(`${log}\n`);
     return 0;
   } catch (error) {
     if (!(error instanceof CredentialError)) throw error;
-    process.stderr.write(`ERROR: credential step: ${error.message}\n`);
+    io.stderr.write(`ERROR: credential step: ${error.message}\n`);
     return 1;
   }
 }
 
-module.exports = { obtainCredentials, cognitoEndpoint, regionOfPool, claimsOf, configFileText, credentialProcessJson, PROFILE, CredentialError };
+module.exports = { main, obtainCredentials, cognitoEndpoint, regionOfPool, claimsOf, configFileText, credentialProcessJson, PROFILE, CredentialError };
 if (require.main === module)
   main(process.argv.slice(2), process.env).then(
     (code) => (process.exitCode = code),
