@@ -1304,6 +1304,7 @@ const ANY_PRINCIPAL = (sid: string) => `statement ${sid} allows eks:CreateAccess
 const ANY_POLICY = (sid: string) => `statement ${sid} allows eks:AssociateAccessPolicy of any access policy (no exact eks:policyArn)`;
 const ANY_SCOPE = (sid: string) => `statement ${sid} allows eks:AssociateAccessPolicy in any scope (no eks:accessScope)`;
 const ANY_NAMESPACE = (sid: string) => `statement ${sid} allows eks:AssociateAccessPolicy in any namespace (no exact ForAllValues:StringEquals eks:namespaces)`;
+const ANY_GROUPS = (sid: string) => `statement ${sid} allows eks:CreateAccessEntry with any Kubernetes groups (no exact ForAllValues:StringEquals eks:kubernetesGroups, nor Null true)`;
 const UPDATES = (sid: string) => `statement ${sid} allows eks:UpdateAccessEntry, whose Kubernetes groups no condition key limits`;
 const notOnePrincipal = (sid: string, action: string, arns: string) => `statement ${sid} allows ${action} on ${arns}, not one principal's entries`;
 
@@ -1323,6 +1324,15 @@ const ACCESS_ENTRIES: Cases = {
       () => clusterStatement("CreateCatalogAccessEntries1", (s) => ((s.Condition.StringLike = s.Condition.StringEquals), delete s.Condition.StringEquals)),
       [ANY_PRINCIPAL("CreateCatalogAccessEntries1")],
     ],
+    ["creating an entry with any groups", () => clusterStatement("CreateCatalogAccessEntries2", (s) => delete s.Condition["ForAllValues:StringEquals"]), [ANY_GROUPS("CreateCatalogAccessEntries2")]],
+    [
+      "creating an entry with wildcard groups",
+      () => clusterStatement("CreateCatalogAccessEntries2", (s) => (s.Condition["ForAllValues:StringEquals"]["eks:kubernetesGroups"] = ["developers", "cluster-*"])),
+      [ANY_GROUPS("CreateCatalogAccessEntries2")],
+    ],
+    ["creating an entry with groups under no list", () => clusterStatement("CreateCatalogAccessEntries2", (s) => (s.Condition["ForAllValues:StringEquals"]["eks:kubernetesGroups"] = [])), [ANY_GROUPS("CreateCatalogAccessEntries2")]],
+    ["creating an entry whose groups are only required to exist", () => clusterStatement("CreateCatalogAccessEntries1", (s) => (s.Condition.Null["eks:kubernetesGroups"] = "false")), [ANY_GROUPS("CreateCatalogAccessEntries1")]],
+    ["creating an entry with any groups, none required absent", () => clusterStatement("CreateCatalogAccessEntries1", (s) => delete s.Condition.Null), [ANY_GROUPS("CreateCatalogAccessEntries1")]],
     ["associating any policy", () => clusterStatement("AssociateCatalogAccessPolicy1", (s) => delete s.Condition.StringEquals["eks:policyArn"]), [ANY_POLICY("AssociateCatalogAccessPolicy1")]],
     [
       "associating a wildcard policy",
@@ -1371,12 +1381,12 @@ const ACCESS_ENTRIES: Cases = {
     [
       "eks:* on *",
       () => allowOnClusters({ Action: "eks:*" }),
-      [ANY_PRINCIPAL("Extra"), ANY_POLICY("Extra"), ANY_SCOPE("Extra"), notOnePrincipal("Extra", "eks:AssociateAccessPolicy", "*"), UPDATES("Extra")],
+      [ANY_PRINCIPAL("Extra"), ANY_GROUPS("Extra"), ANY_POLICY("Extra"), ANY_SCOPE("Extra"), notOnePrincipal("Extra", "eks:AssociateAccessPolicy", "*"), UPDATES("Extra")],
     ],
     [
       "a NotAction Allow",
       () => allowOnClusters({ NotAction: "s3:*" }),
-      [ANY_PRINCIPAL("Extra"), ANY_POLICY("Extra"), ANY_SCOPE("Extra"), notOnePrincipal("Extra", "eks:AssociateAccessPolicy", "*"), UPDATES("Extra")],
+      [ANY_PRINCIPAL("Extra"), ANY_GROUPS("Extra"), ANY_POLICY("Extra"), ANY_SCOPE("Extra"), notOnePrincipal("Extra", "eks:AssociateAccessPolicy", "*"), UPDATES("Extra")],
     ],
   ],
 };

@@ -672,7 +672,7 @@ export const deliveryAccessEntriesByPrincipal: Rule = {
   message:
     "EKS access entries are managed principal by principal: creating one names the principal (eks:principalArn) and its groups, associating a policy names the entry, the policy and the scope, and no entry is updated (its groups have no condition key) — never any principal made cluster-admin",
   remedy:
-    "Condition eks:CreateAccessEntry on StringEquals eks:principalArn; grant eks:AssociateAccessPolicy on the principal's access-entry ARNs with StringEquals eks:policyArn and eks:accessScope (and eks:namespaces for a namespace scope); never eks:UpdateAccessEntry (accessEntryStatements)",
+    "Condition eks:CreateAccessEntry on StringEquals eks:principalArn and its groups (ForAllValues:StringEquals eks:kubernetesGroups, or Null true for none); grant eks:AssociateAccessPolicy on the principal's access-entry ARNs with StringEquals eks:policyArn and eks:accessScope (and eks:namespaces for a namespace scope); never eks:UpdateAccessEntry (accessEntryStatements)",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     statementsOfPolicies(resource)
@@ -682,6 +682,12 @@ export const deliveryAccessEntriesByPrincipal: Rule = {
         if (covers(statement, "eks:CreateAccessEntry")) {
           const principals = exactValues(statement, "eks:principalArn");
           if (principals.length === 0 || principals.some(hasWildcard)) problems.push(`${describe(statement)} allows eks:CreateAccessEntry for any principal (no exact eks:principalArn)`);
+          // The groups go into Kubernetes RBAC as they are: a group some binding makes cluster-admin is as good as the policy.
+          const groups = conditionValues(statement, "ForAllValues:StringEquals", "eks:kubernetesGroups");
+          const noGroups = (conditionValues(statement, "Null", "eks:kubernetesGroups") ?? []).map((value) => value.toLowerCase());
+          const exactGroups = groups !== undefined && groups.length > 0 && !groups.some(hasWildcard);
+          if (!exactGroups && !(noGroups.length === 1 && noGroups[0] === "true"))
+            problems.push(`${describe(statement)} allows eks:CreateAccessEntry with any Kubernetes groups (no exact ForAllValues:StringEquals eks:kubernetesGroups, nor Null true)`);
         }
         if (covers(statement, "eks:AssociateAccessPolicy")) {
           const policies = exactValues(statement, "eks:policyArn");
