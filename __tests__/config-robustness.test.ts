@@ -216,7 +216,7 @@ describe("across the environments of the repository", () => {
 
   it("reads every environment file: one that does not parse is named even when not selected", () => {
     expect(loadError(projectWith({ "qa.yaml": "aws:\n  a: 1\n  a: 2\n" }), "dev")).toBe(
-      'config/qa.yaml:3:3: aws.a: invalid YAML: duplicate key "a": map keys must be unique (every environment file is read to check that no bucket has two owners)',
+      'config/qa.yaml:3:3: aws.a: invalid YAML: duplicate key "a": map keys must be unique (every environment file is read to check that no bucket or other global name has two owners)',
     );
   });
 

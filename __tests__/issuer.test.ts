@@ -1,4 +1,4 @@
-import { apiServerFlags, discoveryDocument, issuerHostPath, s3IssuerUrl, serviceAccountSubject } from "../lib/oidc/issuer";
+import { apiServerFlags, discoveryDocument, eksIssuerRegion, issuerHostPath, s3IssuerUrl, serviceAccountSubject } from "../lib/oidc/issuer";
 
 describe("issuer URLs", () => {
   it("serves a bucket issuer from the regional virtual-hosted endpoint, without a trailing slash", () => {
@@ -12,6 +12,15 @@ describe("issuer URLs", () => {
 
   it("names ServiceAccount subjects as the API server does", () => {
     expect(serviceAccountSubject("default", "s3-echoer")).toBe("system:serviceaccount:default:s3-echoer");
+  });
+});
+
+describe("eksIssuerRegion", () => {
+  it("reads the region of an EKS issuer, and nothing from other issuers", () => {
+    expect(eksIssuerRegion("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC")).toBe("eu-west-1");
+    expect(eksIssuerRegion("https://oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC")).toBe("cn-north-1");
+    expect(eksIssuerRegion("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC/extra")).toBeUndefined();
+    expect(eksIssuerRegion("https://bucket.s3.eu-west-1.amazonaws.com")).toBeUndefined();
   });
 });
 

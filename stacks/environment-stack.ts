@@ -2,11 +2,9 @@ import { Construct } from "constructs";
 import { Aspects, GcsBackend, LocalBackend, S3Backend, TerraformStack } from "cdktf";
 import { SecurityRulesAspect } from "../constructs/security-rules-aspect";
 import type { Environment } from "../lib/config/load";
+import { defaultStatePrefix } from "../lib/config/state-prefix";
 
-/** Default key prefix of the s3/gcs backends: one folder per environment, one state per stack. */
-export function defaultStatePrefix(environmentName: string): string {
-  return `cluster-identity/${environmentName}`;
-}
+export { defaultStatePrefix };
 
 /**
  * Every stack of an environment: named `<component>-<env>` (what users type in `cdktf deploy`), keeping

@@ -1,4 +1,5 @@
 /** Adopting existing buckets (`import: true`, `importExcept`): the resolved choice, checked. */
+import { awsPartition } from "../oidc/issuer";
 import type { ConfigIssue } from "./load";
 import { BUCKET_COMPANIONS, BucketCompanion, EnvironmentFile } from "./schema";
 
@@ -23,16 +24,25 @@ export function bucketAdoption(
 }
 
 
-/** S3 encrypts only with a key of the bucket's region: an existing key named in the config must be one. */
+/**
+ * An existing key named in the config is the buckets' own: S3 encrypts only with a key of the bucket's region,
+ * and an adopted key of another account (or partition) is not the environment's to reference.
+ */
 export function checkExistingKeys(config: EnvironmentFile, file: string): ConfigIssue[] {
   const named = [
     ...(config.buckets ?? []).map((bucket, index) => ({ field: `buckets[${index}].kmsKeyArn`, arn: bucket.kmsKeyArn })),
     { field: "gitlab.kmsKeyArn", arn: config.gitlab?.kmsKeyArn },
   ];
-  return named.flatMap(({ field, arn }) => {
-    const region = arn?.split(":")[3];
-    return arn && region !== config.aws.region
-      ? [{ file, field, value: arn, rule: `the key is in ${region}, but the buckets are in ${config.aws.region}; S3 encrypts only with a key of the bucket's region` }]
-      : [];
+  const partition = awsPartition(config.aws.region);
+  return named.flatMap(({ field, arn }): ConfigIssue[] => {
+    if (!arn) return [];
+    const [, keyPartition, , region, account] = arn.split(":");
+    if (account !== config.aws.accountId)
+      return [{ file, field, value: arn, rule: `the key is in account ${account}, but this environment deploys to account ${config.aws.accountId}; an adopted bucket's key belongs to the bucket's account` }];
+    if (keyPartition !== partition)
+      return [{ file, field, value: arn, rule: `the key is in partition ${keyPartition}, but this environment's region ${config.aws.region} is in ${partition}` }];
+    if (region !== config.aws.region)
+      return [{ file, field, value: arn, rule: `the key is in ${region}, but the buckets are in ${config.aws.region}; S3 encrypts only with a key of the bucket's region` }];
+    return [];
   });
 }

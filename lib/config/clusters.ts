@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { oidcProviderMismatch } from "../iam/oidc-provider-arn";
 import { sidOf } from "../iam/s3-grants";
-import { issuerHostPath, s3IssuerUrl } from "../oidc/issuer";
+import { eksIssuerRegion, issuerHostPath, s3IssuerUrl } from "../oidc/issuer";
 import { buildJwks, Jwks, parseRsaPublicKey, PublicKeyError } from "../oidc/jwks";
 import type { ConfigIssue } from "./load";
 import { BucketAdoption, bucketAdoption } from "./adoption";
@@ -173,7 +173,17 @@ function resolveCluster(
     sidSuffix: isAnchor ? "" : sidOf(entry.name),
     ...(entry.oidcProvider ? { oidcProvider: entry.oidcProvider } : {}),
   };
-  if (entry.type === "eks") return { type: "eks", ...common, issuerUrl: entry.issuerUrl, issuerHostPath: issuerHostPath(entry.issuerUrl) };
+  if (entry.type === "eks") {
+    const region = eksIssuerRegion(entry.issuerUrl);
+    if (region !== undefined && region !== config.aws.region)
+      issues.push({
+        file,
+        field: `${field}.issuerUrl`,
+        value: entry.issuerUrl,
+        rule: `the issuer is of an EKS cluster in ${region}, but this environment is in ${config.aws.region}: its Pod Identity associations, access entries and provider would name another cluster (aws eks describe-cluster --region ${config.aws.region} --name ${entry.name} --query cluster.identity.oidc.issuer)`,
+      });
+    return { type: "eks", ...common, issuerUrl: entry.issuerUrl, issuerHostPath: issuerHostPath(entry.issuerUrl) };
+  }
 
   const configDirectory = path.dirname(path.resolve(projectRoot, file));
   const keys: ServiceAccountKey[] = [];
@@ -209,6 +219,16 @@ function resolveCluster(
   }
   const writers = entry.issuer.writers;
   const assumeRoleArn = config.aws.assumeRoleArn;
+  writers?.forEach((arn, index) => {
+    const account = arn.split(":")[4];
+    if (account !== config.aws.accountId)
+      issues.push({
+        file,
+        field: `${field}.issuer.writers[${index}]`,
+        value: arn,
+        rule: `a writer is a role of the environment's account ${config.aws.accountId}: the issuer bucket's policy grants nothing to account ${account}, so listing it only exempts it from the deny`,
+      });
+  });
   if (writers) {
     const duplicate = writers.findIndex((arn, index) => writers.indexOf(arn) !== index);
     if (duplicate >= 0) issues.push({ file, field: `${field}.issuer.writers[${duplicate}]`, value: writers[duplicate], rule: "listed twice" });

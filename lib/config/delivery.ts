@@ -9,6 +9,7 @@ import { z } from "zod";
 import { parseOidcProviderArn } from "../iam/oidc-provider-arn";
 import { gcpProjectIdRule, gcpProjectNumberRule, gcpServiceAccountIdRule, iamRoleNameRule, issuerUrlRule, Rule, workloadIdentityIdRule } from "./rules";
 import type { CatalogIssue } from "./catalog";
+import { defaultStatePrefix } from "./state-prefix";
 import type { BackendConfig, OidcProviderChoiceConfig } from "./schema";
 
 /** A GitLab project path: `group[/subgroup…]/project`, each part as GitLab allows it. */
@@ -116,7 +117,7 @@ export interface DeliveryState {
   readonly region: string;
   /**
    * Every stack's state is `<keyPrefix>/<stack>.tfstate`, its lock `<keyPrefix>/<stack>.tfstate.tflock`.
-   * @default "cluster-identity/<env>" (the backend's own default, stacks/environment-stack.ts defaultStatePrefix)
+   * @default "cluster-identity/<env>" (the backend's own default, defaultStatePrefix)
    */
   readonly keyPrefix: string;
 }
@@ -297,7 +298,7 @@ export function resolveDelivery(config: DeliveryConfig, context: DeliveryContext
     boundaryPolicyName: names.boundaryPolicyName,
     deployClustersPolicyName: names.deployClustersPolicyName,
     deployGuardrailsPolicyName: names.deployGuardrailsPolicyName,
-    state: { bucket: backend.bucket, region: backend.region, keyPrefix: backend.keyPrefix ?? `cluster-identity/${context.environmentName}` },
+    state: { bucket: backend.bucket, region: backend.region, keyPrefix: backend.keyPrefix ?? defaultStatePrefix(context.environmentName) },
     ...(context.hasGcp && config.gcp
       ? {
           google: {

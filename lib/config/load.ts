@@ -12,6 +12,7 @@ import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } f
 import { Catalog, resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
 import { Delivery, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
+import { NameClaim, nameClaims, nameConflictsAcross, nameConflictsWithin } from "./name-owners";
 import { BackendConfig, environmentSchema } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
 import { plainZodMessage } from "./zod-messages";
@@ -116,6 +117,8 @@ function located(issues: readonly ConfigIssue[], source: ConfigSource | undefine
 
 interface Analysis {
   readonly environment?: Environment;
+  /** The names the environment owns (./name-owners), once it resolves. */
+  readonly claims?: readonly NameClaim[];
   readonly issues: ConfigIssue[];
   readonly source?: ConfigSource;
   readonly raw?: unknown;
@@ -153,6 +156,14 @@ function analyse(text: string, options: { readonly file: string; readonly projec
     return { issues, source, raw };
   }
   const config = parsed.data;
+  const assumeRoleAccount = config.aws.assumeRoleArn?.split(":")[4];
+  if (assumeRoleAccount !== undefined && assumeRoleAccount !== config.aws.accountId)
+    issues.push({
+      file,
+      field: "aws.assumeRoleArn",
+      value: config.aws.assumeRoleArn,
+      rule: `the role terraform assumes is in account ${assumeRoleAccount}, but aws.accountId is ${config.aws.accountId}: the AWS stacks would deploy to the role's account; name a role of ${config.aws.accountId}`,
+    });
   const resolvedClusters = resolveClusters(config, file, options.projectRoot, awsPartition(config.aws.region), issues);
   if (!resolvedClusters) return { issues: located(issues, source), source, raw };
   const { clusters, anchor } = resolvedClusters;
@@ -190,28 +201,28 @@ function analyse(text: string, options: { readonly file: string; readonly projec
     : { clusters, issues: [] };
   issues.push(...deployed.issues.map((issue) => ({ file, ...issue })));
   if (issues.length > 0) return { issues: located(issues, source), source, raw };
-  return {
-    issues,
-    source,
-    raw,
-    environment: {
-      name,
-      file,
-      aws: {
-        accountId: config.aws.accountId,
-        region: config.aws.region,
-        partition: awsPartition(config.aws.region),
-        ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
-      },
-      clusters: deployed.clusters,
-      cluster: deployed.clusters[0]!,
-      anchorCluster: anchor,
-      backend: config.backend ?? { type: "local" },
-      tags: config.tags ?? {},
-      catalog: resolved.catalog,
-      ...(delivery?.delivery ? { delivery: delivery.delivery } : {}),
+  const environment: Environment = {
+    name,
+    file,
+    aws: {
+      accountId: config.aws.accountId,
+      region: config.aws.region,
+      partition: awsPartition(config.aws.region),
+      ...(config.aws.assumeRoleArn ? { assumeRoleArn: config.aws.assumeRoleArn } : {}),
     },
+    clusters: deployed.clusters,
+    cluster: deployed.clusters[0]!,
+    anchorCluster: anchor,
+    backend: config.backend ?? { type: "local" },
+    tags: config.tags ?? {},
+    catalog: resolved.catalog,
+    ...(delivery?.delivery ? { delivery: delivery.delivery } : {}),
   };
+  // Last, so that the specific checks above (duplicate roles, clusters, …) speak first.
+  const claims = nameClaims(environment);
+  const conflicts = nameConflictsWithin(claims).map((conflict) => ({ file, ...conflict }));
+  if (conflicts.length > 0) return { issues: located(conflicts, source), source, raw, claims };
+  return { issues, source, raw, environment, claims };
 }
 
 /** Turns a config file's text into an Environment, or throws a ConfigError listing every problem. */
@@ -261,7 +272,8 @@ function misnamedConfigFiles(projectRoot: string): ConfigIssue[] {
 /**
  * Loads the selected environments (a comma-separated list such as `CLUSTER_IDENTITY_ENVIRONMENTS=dev`),
  * or all of them. Collects the issues of every file before throwing, so one run shows them all. Every
- * config/*.yaml is read, selected or not, to check that no bucket has two owners across environments.
+ * config/*.yaml is read, selected or not, to check that no bucket or other global name (./name-owners) has two
+ * owners across environments; a file that does not load counts with its bucket names only.
  */
 export function loadEnvironments(projectRoot: string, selection?: string): Environment[] {
   const available = availableEnvironments(projectRoot);
@@ -280,15 +292,17 @@ export function loadEnvironments(projectRoot: string, selection?: string): Envir
     const file = `config/${name}.yaml`;
     const selected = requested.includes(name);
     const read = readConfigText(file, projectRoot);
-    if (read.issue) return { name, file, selected, issues: [read.issue] as ConfigIssue[], raw: undefined as unknown, source: undefined as ConfigSource | undefined, environment: undefined as Environment | undefined };
+    if (read.issue)
+      return { name, file, selected, issues: [read.issue] as ConfigIssue[], raw: undefined as unknown, source: undefined as ConfigSource | undefined, environment: undefined as Environment | undefined, claims: [] as readonly NameClaim[] };
     if (selected) {
       const analysis = analyse(read.text!, { file, projectRoot });
-      return { name, file, selected, issues: analysis.issues, raw: analysis.raw, source: analysis.source, environment: analysis.environment };
+      return { name, file, selected, issues: analysis.issues, raw: analysis.raw, source: analysis.source, environment: analysis.environment, claims: analysis.claims ?? [] };
     }
-    // Not selected: only its bucket names are needed, but it must be readable for them to count.
+    // Not selected: its names count, so it must be readable; its own problems are reported when it is selected.
     const light = readSource(read.text!, file);
-    const notice = " (every environment file is read to check that no bucket has two owners)";
-    return { name, file, selected, issues: light.issues.map((issue) => ({ ...issue, rule: issue.rule + notice })), raw: light.raw, source: light.source, environment: undefined };
+    const notice = " (every environment file is read to check that no bucket or other global name has two owners)";
+    const claims = light.issues.length === 0 ? (analyse(read.text!, { file, projectRoot }).claims ?? []) : [];
+    return { name, file, selected, issues: light.issues.map((issue) => ({ ...issue, rule: issue.rule + notice })), raw: light.raw, source: light.source, environment: undefined, claims };
   });
 
   const claims = files.map((entry) => ({ file: entry.file, claims: bucketClaims(entry.raw) }));
@@ -297,7 +311,13 @@ export function loadEnvironments(projectRoot: string, selection?: string): Envir
     issues.push(...entry.issues);
     if (!entry.selected) continue;
     const others = claims.filter((other) => other.file !== entry.file);
-    const cross = crossEnvironmentIssues({ claims: bucketClaims(entry.raw), grants: bucketGrants(entry.raw) }, others).map((issue) => ({ file: entry.file, ...issue }));
+    const cross = [
+      ...crossEnvironmentIssues({ claims: bucketClaims(entry.raw), grants: bucketGrants(entry.raw) }, others),
+      ...nameConflictsAcross(
+        entry.claims,
+        files.filter((other) => other.file !== entry.file).map((other) => ({ file: other.file, claims: other.claims })),
+      ),
+    ].map((issue) => ({ file: entry.file, ...issue }));
     issues.push(...located(cross, entry.source));
     if (entry.environment && cross.length === 0) environments.push(entry.environment);
   }

@@ -19,6 +19,14 @@ export function awsPartition(region: string): string {
 }
 
 /**
+ * The region in an EKS cluster's issuer URL (`https://oidc.eks.<region>.amazonaws.com[.cn]/id/<id>`), or
+ * undefined for an issuer of another form. EKS issues a cluster's tokens from the cluster's own region.
+ */
+export function eksIssuerRegion(issuerUrl: string): string | undefined {
+  return /^https:\/\/oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/id\/[^/]+$/.exec(issuerUrl)?.[1];
+}
+
+/**
  * The issuer served from an S3 bucket over virtual-hosted-style HTTPS with the regional endpoint:
  * `https://<bucket>.s3.<region>.amazonaws.com`. No trailing slash: the API server writes this string
  * into `iss` and IAM compares it byte for byte with the provider URL.
