@@ -1580,6 +1580,59 @@ const USED_PROVIDERS: Cases = {
   ],
 };
 
+const STAGING_BOUNDARY = `arn:aws:iam::${STAGING_ACCOUNT}:policy/cluster-identity-staging-workload-boundary`;
+const setBoundary =
+  (type: string, name: string, boundary: string | undefined): Edit =>
+  (stack) => {
+    const config = resourceOf(stack, type, name);
+    if (boundary === undefined) delete config.permissions_boundary;
+    else config.permissions_boundary = boundary;
+  };
+const REPORT_WRITER = "role-reporting-report-writer_role_08A88334";
+const GITLAB_ROLE = "role_3D9F059D";
+
+const BOUNDED_WORKLOAD_ROLES: Cases = {
+  compliant: [
+    ["staging's IRSA role (the boundary by remote state)", () => subject("aws-workloads-staging", "aws_iam_role", REPORT_WRITER)],
+    ["prod's GitLab role", () => subject("gitlab-storage-prod", "aws_iam_role", GITLAB_ROLE)],
+    ["the boundary by its literal ARN", () => subject("aws-workloads-staging", "aws_iam_role", REPORT_WRITER, setBoundary("aws_iam_role", REPORT_WRITER, STAGING_BOUNDARY))],
+    ["the pipeline's own roles (delivery-staging)", () => subject(STAGING, "aws_iam_role", "deploy-role")],
+    ["dev's role (no delivery: nothing to compare)", () => subject("aws-workloads-dev", "aws_iam_role", "role-default-s3-echoer_role_C03F067B")],
+  ],
+  violating: [
+    [
+      "a workload role without a boundary",
+      () => subject("aws-workloads-staging", "aws_iam_role", REPORT_WRITER, setBoundary("aws_iam_role", REPORT_WRITER, undefined)),
+      [`no permissions_boundary; delivery-staging's is ${STAGING_BOUNDARY}`],
+    ],
+    [
+      "another policy of the account as boundary",
+      () => subject("aws-workloads-staging", "aws_iam_role", REPORT_WRITER, setBoundary("aws_iam_role", REPORT_WRITER, `arn:aws:iam::${STAGING_ACCOUNT}:policy/cluster-identity-staging-deploy-guardrails`)),
+      [`permissions_boundary arn:aws:iam::${STAGING_ACCOUNT}:policy/cluster-identity-staging-deploy-guardrails is not delivery-staging's boundary (${STAGING_BOUNDARY})`],
+    ],
+    [
+      "another policy of delivery-staging, by remote state",
+      () =>
+        subject(
+          "aws-workloads-staging",
+          "aws_iam_role",
+          REPORT_WRITER,
+          (stack, environment) => {
+            environment[STAGING].output!["cross-stack-output-aws_iam_policydeploy-guardrails-policyarn"] = { value: "${aws_iam_policy.deploy-guardrails-policy.arn}" };
+            resourceOf(stack, "aws_iam_role", REPORT_WRITER).permissions_boundary =
+              "${data.terraform_remote_state.cross-stack-reference-input-delivery-staging.outputs.cross-stack-output-aws_iam_policydeploy-guardrails-policyarn}";
+          },
+        ),
+      ["permissions_boundary ${data.terraform_remote_state.cross-stack-reference-input-delivery-staging.outputs.cross-stack-output-aws_iam_policydeploy-guardrails-policyarn} is not delivery-staging's boundary"],
+    ],
+    [
+      "prod's GitLab role with staging's boundary",
+      () => subject("gitlab-storage-prod", "aws_iam_role", GITLAB_ROLE, setBoundary("aws_iam_role", GITLAB_ROLE, STAGING_BOUNDARY)),
+      [`permissions_boundary ${STAGING_BOUNDARY} is not delivery-prod's boundary (arn:aws:iam::${PROD_ACCOUNT}:policy/cluster-identity-prod-workload-boundary)`],
+    ],
+  ],
+};
+
 const CASES: Record<string, Cases> = {
   "CI-DLV-1": TRUST,
   "CI-DLV-2": ROLES_WITHIN_BOUNDARY,
@@ -1595,6 +1648,7 @@ const CASES: Record<string, Cases> = {
   "CI-DLV-12": ACCESS_ENTRIES,
   "CI-DLV-13": IDENTITY_POOLS,
   "CI-DLV-14": USED_PROVIDERS,
+  "CI-DLV-15": BOUNDED_WORKLOAD_ROLES,
 };
 
 describe("the delivery rules", () => {
@@ -1616,7 +1670,7 @@ describe("the delivery rules", () => {
     });
   });
 
-  it("apply to the resource types they read, and only CI-DLV-14 needs the environment", () => {
+  it("apply to the resource types they read, and only CI-DLV-14 and CI-DLV-15 need the environment", () => {
     const types = Object.fromEntries(
       DELIVERY_RULES.map((rule) => [
         rule.id,
@@ -1638,8 +1692,9 @@ describe("the delivery rules", () => {
       "CI-DLV-12": ["aws_iam_role", "aws_iam_role_policy", "aws_iam_policy"],
       "CI-DLV-13": ["aws_cognito_identity_pool", "aws_cognito_identity_pool_provider_principal_tag"],
       "CI-DLV-14": ["aws_iam_role"],
+      "CI-DLV-15": ["aws_iam_role"],
     });
-    expect(DELIVERY_RULES.filter((rule) => rule.scope === "environment").map((rule) => rule.id)).toEqual(["CI-DLV-14"]);
+    expect(DELIVERY_RULES.filter((rule) => rule.scope === "environment").map((rule) => rule.id)).toEqual(["CI-DLV-14", "CI-DLV-15"]);
     expect(ruleById("CI-DLV-7").appliesTo("google_storage_bucket_iam_member_x")).toBe(false);
     expect(ruleById("CI-DLV-7").appliesTo("not_google_project_iam_member")).toBe(false);
   });

@@ -31,6 +31,7 @@ import {
   tlsDeny,
   withResource,
 } from "./fixtures/security-rule-stacks";
+import { DAY2_RULE_CASES } from "./support/day2-rule-cases";
 
 interface Case {
   readonly compliant: ResourceUnderTest;
@@ -524,6 +525,9 @@ const CASES: Record<string, Case> = {
   },
 };
 
+// Issue 24's rules: their first pair, made from the shipped synthesized stacks (every pair: security-rules-day2.test.ts).
+for (const [id, cases] of Object.entries(DAY2_RULE_CASES)) CASES[id] = { compliant: cases.compliant[0][1](), violating: cases.violating[0][1]() };
+
 describe("the rule pack", () => {
   it("has a compliant and a non-compliant case for every rule, and unique ids", () => {
     const ids = ALL_RULES.map((rule) => rule.id);
@@ -561,7 +565,9 @@ describe("the rule pack", () => {
 
   it("runs environment-scope rules only in the environment pass, and stack-scope rules only per stack", () => {
     const crossStack = ALL_RULES.filter((rule) => rule.scope === "environment").map((rule) => rule.id);
-    expect(crossStack.sort()).toEqual(["CI-DLV-14", "CI-GCP-1", "CI-GCP-12", "CI-IAM-9", "CI-IRSA-4", "CI-K8S-8"]);
+    expect(crossStack.sort()).toEqual(
+      ["CI-DLV-14", "CI-DLV-15", "CI-GCP-1", "CI-GCP-12", "CI-GCP-13", "CI-GCP-14", "CI-IAM-9", "CI-IRSA-4", "CI-IRSA-5", "CI-K8S-8", "CI-OIDC-2", "CI-OIDC-3", "CI-PODID-5"].sort(),
+    );
     const foreignIssuer = envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: { issuer_uri: "https://attacker.example.com" } }));
     expect(evaluateStack("gcp-wif-test", foreignIssuer["gcp-wif-test"]).map((finding) => finding.ruleId)).not.toContain("CI-GCP-1");
     expect(evaluateEnvironment(environmentOf(foreignIssuer)).map((finding) => finding.ruleId)).toEqual(["CI-GCP-1"]);

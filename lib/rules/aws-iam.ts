@@ -4,7 +4,22 @@
  */
 import { asStrings, blocks, preventsDestroy } from "./json";
 import { forbiddenManagedPolicy } from "../iam/managed-policies";
-import { accountOfStack, appRoleNamed, catalogServiceAccounts, componentStack, environmentIssuers, roleKey } from "./environment";
+import {
+  accountOfStack,
+  appRoleNamed,
+  catalogServiceAccounts,
+  clusterLabel,
+  clusterOfEksName,
+  clusterOfIssuer,
+  componentStack,
+  environmentClusters,
+  environmentIssuers,
+  issuerHostPath,
+  referencedResource,
+  resolveString,
+  roleKey,
+} from "./environment";
+import type { EnvironmentUnderTest, StackJson } from "./types";
 import { accountOfPrincipal, conditionValues, isPublicPrincipal, isServiceAction, operatorsOfKey, parsePolicy, Statement, WILDCARD_ACTIONS } from "./policy";
 import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
 import { memoized } from "./memo";
@@ -578,6 +593,233 @@ export const policiesOnOwnRolesOnly: Rule = {
   },
 };
 
+/** `<ns>:<name>` pairs of a Pod Identity statement's session-tag conditions. */
+function podIdentitySubjects(statement: Statement): string[] {
+  const namespaces = conditionValues(statement, "StringEquals", "aws:RequestTag/kubernetes-namespace") ?? [];
+  const accounts = conditionValues(statement, "StringEquals", "aws:RequestTag/kubernetes-service-account") ?? [];
+  return namespaces.flatMap((namespace) => accounts.map((account) => `system:serviceaccount:${namespace}:${account}`));
+}
+
+/** The EKS cluster names a Pod Identity statement trusts: eks-cluster-name values and the names in cluster ARNs. */
+function podIdentityClusterNames(statement: Statement): string[] {
+  const names = [...(conditionValues(statement, "StringEquals", "aws:RequestTag/eks-cluster-name") ?? [])];
+  for (const key of CLUSTER_ARN_KEYS)
+    for (const value of [...(conditionValues(statement, "StringEquals", key) ?? []), ...(conditionValues(statement, "ArnEquals", key) ?? [])]) {
+      const name = CLUSTER_ARN.exec(value)?.[2];
+      if (name !== undefined) names.push(name);
+    }
+  return [...new Set(names)].filter((name) => !name.includes("${")).sort();
+}
+
+/** Why `subject` on the EKS cluster `name` is not a ServiceAccount k8s-identities creates there; undefined when it is. */
+function notOnCluster(environment: EnvironmentUnderTest, name: string, subject: string): string | undefined {
+  if (![...(environmentClusters(environment)?.values() ?? [])].some((cluster) => cluster.configured)) return undefined; // no kubernetes provider: clusters unknown
+  const cluster = clusterOfEksName(environment, name);
+  if (!cluster) return `cluster ${name} is not a cluster of environment ${environment.name} (k8s-identities-${environment.name} has no provider for it)`;
+  return cluster.serviceAccounts.has(subject) ? undefined : `${subject} is not created on cluster ${name} by k8s-identities-${environment.name}`;
+}
+
+export const podIdentityClustersOfWorkload: Rule = {
+  id: "CI-PODID-5",
+  message: "Pod Identity trusts and associations name only clusters of the environment on which k8s-identities creates the workload's ServiceAccount",
+  remedy:
+    "Derive the trust's eks-cluster-name / eks-cluster-arn and the associations from the workload's clusters (clusters: pins): a cluster where the ServiceAccount is not created is one where whoever creates it gets the role",
+  scope: "environment",
+  appliesTo: (type) => type === "aws_iam_role" || type === "aws_eks_pod_identity_association",
+  check: (resource) => {
+    const environment = resource.environment;
+    if (!environment || !environmentClusters(environment)) return [];
+    if (resource.type === "aws_eks_pod_identity_association") {
+      const [cluster, namespace, account] = ["cluster_name", "namespace", "service_account"].map((field) => resolveString(environment, resource.stackId, resource.config[field]));
+      if (!cluster || !namespace || !account) return [];
+      const problem = notOnCluster(environment, cluster, `system:serviceaccount:${namespace}:${account}`);
+      return problem ? [`associates on ${cluster}: ${problem}`] : [];
+    }
+    return trustStatements(resource)
+      .filter(isPodIdentityStatement)
+      .flatMap((statement) =>
+        podIdentityClusterNames(statement).flatMap((name) =>
+          podIdentitySubjects(statement).flatMap((subject) => {
+            const problem = notOnCluster(environment, name, subject);
+            return problem ? [`${describe(statement)} trusts ${name}: ${problem}`] : [];
+          }),
+        ),
+      );
+  },
+};
+
+/** The host/path of the IAM OIDC provider a Federated principal names: a literal ARN, or a provider resource of the environment it references. */
+function federatedHostPath(environment: EnvironmentUnderTest, stackId: string, principal: string): string | undefined {
+  if (!principal.includes("${")) return /:oidc-provider\/(.+)$/.exec(principal)?.[1];
+  const reference = referencedResource(environment, stackId, principal);
+  if (!reference || reference.type !== "aws_iam_openid_connect_provider") return undefined;
+  const url = resolveString(environment, reference.stackId, environment.stacks.get(reference.stackId)?.resource?.aws_iam_openid_connect_provider?.[reference.name]?.url);
+  return url === undefined ? undefined : issuerHostPath(url);
+}
+
+export const irsaClustersOfWorkload: Rule = {
+  id: "CI-IRSA-5",
+  message: "IRSA trust statements name only issuers of clusters on which k8s-identities creates the ServiceAccount, annotated with the role, and trust that issuer's provider",
+  remedy:
+    "Derive the role's statements from the workload's clusters (clusters: pins), one per cluster, with that cluster's provider as Federated principal: a statement for a cluster where the ServiceAccount is not created lets whoever creates it there assume the role",
+  scope: "environment",
+  appliesTo: isRole,
+  check: (role) => {
+    const environment = role.environment;
+    if (!environment || !environmentClusters(environment)) return [];
+    const key = roleKey(role.stackId, role.name);
+    return trustStatements(role)
+      .filter(isIrsaStatement)
+      .flatMap((statement) => {
+        const problems: string[] = [];
+        for (const [conditionKey, values] of Object.entries(statement.conditions.StringEquals ?? {})) {
+          if (!conditionKey.endsWith(":sub")) continue;
+          const issuer = conditionKey.slice(0, -":sub".length);
+          const cluster = clusterOfIssuer(environment, issuer);
+          if (!cluster) continue; // a foreign issuer: CI-IRSA-4's
+          for (const principal of statement.principal === "*" ? [] : (statement.principal?.Federated ?? [])) {
+            const provider = federatedHostPath(environment, role.stackId, principal);
+            if (provider !== undefined && provider !== issuerHostPath(issuer)) problems.push(`${describe(statement)} conditions name issuer ${issuer} but trust the provider of ${provider}`);
+          }
+          for (const subject of values) {
+            const roles = cluster.serviceAccounts.get(subject);
+            if (!roles) problems.push(`${describe(statement)} trusts ${subject} on ${clusterLabel(cluster)} (${issuer}), where k8s-identities does not create it`);
+            else if (!roles.has(key)) problems.push(`${describe(statement)} trusts ${subject} on ${clusterLabel(cluster)}, whose ServiceAccount there is not annotated with this role`);
+          }
+        }
+        return problems;
+      });
+  },
+};
+
+/** `arn:aws:iam::<account>:oidc-provider/<host/path>` of a provider resource, when its url and stack account are known. */
+function providerArnOf(environment: EnvironmentUnderTest, stackId: string, stack: StackJson, config: ResourceConfig): string | undefined {
+  const url = resolveString(environment, stackId, config.url);
+  const account = accountOfStack(stack);
+  return url && account ? `arn:aws:iam::${account}:oidc-provider/${issuerHostPath(url)}` : undefined;
+}
+
+const awsPartition = (arn: string) => arn.replace(/^arn:[a-z-]+:/, "arn:aws:");
+
+/**
+ * Literal provider ARNs the environment names as existing providers, each with where: oidc-<env>'s
+ * `oidc_provider_arn*` outputs (a literal there is `oidcProvider: { use: <ARN> }`; a provider it manages or imports
+ * is published as a reference) and identity pools (delivery's `use` of the GitLab provider).
+ */
+function usedProviderArns(environment: EnvironmentUnderTest): ReadonlyMap<string, string> {
+  return memoized(environment, "usedProviderArns", () => {
+    const used = new Map<string, string>();
+    const add = (arn: unknown, where: string) => {
+      if (typeof arn === "string" && !arn.includes("${") && /:oidc-provider\//.test(arn) && !used.has(awsPartition(arn))) used.set(awsPartition(arn), where);
+    };
+    for (const cluster of environmentClusters(environment)?.values() ?? []) add(cluster.providerArn, `oidc-${environment.name}'s outputs`);
+    for (const [stackId, stack] of environment.stacks)
+      for (const [name, pool] of Object.entries(stack.resource?.aws_cognito_identity_pool ?? {}))
+        for (const arn of asStrings(pool.openid_connect_provider_arns)) add(arn, `${stackId} aws_cognito_identity_pool.${name}`);
+    return used;
+  });
+}
+
+export const oidcUsedProviderNotManaged: Rule = {
+  id: "CI-OIDC-2",
+  message: "An IAM OIDC provider the environment only uses (published or pooled by its literal ARN) is never a managed resource of any stack",
+  remedy:
+    "Keep oidcProvider: { use: <ARN> } providers out of every stack: a stack that also creates (or imports) it would change or destroy a provider other teams' roles trust; to take it over, use oidcProvider: { import: … } and reference the resource",
+  scope: "environment",
+  appliesTo: (type) => type === "aws_iam_openid_connect_provider",
+  check: (provider) => {
+    const environment = provider.environment;
+    if (!environment) return [];
+    const arn = providerArnOf(environment, provider.stackId, provider.stack, provider.config);
+    const where = arn === undefined ? undefined : usedProviderArns(environment).get(arn);
+    return where ? [`manages ${arn}, named as an existing provider by ${where}`] : [];
+  },
+};
+
+/** The `:aud` values of an IRSA statement (StringEquals). */
+function trustAudiences(statement: Statement): string[] {
+  return Object.entries(statement.conditions.StringEquals ?? {})
+    .filter(([key]) => key.endsWith(":aud"))
+    .flatMap(([, values]) => values);
+}
+
+/** Every IRSA statement of the environment's roles, with the stack of its role. */
+function environmentIrsaStatements(environment: EnvironmentUnderTest): readonly { readonly stackId: string; readonly statement: Statement }[] {
+  return memoized(environment, "irsaStatements", () =>
+    [...environment.stacks].flatMap(([stackId, stack]) =>
+      Object.values(stack.resource?.aws_iam_role ?? {}).flatMap((role) => {
+        const parsed = parsePolicy(role.assume_role_policy);
+        return parsed.ok ? parsed.statements.filter((statement) => statement.effect === "Allow" && isIrsaStatement(statement)).map((statement) => ({ stackId, statement })) : [];
+      }),
+    ),
+  );
+}
+
+/** The client ids a Federated principal's provider accepts: a provider resource's client_id_list, or the audiences oidc-<env> publishes for a provider it only uses. */
+function providerClientIds(environment: EnvironmentUnderTest, stackId: string, principal: string): readonly string[] | undefined {
+  const reference = referencedResource(environment, stackId, principal);
+  if (reference?.type === "aws_iam_openid_connect_provider") {
+    const config = environment.stacks.get(reference.stackId)?.resource?.aws_iam_openid_connect_provider?.[reference.name];
+    return config ? asStrings(config.client_id_list) : undefined;
+  }
+  if (principal.includes("${")) return undefined;
+  const cluster = [...(environmentClusters(environment)?.values() ?? [])].find((candidate) => candidate.providerArn !== undefined && awsPartition(candidate.providerArn) === awsPartition(principal));
+  return cluster && cluster.audiences.length > 0 ? cluster.audiences : undefined;
+}
+
+/** True when a Federated principal names the provider resource `name` of `providerStackId` (by reference or literal ARN). */
+function namesProvider(environment: EnvironmentUnderTest, stackId: string, principal: string, providerStackId: string, name: string, arn: string | undefined): boolean {
+  const reference = referencedResource(environment, stackId, principal);
+  if (reference) return reference.type === "aws_iam_openid_connect_provider" && reference.stackId === providerStackId && reference.name === name;
+  return arn !== undefined && !principal.includes("${") && awsPartition(principal) === arn;
+}
+
+export const oidcClientIdsAreAudiences: Rule = {
+  id: "CI-OIDC-3",
+  message: "An IAM OIDC provider's client ids are exactly its cluster's configured audiences and the aud its roles' trusts accept; no trust accepts an aud its provider does not list",
+  remedy:
+    "Set client_id_list from the cluster's audiences (the same list oidc-<env> publishes) and condition every trust on one of them: a client id no trust uses widens which tokens the provider accepts, an aud it does not list never works",
+  scope: "environment",
+  appliesTo: (type) => type === "aws_iam_openid_connect_provider" || type === "aws_iam_role",
+  check: (resource) => {
+    const environment = resource.environment;
+    if (!environment) return [];
+    if (resource.type === "aws_iam_role")
+      return trustStatements(resource)
+        .filter(isIrsaStatement)
+        .flatMap((statement) => {
+          const principals = statement.principal === "*" ? [] : (statement.principal?.Federated ?? []);
+          return principals.flatMap((principal) => {
+            const clients = providerClientIds(environment, resource.stackId, principal);
+            if (!clients) return [];
+            return trustAudiences(statement)
+              .filter((audience) => !clients.includes(audience))
+              .map((audience) => `${describe(statement)} accepts aud ${audience}, which is no client id of its provider (${clients.join(", ")})`);
+          });
+        });
+    const clients = asStrings(resource.config.client_id_list);
+    const problems: string[] = [];
+    const url = resolveString(environment, resource.stackId, resource.config.url);
+    const cluster = url === undefined ? undefined : clusterOfIssuer(environment, url);
+    if (cluster && cluster.audiences.length > 0) {
+      const extra = clients.filter((client) => !cluster.audiences.includes(client));
+      const missing = cluster.audiences.filter((audience) => !clients.includes(audience));
+      if (extra.length > 0) problems.push(`client ids ${extra.join(", ")} are not audiences configured for ${clusterLabel(cluster)} (${cluster.audiences.join(", ")})`);
+      if (missing.length > 0) problems.push(`configured audiences ${missing.join(", ")} of ${clusterLabel(cluster)} are not client ids`);
+    }
+    const arn = providerArnOf(environment, resource.stackId, resource.stack, resource.config);
+    const trusts = environmentIrsaStatements(environment).filter(({ stackId, statement }) =>
+      (statement.principal === "*" ? [] : (statement.principal?.Federated ?? [])).some((principal) => namesProvider(environment, stackId, principal, resource.stackId, resource.name, arn)),
+    );
+    if (trusts.length > 0) {
+      const accepted = new Set(trusts.flatMap(({ statement }) => trustAudiences(statement)));
+      const unused = clients.filter((client) => !accepted.has(client));
+      if (unused.length > 0) problems.push(`client ids ${unused.join(", ")} are accepted by no trust of the ${trusts.length} statement(s) naming the provider`);
+    }
+    return problems;
+  },
+};
+
 export const IAM_RULES: readonly Rule[] = [
   iamNoWildcardActions,
   iamExplicitResources,
@@ -600,4 +842,8 @@ export const IAM_RULES: readonly Rule[] = [
   oidcProviderShape,
   irsaSubjectsOfCatalog,
   policiesOnOwnRolesOnly,
+  podIdentityClustersOfWorkload,
+  irsaClustersOfWorkload,
+  oidcUsedProviderNotManaged,
+  oidcClientIdsAreAudiences,
 ];

@@ -4,7 +4,7 @@
  * through the `${aws_s3_bucket.<name>.id}` reference cdktf writes.
  */
 import { DISCOVERY_KEY, JWKS_KEY } from "../oidc/issuer";
-import { blocks, bucketCompanions, bucketOf, firstBlock, isObject, preventsDestroy, resourcesOfType } from "./json";
+import { asStrings, blocks, bucketCompanions, bucketOf, firstBlock, isObject, preventsDestroy, resourcesOfType } from "./json";
 import { accountOfStack } from "./environment";
 import { actionCovers, conditionValues, foreignPrincipals, isPublicPrincipal, parsePolicy, resourceCovers, Statement } from "./policy";
 import type { ResourceConfig, ResourceUnderTest, Rule } from "./types";
@@ -458,6 +458,77 @@ export const issuerDiscoveryConsistent: Rule = {
   },
 };
 
+/** A Deny to everyone (or everyone but NotPrincipal) of writing or deleting any of `documents`, whatever its conditions. */
+function deniesWritesOf(statement: Statement, documents: readonly string[]): boolean {
+  if (statement.effect !== "Deny" || !(isPublicPrincipal(statement) || statement.hasNotPrincipal)) return false;
+  const actions = statement.notActions.length > 0 ? DOCUMENT_WRITES.filter((action) => !statement.notActions.some((pattern) => actionCovers(pattern, action))) : DOCUMENT_WRITES.filter((action) => statement.actions.some((pattern) => actionCovers(pattern, action)));
+  return actions.length > 0 && documents.some((document) => statement.notResources.length > 0 || statement.resources.some((pattern) => resourceCovers(pattern, document)));
+}
+
+/** `NotPrincipal` AWS values of raw statement `index` (the normalized Statement keeps only that it has one). */
+function notPrincipalsOf(policy: unknown, index: number): string[] {
+  const document = typeof policy === "string" ? parseJson(policy) : policy;
+  const raw = isObject(document) ? (Array.isArray(document.Statement) ? document.Statement : [document.Statement]) : [];
+  const statement = raw.filter(isObject)[index];
+  const notPrincipal = statement?.NotPrincipal;
+  if (notPrincipal === "*") return ["*"];
+  return isObject(notPrincipal) ? Object.values(notPrincipal).flatMap((values) => (Array.isArray(values) ? values : [values])).filter((value): value is string => typeof value === "string") : [];
+}
+
+/** Condition keys that tell principals apart: a Deny conditioned on one exempts some principals. */
+const PRINCIPAL_KEY = /^aws:(principal|userid|username|source)/i;
+
+/** Operators that exclude the principals they list (a pattern under the …Like ones is judged as a wildcard). */
+const PRINCIPAL_ARN_OPERATORS = /^(ArnNotEquals|StringNotEquals|ArnNotLike|StringNotLike)(IfExists)?$/;
+
+/** Why an excluded principal covers more than one writer; undefined for one role (or one of this app's references). */
+function broadExclusion(value: string): string | undefined {
+  if (value.includes("${")) return undefined;
+  if (/[*?]/.test(value)) return `${value} is a wildcard`;
+  if (/^\d{12}$/.test(value) || /^arn:[^:]+:iam::\d{12}:root$/.test(value)) return `${value} stands for the whole account`;
+  if (!/^arn:[^:]+:(iam::\d{12}:(role|user)\/.+|sts::\d{12}:assumed-role\/.+)$/.test(value)) return `${value} is not one role or user ARN`;
+  return undefined;
+}
+
+export const issuerWritersExactly: Rule = {
+  id: "CI-ISSUER-6",
+  message: "The issuer documents' writer Deny excludes exactly the listed writers: ArnNotEquals aws:PrincipalArn on their ARNs, never an account, a wildcard or another condition",
+  remedy:
+    "Exclude only issuer.writers (output issuer_document_writers) with Condition ArnNotEquals { aws:PrincipalArn: [<role ARNs>] }: any other condition (aws:PrincipalAccount, a tag, an org id) or an ArnLike pattern exempts every principal it matches, and one of them can replace keys.json",
+  appliesTo: isBucketPolicy,
+  check: (policy) => {
+    const parsed = parsePolicy(policy.config.policy);
+    if (!parsed.ok) return [];
+    const documents = [...new Set(publicStatements(parsed.statements).flatMap((statement) => statement.resources))];
+    if (documents.length === 0) return [];
+    const writers = new Set(
+      Object.entries(policy.stack.output ?? {})
+        .filter(([name, output]) => /^issuer_document_writers(_.+)?$/.test(name) && isObject(output))
+        .flatMap(([, output]) => asStrings((output as { value?: unknown }).value)),
+    );
+    const problems: string[] = [];
+    parsed.statements.forEach((statement, index) => {
+      // The writer Deny: one that exempts principals (the TLS Deny, conditioned on the transport only, is another).
+      const exemptsPrincipals = statement.hasNotPrincipal || Object.values(statement.conditions).some((entries) => Object.keys(entries).some((key) => PRINCIPAL_KEY.test(key)));
+      if (!exemptsPrincipals || !deniesWritesOf(statement, documents)) return;
+      const sid = `statement ${statement.sid ?? "(no Sid)"}`;
+      const excluded: string[] = [];
+      if (statement.hasNotPrincipal) excluded.push(...notPrincipalsOf(policy.config.policy, index));
+      for (const [operator, entries] of Object.entries(statement.conditions))
+        for (const [key, values] of Object.entries(entries)) {
+          if (key.toLowerCase() === "aws:principalarn" && PRINCIPAL_ARN_OPERATORS.test(operator)) excluded.push(...values);
+          else problems.push(`${sid} also conditions on ${operator} ${key} ${values.join(", ")}, which exempts every principal it matches`);
+        }
+      for (const value of excluded) {
+        const broad = broadExclusion(value);
+        if (broad) problems.push(`${sid} excludes ${broad}`);
+        else if (writers.size > 0 && !writers.has(value)) problems.push(`${sid} excludes ${value}, which is not a listed writer (${[...writers].join(", ")})`);
+      }
+    });
+    return problems;
+  },
+};
+
 export const S3_RULES: readonly Rule[] = [
   s3Versioning,
   s3KmsEncryption,
@@ -477,6 +548,7 @@ export const S3_RULES: readonly Rule[] = [
   issuerDocumentsWriteProtected,
   issuerNoPrivateKeyMaterial,
   issuerDiscoveryConsistent,
+  issuerWritersExactly,
 ];
 
 /** Buckets of a stack with their policies' public statements: the review's public surface. */

@@ -10,7 +10,7 @@
  */
 import { FORBIDDEN_MANAGED_POLICIES } from "../iam/managed-policies";
 import { identityPoliciesOf } from "./aws-iam";
-import { accountOfStack, componentStack, resolveString } from "./environment";
+import { accountOfStack, componentStack, referencedResource, resolveString } from "./environment";
 import { asStrings, blocks, firstBlock, isObject, resourcesOfType } from "./json";
 import { memoized } from "./memo";
 import { actionCovers, conditionValues, isServiceAction, operatorsOfKey, parsePolicy, resourceCovers, Statement } from "./policy";
@@ -825,6 +825,58 @@ export const deliveryUsedProvidersUntouched: Rule = {
   },
 };
 
+// --- Environment: the boundary every workload role carries ------------------------------------------------------
+
+interface EnvironmentBoundary {
+  readonly stackId: string;
+  readonly name: string;
+  /** Its ARN, when its name and the stack's account are literal. */
+  readonly arn?: string;
+}
+
+/** delivery-<env>'s permissions boundary: the policy its `permissions_boundary_arn` output names (else its `*-boundary` policy). */
+function environmentBoundary(resource: ResourceUnderTest): EnvironmentBoundary | undefined {
+  const environment = resource.environment;
+  if (!environment) return undefined;
+  return memoized(environment, "environmentBoundary", () => {
+    const delivery = componentStack(environment, "delivery");
+    if (!delivery) return undefined;
+    const [stackId, stack] = delivery;
+    const output = stack.output?.permissions_boundary_arn;
+    const reference = isObject(output) ? referencedResource(environment, stackId, output.value) : undefined;
+    const name =
+      reference?.type === "aws_iam_policy" && reference.stackId === stackId
+        ? reference.name
+        : resourcesOfType(stack, "aws_iam_policy").find(([, config]) => typeof config.name === "string" && config.name.endsWith("-boundary"))?.[0];
+    const config = name === undefined ? undefined : stack.resource?.aws_iam_policy?.[name];
+    if (name === undefined || !config) return undefined;
+    const account = accountOfStack(stack);
+    const path = typeof config.path === "string" ? config.path : "/";
+    const arn = account && typeof config.name === "string" && !config.name.includes("${") ? `arn:aws:iam::${account}:policy${path}${config.name}` : undefined;
+    return { stackId, name, ...(arn ? { arn } : {}) };
+  });
+}
+
+export const deliveryWorkloadRolesBounded: Rule = {
+  id: "CI-DLV-15",
+  message: "Where delivery-<env> exists, every role of the environment's other stacks carries exactly its permissions boundary",
+  remedy:
+    "Set permissions_boundary to delivery-<env>'s permissions_boundary_arn (the stacks do when delivery: is configured): without it, or with another policy, the role is not held to the ceiling the pipeline's deploy identity was allowed to create roles under",
+  scope: "environment",
+  appliesTo: (type) => type === "aws_iam_role",
+  check: (role) => {
+    const environment = role.environment;
+    const boundary = environmentBoundary(role);
+    if (!environment || !boundary || role.stackId === boundary.stackId) return [];
+    const value = role.config.permissions_boundary;
+    if (typeof value !== "string" || value === "") return [`no permissions_boundary; ${boundary.stackId}'s is ${boundary.arn ?? boundary.name}`];
+    const reference = referencedResource(environment, role.stackId, value);
+    if (reference) return reference.type === "aws_iam_policy" && reference.stackId === boundary.stackId && reference.name === boundary.name ? [] : [`permissions_boundary ${value} is not ${boundary.stackId}'s boundary`];
+    if (value.includes("${")) return [`permissions_boundary ${value} cannot be traced to ${boundary.stackId}'s boundary`];
+    return boundary.arn !== undefined && value.replace(/^arn:[a-z-]+:/, "arn:aws:") === boundary.arn ? [] : [`permissions_boundary ${value} is not ${boundary.stackId}'s boundary (${boundary.arn ?? boundary.name})`];
+  },
+};
+
 export const DELIVERY_RULES: readonly Rule[] = [
   deliveryGitlabTrust,
   deliveryRolesWithinBoundary,
@@ -840,4 +892,5 @@ export const DELIVERY_RULES: readonly Rule[] = [
   deliveryAccessEntriesByPrincipal,
   deliveryIdentityPool,
   deliveryUsedProvidersUntouched,
+  deliveryWorkloadRolesBounded,
 ];

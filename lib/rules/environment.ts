@@ -275,3 +275,111 @@ export function accountOfStack(stack: StackJson): string | undefined {
   }
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Clusters of an environment (memoized): which issuer, provider and ServiceAccounts belong to which cluster
+
+/**
+ * One cluster of the environment as its stacks describe it. `key` is how the stacks tell clusters apart: `""` for
+ * the anchor cluster (oidc-<env>'s unsuffixed outputs, k8s-identities' default kubernetes provider), the cluster's
+ * name for every other (outputs `<base>_<name>`, the kubernetes provider alias `<name>`).
+ */
+export interface ClusterFacts {
+  readonly key: string;
+  /** True when k8s-identities-<env> configures a kubernetes provider for it. */
+  readonly configured: boolean;
+  /** The EKS cluster name the kubernetes provider authenticates to (`--cluster-name`), when EKS. */
+  readonly eksName?: string;
+  /** The issuer URL (oidc-<env> `issuer_url[_<name>]`), when resolvable. */
+  readonly issuer?: string;
+  /** `oidc_provider_arn[_<name>]` as published: a literal ARN (a provider only used) or a reference. */
+  readonly providerArn?: string;
+  /** `audiences[_<name>]`: the audiences (client ids) configured for the cluster's IAM OIDC provider. */
+  readonly audiences: readonly string[];
+  /** Subjects (`system:serviceaccount:<ns>:<name>`) of the ServiceAccounts k8s-identities creates on the cluster → the role keys they are annotated with. */
+  readonly serviceAccounts: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** `kubernetes.<alias>` → `<alias>`; no provider (the default configuration) → `""`. */
+function clusterKeyOfResource(config: ResourceConfig): string {
+  const provider = config.provider;
+  return typeof provider === "string" && provider.startsWith("kubernetes.") ? provider.slice("kubernetes.".length) : "";
+}
+
+/**
+ * The environment's clusters by key, from oidc-<env>'s outputs and k8s-identities-<env>'s providers and
+ * ServiceAccounts. Undefined without a k8s-identities stack (no ServiceAccount can be placed on a cluster).
+ */
+export function environmentClusters(environment: EnvironmentUnderTest): ReadonlyMap<string, ClusterFacts> | undefined {
+  return memoized(environment, "clusters", () => {
+    const k8s = componentStack(environment, "k8s-identities");
+    if (!k8s) return undefined;
+    const facts = new Map<string, { key: string; configured: boolean; eksName?: string; issuer?: string; providerArn?: string; audiences: string[]; serviceAccounts: Map<string, Set<string>> }>();
+    const cluster = (key: string) => {
+      let known = facts.get(key);
+      if (!known) facts.set(key, (known = { key, configured: false, audiences: [], serviceAccounts: new Map() }));
+      return known;
+    };
+    const [k8sId, k8sStack] = k8s;
+    const providers = k8sStack.provider?.kubernetes;
+    for (const provider of Array.isArray(providers) ? providers : providers === undefined ? [] : [providers]) {
+      if (!isObject(provider)) continue;
+      const entry = cluster(typeof provider.alias === "string" ? provider.alias : "");
+      entry.configured = true;
+      const args = asStrings(firstBlockOf(provider.exec).args);
+      const at = args.indexOf("--cluster-name");
+      if (at >= 0 && args[at + 1] !== undefined) entry.eksName = args[at + 1];
+    }
+    for (const type of SERVICE_ACCOUNT_TYPES)
+      for (const config of Object.values(k8sStack.resource?.[type] ?? {})) {
+        const subject = serviceAccountSubject(environment, k8sId, config);
+        if (!subject) continue;
+        const accounts = cluster(clusterKeyOfResource(config)).serviceAccounts;
+        if (!accounts.has(subject)) accounts.set(subject, new Set());
+        const annotations = attributeAt(config, "metadata[0].annotations");
+        const role = isObject(annotations) ? appRoleNamed(environment, k8sId, annotations[ROLE_ARN_ANNOTATION]) : undefined;
+        if (role) accounts.get(subject)!.add(roleKey(role.stackId, role.name));
+      }
+    const oidc = componentStack(environment, "oidc");
+    if (oidc) {
+      const [oidcId, oidcStack] = oidc;
+      for (const [name, output] of Object.entries(oidcStack.output ?? {})) {
+        const match = /^(issuer_url|oidc_provider_arn|audiences)(?:_(.+))?$/.exec(name);
+        if (!match || !isObject(output)) continue;
+        const entry = cluster(match[2] ?? "");
+        if (match[1] === "issuer_url") {
+          const issuer = resolveString(environment, oidcId, output.value);
+          if (issuer) entry.issuer = issuer;
+        } else if (match[1] === "oidc_provider_arn") {
+          if (typeof output.value === "string") entry.providerArn = output.value;
+        } else entry.audiences.push(...asStrings(output.value));
+      }
+    }
+    return facts as ReadonlyMap<string, ClusterFacts>;
+  });
+}
+
+function firstBlockOf(value: unknown): Readonly<Record<string, unknown>> {
+  const first = Array.isArray(value) ? value[0] : value;
+  return isObject(first) ? first : {};
+}
+
+/** `https://host/path` and `host/path` (an IRSA condition key's prefix) compare equal; a trailing slash is ignored. */
+export const issuerHostPath = (issuer: string) => issuer.replace(/^https:\/\//, "").replace(/\/+$/, "");
+
+/** The cluster whose issuer is `issuer` (a URL or an IRSA condition key's host/path). */
+export function clusterOfIssuer(environment: EnvironmentUnderTest, issuer: string): ClusterFacts | undefined {
+  const clusters = environmentClusters(environment);
+  if (!clusters) return undefined;
+  const wanted = issuerHostPath(issuer);
+  return [...clusters.values()].find((cluster) => cluster.issuer !== undefined && issuerHostPath(cluster.issuer) === wanted);
+}
+
+/** The cluster an EKS cluster name denotes (its kubernetes provider's `--cluster-name`). */
+export function clusterOfEksName(environment: EnvironmentUnderTest, name: string): ClusterFacts | undefined {
+  const clusters = environmentClusters(environment);
+  return clusters ? [...clusters.values()].find((cluster) => cluster.eksName === name) : undefined;
+}
+
+/** How a cluster is named in a finding. */
+export const clusterLabel = (cluster: ClusterFacts) => cluster.eksName ?? (cluster.key === "" ? "the anchor cluster" : cluster.key);

@@ -5,7 +5,7 @@
  */
 import { BASIC_ROLES, IMPERSONATION_ROLES as IMPERSONATION_ROLE_EXPLANATIONS, isAdminRole } from "../gcp/roles";
 import { asStrings, blocks, firstBlock, isObject, resourcesOfType } from "./json";
-import { catalogServiceAccounts, environmentAudiences, environmentIssuers, resolveString } from "./environment";
+import { catalogServiceAccounts, clusterLabel, clusterOfIssuer, environmentAudiences, environmentIssuers, issuerHostPath, resolveString } from "./environment";
 import type { ResourceUnderTest, Rule, StackJson } from "./types";
 import { memoized } from "./memo";
 
@@ -412,6 +412,168 @@ export const gcpSubjectsOfCatalog: Rule = {
   },
 };
 
+/** The cluster whose ServiceAccount tokens a provider accepts (its resolved issuer_uri), if it is one of the environment's. */
+function clusterOfProvider(provider: ResourceUnderTest) {
+  const environment = provider.environment;
+  const issuer = environment ? resolveString(environment, provider.stackId, firstBlock(provider.config.oidc).issuer_uri) : undefined;
+  return environment && issuer ? clusterOfIssuer(environment, issuer) : undefined;
+}
+
+export const gcpProviderAdmitsItsClusterOnly: Rule = {
+  id: "CI-GCP-13",
+  message: "A workload identity provider admits only ServiceAccounts that k8s-identities creates on the provider's own cluster (the cluster of its issuer)",
+  remedy:
+    "Build each cluster's attribute condition from the workloads that run on that cluster (clusters: pins): a subject admitted by another cluster's provider lets a pod of that cluster with the same namespace and name impersonate the workload",
+  scope: "environment",
+  appliesTo: isProvider,
+  check: (provider) => {
+    const cluster = clusterOfProvider(provider);
+    const condition = provider.config.attribute_condition;
+    const admitted = typeof condition === "string" ? admittedSubjects(condition) : undefined;
+    if (!cluster || admitted === undefined || typeof admitted === "string") return []; // CI-GCP-1 and CI-GCP-2's
+    const namespaces = new Set([...cluster.serviceAccounts.keys()].map((subject) => subject.split(":")[2]));
+    return [
+      ...admitted.subjects
+        .filter((subject) => !cluster.serviceAccounts.has(subject))
+        .map((subject) => `attribute_condition admits ${subject}, which k8s-identities does not create on ${clusterLabel(cluster)}`),
+      ...admitted.namespaces
+        .filter((namespace) => !namespaces.has(namespace))
+        .map((namespace) => `attribute_condition admits namespace ${namespace}, where k8s-identities creates no ServiceAccount on ${clusterLabel(cluster)}`),
+    ];
+  },
+};
+
+/** `<project>/<pool id>` of a provider: its project (or its stack's google provider's) and its pool, resolved. */
+function poolKeyOf(stack: StackJson, config: ResourceUnderTest["config"]): string | undefined {
+  const pool = poolIdOf(stack, config.workload_identity_pool_id);
+  const providers = stack.provider?.google;
+  const defaultProject = (Array.isArray(providers) ? providers : [providers]).find(isObject)?.project;
+  const project = typeof config.project === "string" ? config.project : typeof defaultProject === "string" ? defaultProject : undefined;
+  return pool === undefined || project === undefined ? undefined : `${project}/${pool}`;
+}
+
+export const gcpOneProviderPerIssuer: Rule = {
+  id: "CI-GCP-14",
+  message: "No two workload identity providers of one pool trust the same issuer",
+  remedy:
+    "Give each cluster's issuer exactly one provider in the pool: principals of a pool are the pool's, whichever provider admitted them, so a second provider of the same issuer with a looser condition widens every grant of the pool",
+  scope: "environment",
+  appliesTo: isProvider,
+  check: (provider) => {
+    const environment = provider.environment;
+    if (!environment) return [];
+    const key = poolKeyOf(provider.stack, provider.config);
+    const issuer = resolveString(environment, provider.stackId, firstBlock(provider.config.oidc).issuer_uri);
+    if (key === undefined || issuer === undefined) return [];
+    const problems: string[] = [];
+    for (const [stackId, stack] of environment.stacks)
+      for (const [name, config] of resourcesOfType(stack, "google_iam_workload_identity_pool_provider")) {
+        if (stackId === provider.stackId && name === provider.name) continue;
+        const other = resolveString(environment, stackId, firstBlock(config.oidc).issuer_uri);
+        if (other !== undefined && issuerHostPath(other) === issuerHostPath(issuer) && poolKeyOf(stack, config) === key)
+          problems.push(`pool ${key} has another provider of issuer ${issuer}: ${stackId} ${name}`);
+      }
+    return problems;
+  },
+};
+
+interface Grant {
+  readonly role: string;
+  readonly members: readonly string[];
+}
+
+/** Role and members of each grant a resource makes: its role and member(s), or each binding of an `_iam_policy`. */
+function grantsOf(resource: ResourceUnderTest): Grant[] {
+  if (typeof resource.config.role === "string") return [{ role: resource.config.role, members: [...asStrings(resource.config.member), ...asStrings(resource.config.members)] }];
+  if (typeof resource.config.policy_data !== "string") return [];
+  try {
+    const policy: unknown = JSON.parse(resource.config.policy_data);
+    return isObject(policy) ? blocks(policy.bindings).flatMap((binding) => (typeof binding.role === "string" ? [{ role: binding.role, members: asStrings(binding.members) }] : [])) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The google_service_account a value references (`${google_service_account.<name>.<attribute>}`), by logical id. */
+const serviceAccountReference = (value: unknown) =>
+  typeof value === "string" ? /^(?:serviceAccount:)?\$\{google_service_account\.([^.]+)\.(name|id|email|member|unique_id)\}$/.exec(value)?.[1] : undefined;
+
+/** The catalog's binding of the stack: service account logical id → `<ns>:<name>` of the Kubernetes ServiceAccount (output service_account_emails). */
+function boundServiceAccounts(stack: StackJson): ReadonlyMap<string, string> | undefined {
+  return memoized(stack, "boundServiceAccounts", () => {
+    const output = stack.output?.service_account_emails;
+    if (!isObject(output) || !isObject(output.value)) return undefined;
+    const bound = new Map<string, string>();
+    for (const [workload, email] of Object.entries(output.value)) {
+      const account = serviceAccountReference(email);
+      if (account !== undefined) bound.set(account, workload.replace("/", ":"));
+    }
+    return bound;
+  });
+}
+
+export const gcpServiceAccountGrantsToItsWorkload: Rule = {
+  id: "CI-GCP-15",
+  message: "On a service account only roles/iam.workloadIdentityUser is granted, and only to the Kubernetes ServiceAccount the catalog binds to it",
+  remedy:
+    "Grant nothing else on a service account (serviceAccountTokenCreator, serviceAccountUser, … let one identity mint tokens for another); the workloadIdentityUser member is the workload's own principalSet://…/attribute.ksa_name/<ns>:<name>",
+  appliesTo: (type) => /^google_service_account_iam_(member|binding|policy)$/.test(type),
+  check: (resource) => {
+    const account = serviceAccountReference(resource.config.service_account_id);
+    const bound = account === undefined ? undefined : boundServiceAccounts(resource.stack)?.get(account);
+    return grantsOf(resource).flatMap(({ role, members }) => {
+      if (role !== WORKLOAD_IDENTITY_USER) return [`grants ${role} on a service account to ${members.join(", ") || "(no member)"}`];
+      if (bound === undefined) return [];
+      return members.flatMap((member) => {
+        const match = SINGLE_SERVICE_ACCOUNT_MEMBER.exec(member);
+        if (!match) return [];
+        const workload = match[3] ? `${match[3]}:${match[5]}` : `${match[9]}:${match[11]}`;
+        return workload === bound ? [] : [`lets ${workload} impersonate the service account of ${bound}`];
+      });
+    });
+  },
+};
+
+/** The service accounts whose grants are the catalog's: those output service_account_emails names, else every one of the stack. */
+function catalogAccountsOf(stack: StackJson): ReadonlyMap<string, string | undefined> {
+  return memoized(stack, "catalogGoogleServiceAccounts", () => {
+    const bound = boundServiceAccounts(stack);
+    const providers = stack.provider?.google;
+    const defaultProject = (Array.isArray(providers) ? providers : [providers]).find(isObject)?.project;
+    const accounts = new Map<string, string | undefined>();
+    for (const [name, config] of resourcesOfType(stack, "google_service_account")) {
+      if (bound && !bound.has(name)) continue;
+      const project = typeof config.project === "string" ? config.project : typeof defaultProject === "string" ? defaultProject : undefined;
+      const email = typeof config.account_id === "string" && project && !`${config.account_id}${project}`.includes("${") ? `${config.account_id}@${project}.iam.gserviceaccount.com` : undefined;
+      accounts.set(name, email);
+    }
+    return accounts;
+  });
+}
+
+const isDataGrant = (type: string) => /^google_(bigquery_dataset|bigquery_table|storage_bucket|project)_iam_(member|binding|policy)$/.test(type);
+
+export const gcpDataGrantsToCatalog: Rule = {
+  id: "CI-GCP-16",
+  message: "Dataset, table, bucket and project grants go only to the catalog's service accounts (created by this stack)",
+  remedy:
+    "Grant data access through the workload's own Google service account (datasetRoles / projectRoles in the catalog): a grant to another member (a user, a group, a foreign or federated principal) is access no reviewer of the catalog sees",
+  appliesTo: isDataGrant,
+  check: (resource) => {
+    const catalog = catalogAccountsOf(resource.stack);
+    if (catalog.size === 0 && boundServiceAccounts(resource.stack) === undefined) return []; // a stack without service accounts has no catalog to compare with
+    const emails = new Set([...catalog.values()].filter((email): email is string => email !== undefined).map((email) => `serviceAccount:${email}`));
+    return grantsOf(resource).flatMap(({ role, members }) =>
+      members
+        .filter((member) => {
+          const reference = serviceAccountReference(member);
+          return reference !== undefined ? !catalog.has(reference) : !emails.has(member);
+        })
+        .map((member) => `grants ${role} to ${member}, which is no service account of the catalog`),
+    );
+  },
+};
+
 export const GOOGLE_RULES: readonly Rule[] = [
   gcpOidcProvider,
   gcpAttributeCondition,
@@ -425,4 +587,8 @@ export const GOOGLE_RULES: readonly Rule[] = [
   gcpNoImpersonationRoles,
   gcpNoPublicMembers,
   gcpSubjectsOfCatalog,
+  gcpProviderAdmitsItsClusterOnly,
+  gcpOneProviderPerIssuer,
+  gcpServiceAccountGrantsToItsWorkload,
+  gcpDataGrantsToCatalog,
 ];
