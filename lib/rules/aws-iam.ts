@@ -743,18 +743,6 @@ function trustAudiences(statement: Statement): string[] {
     .flatMap(([, values]) => values);
 }
 
-/** Every IRSA statement of the environment's roles, with the stack of its role. */
-function environmentIrsaStatements(environment: EnvironmentUnderTest): readonly { readonly stackId: string; readonly statement: Statement }[] {
-  return memoized(environment, "irsaStatements", () =>
-    [...environment.stacks].flatMap(([stackId, stack]) =>
-      Object.values(stack.resource?.aws_iam_role ?? {}).flatMap((role) => {
-        const parsed = parsePolicy(role.assume_role_policy);
-        return parsed.ok ? parsed.statements.filter((statement) => statement.effect === "Allow" && isIrsaStatement(statement)).map((statement) => ({ stackId, statement })) : [];
-      }),
-    ),
-  );
-}
-
 /** The client ids a Federated principal's provider accepts: a provider resource's client_id_list, or the audiences oidc-<env> publishes for a provider it only uses. */
 function providerClientIds(environment: EnvironmentUnderTest, stackId: string, principal: string): readonly string[] | undefined {
   const reference = referencedResource(environment, stackId, principal);
@@ -767,18 +755,11 @@ function providerClientIds(environment: EnvironmentUnderTest, stackId: string, p
   return cluster && cluster.audiences.length > 0 ? cluster.audiences : undefined;
 }
 
-/** True when a Federated principal names the provider resource `name` of `providerStackId` (by reference or literal ARN). */
-function namesProvider(environment: EnvironmentUnderTest, stackId: string, principal: string, providerStackId: string, name: string, arn: string | undefined): boolean {
-  const reference = referencedResource(environment, stackId, principal);
-  if (reference) return reference.type === "aws_iam_openid_connect_provider" && reference.stackId === providerStackId && reference.name === name;
-  return arn !== undefined && !principal.includes("${") && awsPartition(principal) === arn;
-}
-
 export const oidcClientIdsAreAudiences: Rule = {
   id: "CI-OIDC-3",
-  message: "An IAM OIDC provider's client ids are exactly its cluster's configured audiences and the aud its roles' trusts accept; no trust accepts an aud its provider does not list",
+  message: "An IAM OIDC provider's client ids are exactly its cluster's configured audiences; no trust accepts an aud its provider does not list",
   remedy:
-    "Set client_id_list from the cluster's audiences (the same list oidc-<env> publishes) and condition every trust on one of them: a client id no trust uses widens which tokens the provider accepts, an aud it does not list never works",
+    "Set client_id_list from the cluster's audiences (the same list oidc-<env> publishes), and condition trusts on one of them: a client id nobody configured widens which tokens the provider accepts, an aud it does not list never works. (A configured audience no IAM trust uses is fine: it may be for another consumer)",
   scope: "environment",
   appliesTo: (type) => type === "aws_iam_openid_connect_provider" || type === "aws_iam_role",
   check: (resource) => {
@@ -806,15 +787,6 @@ export const oidcClientIdsAreAudiences: Rule = {
       const missing = cluster.audiences.filter((audience) => !clients.includes(audience));
       if (extra.length > 0) problems.push(`client ids ${extra.join(", ")} are not audiences configured for ${clusterLabel(cluster)} (${cluster.audiences.join(", ")})`);
       if (missing.length > 0) problems.push(`configured audiences ${missing.join(", ")} of ${clusterLabel(cluster)} are not client ids`);
-    }
-    const arn = providerArnOf(environment, resource.stackId, resource.stack, resource.config);
-    const trusts = environmentIrsaStatements(environment).filter(({ stackId, statement }) =>
-      (statement.principal === "*" ? [] : (statement.principal?.Federated ?? [])).some((principal) => namesProvider(environment, stackId, principal, resource.stackId, resource.name, arn)),
-    );
-    if (trusts.length > 0) {
-      const accepted = new Set(trusts.flatMap(({ statement }) => trustAudiences(statement)));
-      const unused = clients.filter((client) => !accepted.has(client));
-      if (unused.length > 0) problems.push(`client ids ${unused.join(", ")} are accepted by no trust of the ${trusts.length} statement(s) naming the provider`);
     }
     return problems;
   },
