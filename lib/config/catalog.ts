@@ -8,6 +8,7 @@ import { forbiddenManagedPolicy, policyArnAccount } from "../iam/managed-policie
 import { serviceAccountSubject } from "../oidc/issuer";
 import { BucketAdoption, bucketAdoption } from "./adoption";
 import type { ClusterKind } from "./clusters";
+import type { IamNameClaim } from "./delivery";
 import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
 import type {
   DataBucketConfig,
@@ -419,6 +420,16 @@ export function resolveCatalog(
     catalog: { buckets, workloads, ...(gcp ? { gcp } : {}), ...(gitlab ? { gitlab } : {}), kubernetes, ...(clusterAccess ? { clusterAccess } : {}) },
     issues,
   };
+}
+
+/** The IAM role names the catalog gives (workload roles, GitLab's), each with the field it is written in or derives from. */
+export function catalogIamNames(catalog: Pick<Catalog, "workloads" | "gitlab">): IamNameClaim[] {
+  const claims: IamNameClaim[] = [];
+  catalog.workloads.forEach((workload, index) => {
+    if (workload.aws) claims.push({ kind: "role", name: workload.aws.roleName, field: `workloads[${index}].aws.roleName`, owner: `workload ${workload.id}`, setting: "aws.roleName" });
+  });
+  if (catalog.gitlab) claims.push({ kind: "role", name: catalog.gitlab.roleName, field: "gitlab.roleName", owner: "GitLab", setting: "gitlab.roleName" });
+  return claims;
 }
 
 /** EKS access policies that administer the cluster (or a namespace's RBAC): never for a role this app creates. */

@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { awsPartition } from "../oidc/issuer";
 import { checkExistingKeys } from "./adoption";
 import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
-import { Catalog, resolveCatalog } from "./catalog";
+import { Catalog, catalogIamNames, resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
-import { Delivery, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
+import { Delivery, deliveryNameCollisions, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
 import { BackendConfig, environmentSchema } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
 import { plainZodMessage } from "./zod-messages";
@@ -176,6 +176,7 @@ function analyse(text: string, options: { readonly file: string; readonly projec
       })
     : undefined;
   issues.push(...(delivery?.issues ?? []).map((issue) => ({ file, ...issue })));
+  if (config.delivery) issues.push(...deliveryNameCollisions(name, catalogIamNames(resolved.catalog)).map((issue) => ({ file, ...issue })));
   const deployed = delivery?.delivery
     ? issuerWritersWithDelivery(
         clusters,

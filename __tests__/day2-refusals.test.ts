@@ -1,0 +1,134 @@
+/**
+ * Issue 24, day-2 refusals on real config edits: each test edits a shipped config's YAML as a platform engineer
+ * would and asserts the exact message with its `file:line:col`.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { deliveryNameCollisions, gitlabProjectPathRule } from "../lib/config/delivery";
+import { oidcProviderChoiceRule } from "../lib/config/schema";
+import { configErrorOf, environmentFromYaml, PROJECT_ROOT } from "./helpers";
+
+const STAGING = readFileSync(path.join(PROJECT_ROOT, "config", "staging.yaml"), "utf8");
+
+/** config/staging.yaml with `from` (which must occur exactly once) replaced by `to`. */
+function staging(from: string, to: string): string {
+  const at = STAGING.indexOf(from);
+  if (at < 0 || STAGING.indexOf(from, at + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)} in config/staging.yaml`);
+  return STAGING.replace(from, to);
+}
+
+const stagingError = (from: string, to: string) => configErrorOf(staging(from, to), "staging");
+
+const BLUE_ARN = "arn:aws:iam::444444444444:oidc-provider/oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLEB1E0C5D6E7F8091A2B3C4D5E6F";
+const FORMS = "{ use: <ARN> } (a provider managed elsewhere: only referenced) or { import: <ARN> } (adopt it into this stack)";
+
+it("the shipped staging config loads as it is", () => {
+  expect(environmentFromYaml(STAGING, "staging").name).toBe("staging");
+});
+
+describe("GitLab: a project path GitLab itself refuses", () => {
+  const withPath = (projectPath: string) => stagingError("projectPath: platform/cluster-identity", `projectPath: ${projectPath}`);
+
+  it("a .git or .atom suffix", () => {
+    expect(withPath("platform/cluster-identity.git")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "platform/cluster-identity.git": the project "cluster-identity.git" ends in ".git": GitLab paths never do (GitLab reads a path ending in .git as a clone URL, in .atom as a feed); write the path without it',
+    );
+    expect(withPath("platform.atom/cluster-identity")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "platform.atom/cluster-identity": the top-level group "platform.atom" ends in ".atom": GitLab paths never do (GitLab reads a path ending in .git as a clone URL, in .atom as a feed); write the path without it',
+    );
+  });
+
+  it("a part that starts or ends with a special character, or has two in a row", () => {
+    expect(withPath("platform/cluster-identity_")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "platform/cluster-identity_": the project "cluster-identity_" ends with "_": each part of a GitLab path starts and ends with a letter or digit',
+    );
+    expect(withPath("platform/_infra/cluster-identity")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "platform/_infra/cluster-identity": a subgroup "_infra" starts with "_": each part of a GitLab path starts and ends with a letter or digit',
+    );
+    expect(withPath("platform/cluster--identity")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "platform/cluster--identity": the project "cluster--identity" has "--": GitLab paths never have two special characters (_ . -) in a row',
+    );
+  });
+
+  it("a reserved name", () => {
+    expect(withPath("platform/new")).toBe('config/staging.yaml:79:18: delivery.gitlab.projectPath = "platform/new": "new" is a name GitLab reserves for its own project routes; no project can have it');
+    expect(withPath("admin/cluster-identity")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "admin/cluster-identity": "admin" is a name GitLab reserves for its own routes; no top-level group can have it',
+    );
+  });
+
+  it("the rule, unit by unit: what GitLab accepts passes", () => {
+    for (const accepted of ["platform/cluster-identity", "a/b", "Platform.Team/sub_group/api.service.v2", "platform/cluster-identity.GIT", "news/renewed"])
+      expect(gitlabProjectPathRule(accepted)).toBeUndefined();
+    for (const refused of ["a/b.git", "a/b.atom", "a./b", "a/b-", "a/b__c", "a/b._c", "a/Wikis", "api/b"]) expect(gitlabProjectPathRule(refused)).toEqual(expect.any(String));
+    // The shape itself (characters, group/project) is the schema's regex, with its own message.
+    expect(gitlabProjectPathRule("project-without-group")).toBeUndefined();
+    expect(withPath("project-without-group")).toBe(
+      'config/staging.yaml:79:18: delivery.gitlab.projectPath = "project-without-group": must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)',
+    );
+  });
+});
+
+describe("GitLab: delivery names that collide with a workload's or GitLab's role", () => {
+  it("a workload role named like the pipeline's deploy role", () => {
+    expect(stagingError("      mode: irsa\n", "      mode: irsa\n      roleName: cluster-identity-staging-deploy\n")).toBe(
+      'config/staging.yaml:48:17: workloads[0].aws.roleName = "cluster-identity-staging-deploy": IAM role names are unique in an account, and the pipeline\'s deploy role of delivery: (stack delivery-staging) is named cluster-identity-staging-deploy: set another aws.roleName for workload reporting/report-writer',
+    );
+  });
+
+  it("a default role name <cluster>-<namespace>-<serviceAccount> is checked like one written by hand", () => {
+    const yaml = staging("    name: staging-blue\n", "    name: cluster-identity\n").replace("namespace: reporting\n    serviceAccount: report-writer\n", "namespace: staging\n    serviceAccount: plan\n");
+    // No roleName in the document: reported at the aws map it would go in.
+    expect(configErrorOf(yaml, "staging")).toBe(
+      'config/staging.yaml:47:7: workloads[0].aws.roleName = "cluster-identity-staging-plan": IAM role names are unique in an account, and the pipeline\'s plan role of delivery: (stack delivery-staging) is named cluster-identity-staging-plan: set another aws.roleName for workload staging/plan',
+    );
+  });
+
+  it("GitLab's role", () => {
+    const yaml = staging("\n# The pipeline's own identities", "\ngitlab:\n  bucketPrefix: acme-staging-gitlab\n  roleName: cluster-identity-staging-plan\n\n# The pipeline's own identities");
+    expect(configErrorOf(yaml, "staging")).toBe(
+      'config/staging.yaml:75:13: gitlab.roleName = "cluster-identity-staging-plan": IAM role names are unique in an account, and the pipeline\'s plan role of delivery: (stack delivery-staging) is named cluster-identity-staging-plan: set another gitlab.roleName for GitLab',
+    );
+  });
+
+  it("role and policy names are separate IAM namespaces", () => {
+    const claim = { name: "cluster-identity-dev-workload-boundary", field: "x", owner: "workload a/b", setting: "aws.roleName" } as const;
+    expect(deliveryNameCollisions("dev", [{ ...claim, kind: "role" }])).toEqual([]);
+    expect(deliveryNameCollisions("dev", [{ ...claim, kind: "policy" }])).toEqual([
+      expect.objectContaining({ field: "x", rule: expect.stringContaining("the workload permissions boundary of delivery: (stack delivery-dev)") }),
+    ]);
+  });
+});
+
+describe("oidcProvider: what is accepted, in words", () => {
+  it("use and import together", () => {
+    expect(stagingError(`      use: ${BLUE_ARN}\n`, `      use: ${BLUE_ARN}\n      import: ${BLUE_ARN}\n`)).toBe(
+      `config/staging.yaml:18:7: clusters[0].oidcProvider = {"use":"${BLUE_ARN}","import":"${BLUE_ARN}"}: takes one of ${FORMS}, not both`,
+    );
+  });
+
+  it("a bare ARN where the map is expected", () => {
+    expect(stagingError("    oidcProvider:\n      # eksctl utils associate-iam-oidc-provider made it; other teams' roles trust it too.\n      use: ", "    oidcProvider: ")).toBe(
+      `config/staging.yaml:16:19: clusters[0].oidcProvider = "${BLUE_ARN}": a map, not a bare ARN: write oidcProvider: { use: <ARN> } (a provider managed elsewhere: only referenced) or oidcProvider: { import: <ARN> } (adopt it into this stack)`,
+    );
+  });
+
+  it("the same for delivery.gitlab.oidcProvider", () => {
+    const gitlabArn = "arn:aws:iam::444444444444:oidc-provider/gitlab.com";
+    expect(stagingError("    deployBranches: [main]\n", `    deployBranches: [main]\n    oidcProvider: ${gitlabArn}\n`)).toBe(
+      `config/staging.yaml:82:19: delivery.gitlab.oidcProvider = "${gitlabArn}": a map, not a bare ARN: write oidcProvider: { use: <ARN> } (a provider managed elsewhere: only referenced) or oidcProvider: { import: <ARN> } (adopt it into this stack)`,
+    );
+    expect(stagingError("    deployBranches: [main]\n", `    deployBranches: [main]\n    oidcProvider: { use: "${gitlabArn}", import: "${gitlabArn}" }\n`)).toBe(
+      `config/staging.yaml:82:19: delivery.gitlab.oidcProvider = {"use":"${gitlabArn}","import":"${gitlabArn}"}: takes one of ${FORMS}, not both`,
+    );
+  });
+
+  it("a misspelt or empty choice; a bad ARN keeps its own message", () => {
+    expect(stagingError(`      use: ${BLUE_ARN}\n`, `      uses: ${BLUE_ARN}\n`)).toBe(`config/staging.yaml:18:7: clusters[0].oidcProvider = {"uses":"${BLUE_ARN}"}: unknown field uses: takes one of ${FORMS}`);
+    expect(oidcProviderChoiceRule({})).toBe(`takes one of ${FORMS}`);
+    expect(oidcProviderChoiceRule(["x"])).toBe(`takes one of ${FORMS}`);
+    expect(stagingError(`      use: ${BLUE_ARN}\n`, "      use: arn:aws:iam::444444444444:role/x\n")).toBe(
+      'config/staging.yaml:18:12: clusters[0].oidcProvider.use = "arn:aws:iam::444444444444:role/x": must be an IAM OIDC provider ARN: arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer host and path>',
+    );
+  });
+});
