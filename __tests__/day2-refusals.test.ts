@@ -2,11 +2,15 @@
  * Issue 24, day-2 refusals on real config edits: each test edits a shipped config's YAML as a platform engineer
  * would and asserts the exact message with its `file:line:col`.
  */
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { TerraformStack } from "cdktf";
 import * as path from "node:path";
+import { constructIdCollisions, environmentConstructIds, fixedConstructIds, StackComponent, terraformLogicalId } from "../lib/config/construct-ids";
 import { deliveryNameCollisions, gitlabProjectPathRule } from "../lib/config/delivery";
 import { oidcProviderChoiceRule } from "../lib/config/schema";
-import { configErrorOf, environmentFromYaml, PROJECT_ROOT } from "./helpers";
+import { runSynth } from "../lib/run-synth";
+import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf } from "./helpers";
 
 const STAGING = readFileSync(path.join(PROJECT_ROOT, "config", "staging.yaml"), "utf8");
 
@@ -130,5 +134,104 @@ describe("oidcProvider: what is accepted, in words", () => {
     expect(stagingError(`      use: ${BLUE_ARN}\n`, "      use: arn:aws:iam::444444444444:role/x\n")).toBe(
       'config/staging.yaml:18:12: clusters[0].oidcProvider.use = "arn:aws:iam::444444444444:role/x": must be an IAM OIDC provider ARN: arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer host and path>',
     );
+  });
+});
+
+describe("construct ids: two things never share one, and the stacks build them only through lib/config/construct-ids", () => {
+  const canaryCluster = "  - type: eks\n    name: canary\n    issuerUrl: https://oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLECA0A1B2C3D4E5F60718293A4B\n# Team state";
+  const withCanary = (workload: string) => staging("# Team state", canaryCluster).replace("\n# The pipeline's own", `${workload}\n# The pipeline's own`);
+
+  it("a cluster canary beside a workload report-writer-canary: refused, naming both, instead of a crash in synth", () => {
+    const yaml = withCanary("  - namespace: reporting\n    serviceAccount: report-writer-canary\n    aws:\n      mode: pod-identity\n");
+    expect(configErrorOf(yaml, "staging")).toBe(
+      'config/staging.yaml:75:5: workloads[3] = "reporting/report-writer-canary": the ServiceAccount of reporting/report-writer-canary in staging-blue and the ServiceAccount of reporting/report-writer in canary (workloads[0] at 47:5) would both be sa-reporting-report-writer-canary in k8s-identities-staging: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them',
+    );
+    // Pinned away from the anchor, the two ServiceAccounts never meet: accepted.
+    expect(environmentFromYaml(withCanary("  - namespace: reporting\n    serviceAccount: report-writer-canary\n    clusters: [canary]\n    aws:\n      mode: pod-identity\n"), "staging").clusters).toHaveLength(3);
+  });
+
+  it("the same through the app command: one config line, exit 1, nothing written (it crashed with a stack trace)", () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-canary-"));
+    try {
+      cpSync(path.join(PROJECT_ROOT, "config"), path.join(root, "config"), { recursive: true });
+      writeFileSync(path.join(root, "config", "staging.yaml"), withCanary("  - namespace: reporting\n    serviceAccount: report-writer-canary\n    aws:\n      mode: pod-identity\n"));
+      const stderr: string[] = [];
+      const outdir = path.join(root, "cdktf.out");
+      expect(runSynth({ projectRoot: root, selection: "staging", outdir, stderr: { write: (text: string) => stderr.push(text) } })).toBe(1);
+      expect(stderr.join("")).toBe(
+        'cluster-identity: invalid configuration; nothing was written:\nconfig/staging.yaml:75:5: workloads[3] = "reporting/report-writer-canary": the ServiceAccount of reporting/report-writer-canary in staging-blue and the ServiceAccount of reporting/report-writer in canary (workloads[0] at 47:5) would both be sa-reporting-report-writer-canary in k8s-identities-staging: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them\n',
+      );
+      expect(() => readdirSync(outdir)).toThrow(/ENOENT/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a cluster named like the suffix of a fixed id (aws-auth + -current)", () => {
+    const yaml = STAGING.replace(/staging-green/g, "current") + 'clusterAccess:\n  method: aws-auth\n  nodeRoleArns: ["arn:aws:iam::444444444444:role/node"]\n  mappings: []\n';
+    expect(configErrorOf(yaml, "staging")).toBe(
+      'config/staging.yaml:20:11: clusters[1].name = "current": the aws-auth ConfigMap in current and the data source reading aws-auth in staging-blue (clusters[0].name at 13:11) would both be aws-auth-current in k8s-identities-staging: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them',
+    );
+  });
+
+  it("across families: a workload's Google scope and a cluster's workload identity provider", () => {
+    expect(stagingError("namespace: analytics\n    serviceAccount: bq-reader", "namespace: oidc\n    serviceAccount: provider-staging-green")).toBe(
+      'config/staging.yaml:61:5: workloads[2] = "oidc/provider-staging-green": the Google identity of oidc/provider-staging-green and the workload identity provider of cluster staging-green (clusters[1].name at 20:11) would both be oidc-provider-staging-green in gcp-wif-staging: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them',
+    );
+  });
+
+  it("a namespace created on the anchor named like another's on a further cluster", () => {
+    const yaml = staging("    clusters: [staging-green]\n", "").replace("\n# The pipeline's own", "  - namespace: analytics-staging-green\n    serviceAccount: loader\n    createNamespace: true\n    clusters: [staging-blue]\n\n# The pipeline's own");
+    expect(configErrorOf(yaml, "staging")).toBe(
+      'config/staging.yaml:71:16: workloads[3].namespace = "analytics-staging-green": the namespace analytics-staging-green in staging-blue and the namespace analytics in staging-green (workloads[2].namespace at 61:16) would both be namespace-analytics-staging-green in k8s-identities-staging: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them',
+    );
+  });
+
+  it("ids that differ only in what cdktf drops (a dot) are one Terraform resource: refused", () => {
+    const claims = [
+      { stack: "aws-workloads", id: "bucket-a.b", key: "bucket a.b", origin: "the data bucket a.b", field: "buckets[0].name", value: "a.b" },
+      { stack: "aws-workloads", id: "bucket-ab", key: "bucket ab", origin: "the data bucket ab", field: "buckets[1].name", value: "ab" },
+    ] as const;
+    expect(constructIdCollisions("dev", claims)).toEqual([
+      expect.objectContaining({ field: "buckets[1].name", rule: expect.stringContaining("would both be bucket-ab in aws-workloads-dev") }),
+    ]);
+    expect(terraformLogicalId("sa-ns-my.sa")).toBe("sa-ns-mysa");
+  });
+
+  // Rich environments: every top-level construct id of every stack is one the loader computed (or a fixed one), and
+  // every computed id is in the stack. A stack that builds an id another way fails here.
+  const RICH_EKS = `${staging("# Team state", canaryCluster)
+    .replace("  poolId: staging-k8s\n", "  poolId: staging-k8s\n  enableApis: true\n")
+    .replace("\n# The pipeline's own", "  - namespace: reporting\n    serviceAccount: report-writer-canary\n    clusters: [canary]\n    createNamespace: true\n    aws: { mode: pod-identity }\n    gcp: { serviceAccountId: staging-canary-writer, token: projected-token }\n\n# The pipeline's own")}gitlab:\n  bucketPrefix: acme-staging-gitlab\nclusterAccess:\n  method: aws-auth\n  nodeRoleArns: ["arn:aws:iam::444444444444:role/node"]\n  mappings: []\n`;
+  const RICH_SELF_MANAGED = `
+aws: { accountId: "111111111111", region: ap-northeast-1 }
+clusters:
+  - { type: self-managed, name: kops-a, issuer: { bucketName: test-issuer-a }, serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub], kubernetes: { context: a } }
+  - { type: self-managed, name: kops-b, issuer: { bucketName: test-issuer-b }, serviceAccountKeyFiles: [keys/dev/sa-signer-pkcs8.pub], kubernetes: { context: b } }
+  - { type: eks, name: eks-c, issuerUrl: "https://oidc.eks.ap-northeast-1.amazonaws.com/id/CCCC" }
+buckets: [{ name: test-rich-data }]
+workloads:
+  - { namespace: default, serviceAccount: app, createNamespace: true, aws: { mode: irsa } }
+  - { namespace: default, serviceAccount: pinned, clusters: [eks-c], aws: { mode: pod-identity } }
+clusterAccess:
+  mappings: [{ arn: "arn:aws:iam::111111111111:role/ops", accessPolicies: [{ policy: AmazonEKSViewPolicy }] }]
+`;
+
+  it.each([
+    ["EKS with delivery, Google, GitLab and aws-auth", RICH_EKS, "staging"],
+    ["self-managed and EKS with access entries", RICH_SELF_MANAGED, "test"],
+  ])("%s", (_, yaml, name) => {
+    const environment = environmentFromYaml(yaml, name);
+    const claims = environmentConstructIds({ clusters: environment.clusters, catalog: environment.catalog, hasDelivery: !!environment.delivery });
+    let checked = 0;
+    for (const stack of Object.values(stacksOf(environment)).filter((value): value is TerraformStack => value instanceof TerraformStack)) {
+      const component = stack.node.id.slice(0, -`-${environment.name}`.length) as StackComponent;
+      const computed = claims.filter((claim) => claim.stack === component).map((claim) => claim.id);
+      const children = stack.node.children.map((child) => child.node.id);
+      expect({ stack: stack.node.id, unknown: children.filter((id) => !computed.includes(id) && !fixedConstructIds(component).includes(id)) }).toEqual({ stack: stack.node.id, unknown: [] });
+      expect({ stack: stack.node.id, missing: [...new Set(computed)].filter((id) => !children.includes(id)) }).toEqual({ stack: stack.node.id, missing: [] });
+      checked += children.length;
+    }
+    expect(checked).toBeGreaterThan(40);
   });
 });

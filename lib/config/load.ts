@@ -11,6 +11,7 @@ import { checkExistingKeys } from "./adoption";
 import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
 import { Catalog, catalogIamNames, resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
+import { constructIdCollisions, environmentConstructIds } from "./construct-ids";
 import { Delivery, deliveryNameCollisions, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
 import { BackendConfig, environmentSchema } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
@@ -190,6 +191,12 @@ function analyse(text: string, options: { readonly file: string; readonly projec
       )
     : { clusters, issues: [] };
   issues.push(...deployed.issues.map((issue) => ({ file, ...issue })));
+  if (issues.length === 0) {
+    // Only a config that is otherwise valid: the ids follow from resolved names (a duplicate name is its own issue).
+    const at = (field: string) => source.positionOf(parseFieldPath(field));
+    const claims = environmentConstructIds({ clusters: deployed.clusters, catalog: resolved.catalog, hasDelivery: !!delivery?.delivery });
+    issues.push(...constructIdCollisions(name, claims, at).map((issue) => ({ file, ...issue })));
+  }
   if (issues.length > 0) return { issues: located(issues, source), source, raw };
   return {
     issues,
