@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { constructIdCollisions, environmentConstructIds, fixedConstructIds, StackComponent, terraformLogicalId } from "../lib/config/construct-ids";
 import { deliveryNameCollisions, gitlabProjectPathRule } from "../lib/config/delivery";
 import { oidcProviderChoiceRule } from "../lib/config/schema";
+import { ConfigSource } from "../lib/config/source";
 import { runSynth } from "../lib/run-synth";
 import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf } from "./helpers";
 
@@ -233,5 +234,52 @@ clusterAccess:
       checked += children.length;
     }
     expect(checked).toBeGreaterThan(40);
+  });
+});
+
+describe("YAML: an issue reached through a merge key or an alias is reported where that is written", () => {
+  it("a merge key (<<: *irsa) bringing a field the entry cannot have", () => {
+    const yaml = staging("    aws:\n      mode: irsa\n", "    aws: &irsa\n      mode: irsa\n      tokenExpirationSeconds: 3600\n").replace(
+      "    serviceAccount: report-exporter\n    aws:\n      mode: pod-identity\n",
+      "    serviceAccount: report-exporter\n    aws:\n      <<: *irsa\n      mode: pod-identity\n",
+    );
+    expect(configErrorOf(yaml, "staging")).toBe(
+      "config/staging.yaml:56:7: workloads[1].aws.tokenExpirationSeconds = 3600: token expiration applies to IRSA tokens only (through the merge <<: *irsa at 56:7, into &irsa at 48:31)",
+    );
+  });
+
+  it("an alias (*writer) of another workload's aws map: the duplicate role is reported at the alias", () => {
+    const yaml = staging("    aws:\n      mode: irsa\n", "    aws: &writer\n      mode: irsa\n      roleName: staging-report-writer\n").replace(
+      "    clusters: [staging-green]\n",
+      "    clusters: [staging-green]\n    aws: *writer\n",
+    );
+    expect(configErrorOf(yaml, "staging")).toBe(
+      'config/staging.yaml:66:10: workloads[2].aws.roleName = "staging-report-writer": role name already used by reporting/report-writer (through the alias *writer at 66:10, into &writer at 48:17)',
+    );
+  });
+
+  it("a schema issue and an unknown key through a merge", () => {
+    const yaml = staging("    aws:\n      mode: irsa\n", "    aws: &irsa\n      mode: irsa\n      roleNme: typo\n").replace(
+      "    serviceAccount: report-exporter\n    aws:\n      mode: pod-identity\n",
+      "    serviceAccount: report-exporter\n    aws:\n      <<: *irsa\n      mode: pod-identity\n",
+    );
+    expect(configErrorOf(yaml, "staging").split("\n")).toEqual([
+      'config/staging.yaml:48:7: workloads[0].aws.roleNme = "typo": unknown field; see config/schema.json for the fields this level accepts',
+      'config/staging.yaml:56:7: workloads[1].aws.roleNme = "typo": unknown field; see config/schema.json for the fields this level accepts (through the merge <<: *irsa at 56:7, into &irsa at 48:7)',
+    ]);
+  });
+
+  it("positionOf, unit by unit: own keys win over merged ones, merges in order, every hop named, outermost position", () => {
+    const source = new ConfigSource("base: &b\n  x: 1\n  inner: &i\n    y: 2\nm:\n  <<: *b\n  x: 5\nn:\n  <<: [*i, *b]\nc: &c\n  g: *b\nm2:\n  <<: *c\n");
+    expect(source.toJS()).toEqual({ base: { x: 1, inner: { y: 2 } }, m: { x: 5, inner: { y: 2 } }, n: { y: 2, x: 1, inner: { y: 2 } }, c: { g: { x: 1, inner: { y: 2 } } }, m2: { g: { x: 1, inner: { y: 2 } } } });
+    expect(source.positionOf(["m", "x"])).toEqual({ line: 7, column: 6 });
+    expect(source.positionOf(["base", "inner", "y"])).toEqual({ line: 4, column: 8 });
+    expect(source.positionOf(["m", "inner", "y"])).toEqual({ line: 6, column: 3, through: "through the merge <<: *b at 6:3, into &b at 4:8" });
+    expect(source.positionOf(["n", "y"])).toEqual({ line: 9, column: 3, through: "through the merge <<: [*i, *b] at 9:3, into &i at 4:8" });
+    expect(source.positionOf(["n", "x"])).toEqual({ line: 9, column: 3, through: "through the merge <<: [*i, *b] at 9:3, into &b at 2:6" });
+    expect(source.positionOf(["m2", "g", "x"])).toEqual({ line: 13, column: 3, through: "through the merge <<: *c at 13:3, then the alias *b at 11:6, into &b at 2:6" });
+    // A field missing behind an alias: the alias, into the map it is missing from.
+    expect(source.positionOf(["c", "g", "z"])).toEqual({ line: 11, column: 6, through: "through the alias *b at 11:6, into &b at 2:3" });
+    expect(source.positionOf(["m", "x"], { key: true })).toEqual({ line: 7, column: 3 });
   });
 });

@@ -29,14 +29,17 @@ export interface ConfigIssue {
   readonly rule: string;
   /** The problem has no value to show (a YAML syntax error): `file:line:col: field: rule`. @default false */
   readonly omitValue?: boolean;
+  /** The field is reached through an alias or merge key (reported where that is written): which, and where the value sits. */
+  readonly through?: string;
 }
 
 export function formatIssue(issue: ConfigIssue): string {
   const file = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
-  if (issue.omitValue) return issue.field ? `${file}: ${issue.field}: ${issue.rule}` : `${file}: ${issue.rule}`;
+  const rule = issue.through ? `${issue.rule} (${issue.through})` : issue.rule;
+  if (issue.omitValue) return issue.field ? `${file}: ${issue.field}: ${rule}` : `${file}: ${rule}`;
   const where = issue.field ? `${file}: ${issue.field}` : file;
   const value = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
-  return `${where} = ${value}: ${issue.rule}`;
+  return `${where} = ${value}: ${rule}`;
 }
 
 export class ConfigError extends Error {
