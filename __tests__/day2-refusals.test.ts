@@ -188,6 +188,12 @@ describe("construct ids: two things never share one, and the stacks build them o
     );
   });
 
+  it("a config-derived id equal to one of the stack's own (the ProjectService api-iam)", () => {
+    expect(stagingError("namespace: analytics\n    serviceAccount: bq-reader", "namespace: api\n    serviceAccount: iam")).toBe(
+      "config/staging.yaml:61:5: workloads[2] = \"api/iam\": the Google identity of api/iam would be api-iam in gcp-wif-staging, the id of one of the stack's own resources (api-iam): construct ids join names with \"-\", so the two cannot be told apart; rename it",
+    );
+  });
+
   it("ids that differ only in what cdktf drops (a dot) are one Terraform resource: refused", () => {
     const claims = [
       { stack: "aws-workloads", id: "bucket-a.b", key: "bucket a.b", origin: "the data bucket a.b", field: "buckets[0].name", value: "a.b" },

@@ -252,10 +252,12 @@ export function constructIdCollisions(environmentName: string, claims: readonly 
     const stack = `${claim.stack}-${environmentName}`;
     const fixedId = fixed.get(slot);
     if (fixedId !== undefined) {
+      if (reported.has(claim.key)) continue;
+      reported.add(claim.key);
       issues.push({
         field: claim.field,
         value: claim.value,
-        rule: `${claim.origin} would be ${logicalId} in ${stack}, the id of a resource the stack always has (${fixedId}): construct ids join names with "-", so the two cannot be told apart; rename it`,
+        rule: `${claim.origin} would be ${logicalId} in ${stack}, the id of one of the stack's own resources (${fixedId}): construct ids join names with "-", so the two cannot be told apart; rename it`,
       });
       continue;
     }
