@@ -154,7 +154,8 @@ describe("source positions", () => {
     expect(source.positionOf(["aws", "region"])).toEqual({ line: 2, column: 3 });
     expect(source.positionOf(["workloads", 0, "aws", "mode"])).toEqual({ line: 5, column: 18 });
     expect(source.positionOf(["workloads", 1, "serviceAccount"])).toEqual({ line: 6, column: 8 });
-    expect(source.positionOf(["last", "namespace"])).toEqual({ line: 6, column: 21 });
+    // Through an alias: where the alias is written, naming it and the anchor (issue 24; it used to be the anchor's 6:21).
+    expect(source.positionOf(["last", "namespace"])).toEqual({ line: 7, column: 7, through: "through the alias *w at 7:7, into &w at 6:21" });
     expect(source.positionOf(["nowhere", 3])).toEqual({ line: 1, column: 1 });
   });
 

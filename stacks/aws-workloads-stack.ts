@@ -9,16 +9,12 @@ import { PodIdentityRole, PodIdentityRoleCluster } from "../constructs/pod-ident
 import { eksClusterArn } from "../lib/iam/trust-policies";
 import { WorkloadRole } from "../constructs/workload-role";
 import type { Workload } from "../lib/config/catalog";
-import { clusterScopedId, clustersOf, ResolvedCluster } from "../lib/config/clusters";
+import { clustersOf, ResolvedCluster } from "../lib/config/clusters";
+import { awsWorkloadsIds } from "../lib/config/construct-ids";
 import type { Environment } from "../lib/config/load";
 import { kmsViaS3Statement, s3GrantStatements, sidOf } from "../lib/iam/s3-grants";
 import { EnvironmentStack } from "./environment-stack";
 import type { OidcStack } from "./oidc-stack";
-
-/** Construct id of a workload: `default/s3-echoer` → `default-s3-echoer` (stable: logical ids derive from it). */
-export function workloadConstructId(workloadId: string): string {
-  return workloadId.replace("/", "-");
-}
 
 export interface WorkloadStackOptions {
   /**
@@ -62,7 +58,7 @@ export class AwsWorkloadsStack extends EnvironmentStack {
     for (const bucket of catalog.buckets)
       buckets.set(
         bucket.name,
-        new DataBucket(this, `bucket-${bucket.name}`, {
+        new DataBucket(this, awsWorkloadsIds.bucket(bucket.name), {
           bucketName: bucket.name,
           kmsKeyArn: bucket.kmsKeyArn ?? this.dataKey!.keyArn,
           region: aws.region,
@@ -101,7 +97,7 @@ export class AwsWorkloadsStack extends EnvironmentStack {
     if (access?.method === "access-entries")
       for (const cluster of environment.clusters)
         if (cluster.type === "eks")
-          new ClusterAccessEntries(this, clusterScopedId("cluster-access", cluster), { clusterName: cluster.name, partition: aws.partition, mappings: access.mappings });
+          new ClusterAccessEntries(this, awsWorkloadsIds.clusterAccess(cluster), { clusterName: cluster.name, partition: aws.partition, mappings: access.mappings });
 
     if (roles.size > 0)
       new TerraformOutput(this, "role_arns", {
@@ -121,7 +117,7 @@ export class AwsWorkloadsStack extends EnvironmentStack {
 
   private createRole(workload: Workload, oidc: OidcStack): WorkloadRole {
     const access = workload.aws!;
-    const id = `role-${workloadConstructId(workload.id)}`;
+    const id = awsWorkloadsIds.role(workload.id);
     const common = {
       roleName: access.roleName,
       namespace: workload.namespace,

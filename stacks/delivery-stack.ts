@@ -46,7 +46,7 @@ import {
   PROJECT_IAM_ADMIN_ROLE,
 } from "../lib/delivery/google";
 import { managedScope, ManagedScope } from "../lib/delivery/scope";
-import { clusterScopedId, clusterScopedOutput } from "../lib/config/clusters";
+import { deliveryIds } from "../lib/config/construct-ids";
 import { pipelineGroups, pipelineRbacManifest } from "../lib/kubernetes/pipeline-rbac";
 import { providerResourceName, roleConstructId, WORKLOAD_IDENTITY_USER_ROLE } from "../lib/gcp/resource-names";
 import { PolicyDocument, toJson } from "../lib/iam/policy-document";
@@ -159,15 +159,15 @@ export class DeliveryStack extends EnvironmentStack {
       // namespaces of this cluster (edit); the plan role reads them (view). What namespaces cannot express (aws-auth,
       // creating namespaces, reading exactly the Secrets written) goes through groups an administrator binds with the
       // RBAC this stack outputs (lib/kubernetes/pipeline-rbac.ts).
-      const access = (id: string, role: IamRole, policy: string, groups: readonly string[]) => {
-        const entry = new EksAccessEntry(this, clusterScopedId(`${id}-access-entry`, cluster), {
+      const access = (id: "plan" | "deploy", role: IamRole, policy: string, groups: readonly string[]) => {
+        const entry = new EksAccessEntry(this, deliveryIds.accessEntry(id, cluster), {
           clusterName: cluster.name,
           principalArn: role.arn,
           type: "STANDARD",
           ...(groups.length > 0 ? { kubernetesGroups: [...groups] } : {}),
         });
         if (eks.namespaces.length > 0)
-          new EksAccessPolicyAssociation(this, clusterScopedId(`${id}-access-policy`, cluster), {
+          new EksAccessPolicyAssociation(this, deliveryIds.accessPolicy(id, cluster), {
             clusterName: cluster.name,
             principalArn: entry.principalArn,
             policyArn: `arn:${environment.aws.partition}:eks::aws:cluster-access-policy/${policy}`,
@@ -180,9 +180,9 @@ export class DeliveryStack extends EnvironmentStack {
       access("deploy", deployRole, "AmazonEKSEditPolicy", groups.deploy);
       const manifest = pipelineRbacManifest(rbac);
       if (manifest)
-        new TerraformOutput(this, clusterScopedOutput("pipeline_rbac", cluster), {
+        new TerraformOutput(this, deliveryIds.pipelineRbacOutput(cluster), {
           value: manifest,
-          description: `RBAC of the pipeline's groups on ${cluster.name}: apply once as a cluster administrator (terraform output -raw ${clusterScopedOutput("pipeline_rbac", cluster)} | kubectl apply -f -)`,
+          description: `RBAC of the pipeline's groups on ${cluster.name}: apply once as a cluster administrator (terraform output -raw ${deliveryIds.pipelineRbacOutput(cluster)} | kubectl apply -f -)`,
         });
     }
 

@@ -17,10 +17,10 @@ import {
   providerResourceName,
   roleConstructId,
   serviceAccountPrincipalSet,
-  workloadConstructId,
   WORKLOAD_IDENTITY_USER_ROLE,
 } from "../lib/gcp/resource-names";
-import { clusterScopedId, clusterScopedOutput, gcpProviderIdOf } from "../lib/config/clusters";
+import { gcpProviderIdOf } from "../lib/config/clusters";
+import { gcpWifIds } from "../lib/config/construct-ids";
 import { assertGrantableRole, isAdminRole, requiredApis } from "../lib/gcp/roles";
 import { EnvironmentStack } from "./environment-stack";
 import type { OidcStack } from "./oidc-stack";
@@ -104,7 +104,7 @@ export class GcpWifStack extends EnvironmentStack {
       for (const service of requiredApis({ datasetGrants: workloads.some((workload) => workload.gcp.datasetRoles.length > 0) }))
         apis.set(
           service,
-          new ProjectService(this, `api-${service.split(".")[0]}`, {
+          new ProjectService(this, gcpWifIds.api(service), {
             project: gcp.projectId,
             service,
             // Other things in the project may use these APIs: destroying this stack must not turn them off.
@@ -143,7 +143,7 @@ export class GcpWifStack extends EnvironmentStack {
           `the attribute condition${cluster.idSuffix ? ` of ${cluster.name}` : ""} lists namespaces, not ServiceAccounts: ${here.length} subjects exceed Google's 4096-character limit (the workloadIdentityUser bindings still name single ServiceAccounts)`,
         );
       const displayName = `${cluster.name} k8s`.slice(0, 32);
-      const provider = new IamWorkloadIdentityPoolProvider(this, clusterScopedId("oidc-provider", cluster), {
+      const provider = new IamWorkloadIdentityPoolProvider(this, gcpWifIds.provider(cluster), {
         project: gcp.projectId,
         // The pool's attribute, not the configured id: the provider is created after the pool.
         workloadIdentityPoolId: pool.workloadIdentityPoolId,
@@ -178,7 +178,7 @@ export class GcpWifStack extends EnvironmentStack {
     const constructIds = new Map<string, string>();
     const identities = new Map<string, GcpWorkloadIdentity>();
     for (const workload of workloads) {
-      const id = workloadConstructId(workload.id);
+      const id = gcpWifIds.workload(workload.id);
       const clash = constructIds.get(id);
       if (clash) throw new Error(`${environment.file}: workloads ${clash} and ${workload.id} map to the same construct id ${id}; rename one ServiceAccount`);
       constructIds.set(id, workload.id);
@@ -253,7 +253,7 @@ export class GcpWifStack extends EnvironmentStack {
     this.workloadIdentities = identities;
 
     for (const cluster of environment.clusters)
-      new TerraformOutput(this, clusterScopedOutput("provider_audience", cluster), {
+      new TerraformOutput(this, gcpWifIds.providerAudienceOutput(cluster), {
         value: providers.get(cluster.name)!.providerAudience,
         description: `Full resource name of the workload identity provider${cluster.idSuffix ? ` of ${cluster.name}` : ""}: the audience of credential configurations and of projected tokens for Google`,
       });

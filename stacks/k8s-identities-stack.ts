@@ -10,14 +10,14 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { suppressRules } from "../constructs/security-rules-aspect";
 import { DEFAULT_AUDIENCE } from "../lib/config/schema";
-import { clusterScopedId, clusterScopedOutput, ResolvedCluster } from "../lib/config/clusters";
+import type { ResolvedCluster } from "../lib/config/clusters";
+import { k8sIds } from "../lib/config/construct-ids";
 import type { Environment } from "../lib/config/load";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
 import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth";
 import { CREDENTIALS_KEY, externalAccountCredentials } from "../lib/kubernetes/credential-config";
 import { podSpecSnippet } from "../lib/kubernetes/pod-spec";
 import type { AwsWorkloadsStack } from "./aws-workloads-stack";
-import { workloadConstructId } from "./aws-workloads-stack";
 import { EnvironmentStack } from "./environment-stack";
 import type { GcpWifStack } from "./gcp-wif-stack";
 import type { GitlabStorageStack } from "./gitlab-storage-stack";
@@ -61,14 +61,13 @@ export class K8sIdentitiesStack extends EnvironmentStack {
     const { catalog } = environment;
     const provider = this.configureProvider(environment, cluster);
     const inCluster = provider ? { provider } : {};
-    const id = (base: string) => clusterScopedId(base, cluster);
 
     const namespaces = new Map<string, NamespaceV1>();
     const namespaceOf = (name: string, create: boolean): string => {
       if (!create) return name;
       let namespace = namespaces.get(name);
       // A namespace holds everything deployed into it: never let a plan delete one.
-      namespace ??= new NamespaceV1(this, id(`namespace-${name}`), { metadata: { name, labels: MANAGED_BY_LABELS }, lifecycle: { preventDestroy: true }, ...inCluster });
+      namespace ??= new NamespaceV1(this, k8sIds.namespace(name, cluster), { metadata: { name, labels: MANAGED_BY_LABELS }, lifecycle: { preventDestroy: true }, ...inCluster });
       namespaces.set(name, namespace);
       return namespace.metadata.name;
     };
@@ -82,9 +81,8 @@ export class K8sIdentitiesStack extends EnvironmentStack {
         if (cluster.audiences[0] !== DEFAULT_AUDIENCE) annotations["eks.amazonaws.com/audience"] = cluster.audiences[0];
         if (workload.aws.tokenExpirationSeconds) annotations["eks.amazonaws.com/token-expiration"] = String(workload.aws.tokenExpirationSeconds);
       }
-      const workloadId = workloadConstructId(workload.id);
       const namespace = namespaceOf(workload.namespace, workload.createNamespace);
-      const serviceAccount = new ServiceAccountV1(this, id(`sa-${workloadId}`), {
+      const serviceAccount = new ServiceAccountV1(this, k8sIds.serviceAccount(workload.id, cluster), {
         metadata: { name: workload.serviceAccount, namespace, labels: MANAGED_BY_LABELS, annotations },
         automountServiceAccountToken: workload.automountServiceAccountToken,
         ...inCluster,
@@ -106,13 +104,13 @@ export class K8sIdentitiesStack extends EnvironmentStack {
           tokenPath: identity.tokenPath,
         });
         // Not secret material (no key), but a Secret because that is how pods mount it.
-        new SecretV1(this, id(`gcp-credentials-${workloadId}`), {
+        new SecretV1(this, k8sIds.gcpCredentials(workload.id, cluster), {
           metadata: { name: workload.gcp.credentialsSecretName, namespace, labels: MANAGED_BY_LABELS },
           data: { [CREDENTIALS_KEY]: JSON.stringify(credentials, null, 2) },
           type: "Opaque",
           ...inCluster,
         });
-        new TerraformOutput(this, clusterScopedOutput(`pod_spec_${workloadId.replace(/-/g, "_")}`, cluster), {
+        new TerraformOutput(this, k8sIds.podSpecOutput(workload.id, cluster), {
           value: podSpecSnippet({
             serviceAccount: workload.serviceAccount,
             credentialsSecretName: workload.gcp.credentialsSecretName,
@@ -129,7 +127,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
     if (gitlab) {
       const settings = gitlab.settings;
       const namespace = namespaceOf(settings.namespace, settings.createNamespace);
-      const gitlabServiceAccount = new ServiceAccountV1(this, id("sa-gitlab"), {
+      const gitlabServiceAccount = new ServiceAccountV1(this, k8sIds.gitlabServiceAccount(cluster), {
         metadata: {
           name: settings.serviceAccount,
           namespace,
@@ -142,7 +140,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
       if (settings.automountServiceAccountToken)
         suppressRules(gitlabServiceAccount, { ruleId: "CI-K8S-6", reason: `${environment.file}: gitlab.automountServiceAccountToken is true` });
       serviceAccounts.set(`${settings.namespace}/${settings.serviceAccount}`, gitlabServiceAccount);
-      new SecretV1(this, id("gitlab-connection"), {
+      new SecretV1(this, k8sIds.gitlabConnection(cluster), {
         metadata: { name: settings.connectionSecretName, namespace, labels: MANAGED_BY_LABELS },
         data: { connection: gitlabConnectionSecret(gitlab.region) },
         type: "Opaque",
@@ -150,7 +148,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
       });
       const registry = settings.buckets.find((bucket) => bucket.purpose === "registry");
       if (registry)
-        new SecretV1(this, id("gitlab-registry-storage"), {
+        new SecretV1(this, k8sIds.gitlabRegistryStorage(cluster), {
           metadata: { name: settings.registrySecretName, namespace, labels: MANAGED_BY_LABELS },
           data: { config: gitlabRegistryStorageSecret(registry.name, gitlab.region) },
           type: "Opaque",
@@ -160,9 +158,9 @@ export class K8sIdentitiesStack extends EnvironmentStack {
 
     const access = catalog.clusterAccess;
     if (access?.method === "aws-auth" && cluster.type === "eks") {
-      const existing = new DataKubernetesConfigMapV1(this, id("aws-auth-current"), { metadata: { name: "aws-auth", namespace: "kube-system" }, ...inCluster });
+      const existing = new DataKubernetesConfigMapV1(this, k8sIds.awsAuthCurrent(cluster), { metadata: { name: "aws-auth", namespace: "kube-system" }, ...inCluster });
       const data = awsAuthData(access.nodeRoleArns, access.mappings);
-      const awsAuth = new ConfigMapV1Data(this, id("aws-auth"), {
+      const awsAuth = new ConfigMapV1Data(this, k8sIds.awsAuth(cluster), {
         metadata: { name: "aws-auth", namespace: "kube-system" },
         data: { mapRoles: data.mapRoles, mapUsers: data.mapUsers },
         force: true,
@@ -186,7 +184,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
         });
     }
 
-    new TerraformOutput(this, clusterScopedOutput("service_accounts", cluster), {
+    new TerraformOutput(this, k8sIds.serviceAccountsOutput(cluster), {
       value: [...serviceAccounts.keys()].sort(),
       description: `ServiceAccounts managed by this stack${cluster.idSuffix ? ` in ${cluster.name}` : ""} (<namespace>/<name>)`,
     });
@@ -199,14 +197,14 @@ export class K8sIdentitiesStack extends EnvironmentStack {
    */
   private configureProvider(environment: Environment, cluster: ResolvedCluster): KubernetesProvider | undefined {
     const { aws } = environment;
-    const id = clusterScopedId("kubernetes", cluster);
+    const id = k8sIds.provider(cluster);
     const alias = cluster.idSuffix ? { alias: cluster.name } : {};
     let provider: KubernetesProvider;
     if (cluster.type === "self-managed") {
       provider = new KubernetesProvider(this, id, { configPath: cluster.kubeconfigPath, configContext: cluster.kubeconfigContext, ...alias });
     } else {
       // EKS: endpoint and CA from the EKS API, a short-lived token from the deployer's AWS credentials.
-      const eks = new DataAwsEksCluster(this, clusterScopedId("cluster", cluster), { name: cluster.name });
+      const eks = new DataAwsEksCluster(this, k8sIds.eksCluster(cluster), { name: cluster.name });
       provider = new KubernetesProvider(this, id, {
         host: eks.endpoint,
         clusterCaCertificate: Fn.base64decode(eks.certificateAuthority.get(0).data),

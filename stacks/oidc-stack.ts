@@ -5,7 +5,8 @@ import { DataAwsIamSessionContext } from "@cdktf/provider-aws/lib/data-aws-iam-s
 import { EnvironmentAwsProvider } from "../constructs/environment-aws-provider";
 import { declareOidcProvider, OidcProviderOrigin } from "../constructs/oidc-provider";
 import { S3OidcIssuer } from "../constructs/s3-oidc-issuer";
-import { clusterScopedId, clusterScopedOutput, ResolvedCluster } from "../lib/config/clusters";
+import type { ResolvedCluster } from "../lib/config/clusters";
+import { oidcIds } from "../lib/config/construct-ids";
 import type { Environment } from "../lib/config/load";
 import { apiServerFlags } from "../lib/oidc/issuer";
 import { EnvironmentStack } from "./environment-stack";
@@ -73,11 +74,10 @@ export class OidcStack extends EnvironmentStack {
   }
 
   private declareCluster(cluster: ResolvedCluster): ClusterIssuer {
-    const id = (base: string) => clusterScopedId(base, cluster);
-    const output = (base: string) => clusterScopedOutput(base, cluster);
+    const output = (base: Parameters<typeof oidcIds.output>[0]) => oidcIds.output(base, cluster);
     const issuer =
       cluster.type === "self-managed"
-        ? new S3OidcIssuer(this, id("issuer"), {
+        ? new S3OidcIssuer(this, oidcIds.issuer(cluster), {
             bucketName: cluster.issuerBucketName,
             issuerUrl: cluster.issuerUrl,
             jwks: cluster.jwks,
@@ -85,9 +85,9 @@ export class OidcStack extends EnvironmentStack {
             ...(cluster.issuerAdoption ? { importExisting: cluster.issuerAdoption } : {}),
           })
         : undefined;
-    const publishedIssuerUrl = issuer ? new TerraformLocal(this, id("published_issuer_url"), cluster.issuerUrl).asString : cluster.issuerUrl;
+    const publishedIssuerUrl = issuer ? new TerraformLocal(this, oidcIds.publishedIssuerUrl(cluster), cluster.issuerUrl).asString : cluster.issuerUrl;
 
-    const provider = declareOidcProvider(this, id("provider"), {
+    const provider = declareOidcProvider(this, oidcIds.provider(cluster), {
       url: cluster.issuerUrl,
       clientIds: cluster.audiences,
       tags: { Name: `${cluster.name}-service-accounts` },

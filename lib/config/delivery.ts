@@ -17,6 +17,52 @@ const PROJECT_PATH = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*
 /** A branch name as it appears in `ref`: a git ref name without wildcards, `:` or whitespace. */
 const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)(?!.*\.$)[A-Za-z0-9._\/-]{1,200}$/;
 
+/**
+ * Names GitLab reserves (docs "Reserved project and group names", lib/gitlab/path_regex.rb): a project cannot be
+ * named like a project route, a top-level group like a top-level route, a subgroup `-` (matched case-insensitively, as
+ * GitLab does). The docs' multi-part entries (`info/lfs/objects`…) cannot be one path part and are left out.
+ */
+export const GITLAB_RESERVED_PROJECT_NAMES: readonly string[] = [
+  "-", "badges", "blame", "blob", "builds", "commits", "create", "create_dir", "edit", "files", "find_file", "new", "preview",
+  "raw", "refs", "tree", "update", "wikis",
+];
+export const GITLAB_RESERVED_TOP_LEVEL_NAMES: readonly string[] = [
+  "-", ".well-known", "404.html", "422.html", "500.html", "502.html", "503.html", "admin", "api", "apple-touch-icon.png",
+  "assets", "dashboard", "deploy.html", "explore", "favicon.ico", "favicon.png", "files", "groups", "health_check", "help",
+  "import", "jwt", "login", "oauth", "profile", "projects", "public", "robots.txt", "s", "search", "sitemap", "sitemap.xml",
+  "sitemap.xml.gz", "slash-command-logo.png", "snippets", "unsubscribes", "uploads", "users", "v2",
+];
+export const GITLAB_RESERVED_SUBGROUP_NAMES: readonly string[] = ["-"];
+
+/**
+ * A project path GitLab itself would refuse (docs "Reserved project and group names": a group or project slug
+ * starts and ends with a letter or digit, has no two special characters in a row, does not end in .git or .atom,
+ * and is not a reserved name), in plain words; undefined when GitLab accepts it. Only the shape PROJECT_PATH
+ * checks first (group[/subgroup]/project of [A-Za-z0-9_.-]) is assumed.
+ */
+export function gitlabProjectPathRule(projectPath: string): string | undefined {
+  if (!PROJECT_PATH.test(projectPath)) return undefined;
+  const parts = projectPath.split("/");
+  for (const [index, part] of parts.entries()) {
+    const what = index === parts.length - 1 ? "the project" : index === 0 ? "the top-level group" : "a subgroup";
+    const suffix = /\.(git|atom)$/.exec(part);
+    if (suffix)
+      return `${what} "${part}" ends in ".${suffix[1]}": GitLab paths never do (GitLab reads a path ending in .git as a clone URL, in .atom as a feed); write the path without it`;
+    if (!/^[A-Za-z0-9]/.test(part)) return `${what} "${part}" starts with "${part[0]}": each part of a GitLab path starts and ends with a letter or digit`;
+    if (!/[A-Za-z0-9]$/.test(part)) return `${what} "${part}" ends with "${part.slice(-1)}": each part of a GitLab path starts and ends with a letter or digit`;
+    const run = /[_.-]{2,}/.exec(part);
+    if (run) return `${what} "${part}" has "${run[0]}": GitLab paths never have two special characters (_ . -) in a row`;
+  }
+  const project = parts[parts.length - 1].toLowerCase();
+  const reservedProject = GITLAB_RESERVED_PROJECT_NAMES.find((name) => name === project);
+  if (reservedProject) return `"${reservedProject}" is a name GitLab reserves for its own project routes; no project can have it`;
+  if (GITLAB_RESERVED_TOP_LEVEL_NAMES.includes(parts[0].toLowerCase()))
+    return `"${parts[0]}" is a name GitLab reserves for its own routes; no top-level group can have it`;
+  const subgroup = parts.slice(1, -1).find((part) => GITLAB_RESERVED_SUBGROUP_NAMES.includes(part));
+  if (subgroup) return `"${subgroup}" is a name GitLab reserves; no subgroup can have it`;
+  return undefined;
+}
+
 function checkedString(rule: Rule, description: string) {
   return z
     .string()
@@ -62,6 +108,10 @@ export function deliverySchema<Choice extends z.ZodType>(oidcProviderChoice: Cho
           projectPath: z
             .string()
             .regex(PROJECT_PATH, "must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)")
+            .superRefine((value, ctx) => {
+              const broken = gitlabProjectPathRule(value);
+              if (broken) ctx.addIssue({ code: "custom", message: broken });
+            })
             .describe("group/project of this repository: the only project whose pipelines may use the delivery identities"),
           projectId: z
             .string()

@@ -11,6 +11,7 @@ import { checkExistingKeys } from "./adoption";
 import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
 import { Catalog, resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
+import { constructIdCollisions, environmentConstructIds } from "./construct-ids";
 import { Delivery, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
 import { NameClaim, nameClaims, nameConflictsAcross, nameConflictsWithin } from "./name-owners";
 import { BackendConfig, environmentSchema } from "./schema";
@@ -29,14 +30,17 @@ export interface ConfigIssue {
   readonly rule: string;
   /** The problem has no value to show (a YAML syntax error): `file:line:col: field: rule`. @default false */
   readonly omitValue?: boolean;
+  /** The field is reached through an alias or merge key (reported where that is written): which, and where the value sits. */
+  readonly through?: string;
 }
 
 export function formatIssue(issue: ConfigIssue): string {
   const file = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
-  if (issue.omitValue) return issue.field ? `${file}: ${issue.field}: ${issue.rule}` : `${file}: ${issue.rule}`;
+  const rule = issue.through ? `${issue.rule} (${issue.through})` : issue.rule;
+  if (issue.omitValue) return issue.field ? `${file}: ${issue.field}: ${rule}` : `${file}: ${rule}`;
   const where = issue.field ? `${file}: ${issue.field}` : file;
   const value = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
-  return `${where} = ${value}: ${issue.rule}`;
+  return `${where} = ${value}: ${rule}`;
 }
 
 export class ConfigError extends Error {
@@ -200,6 +204,12 @@ function analyse(text: string, options: { readonly file: string; readonly projec
       )
     : { clusters, issues: [] };
   issues.push(...deployed.issues.map((issue) => ({ file, ...issue })));
+  if (issues.length === 0) {
+    // Only a config that is otherwise valid: the ids follow from resolved names (a duplicate name is its own issue).
+    const at = (field: string) => source.positionOf(parseFieldPath(field));
+    const claims = environmentConstructIds({ clusters: deployed.clusters, catalog: resolved.catalog, hasDelivery: !!delivery?.delivery });
+    issues.push(...constructIdCollisions(name, claims, at).map((issue) => ({ file, ...issue })));
+  }
   if (issues.length > 0) return { issues: located(issues, source), source, raw };
   const environment: Environment = {
     name,

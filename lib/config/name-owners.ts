@@ -81,33 +81,7 @@ export function nameClaims(environment: Environment): NameClaim[] {
   const { catalog, delivery } = environment;
   const derived = (written: boolean) => (written ? "" : " (a default; set it to rename)");
 
-  environment.clusters.forEach((cluster) => {
-    claims.push({
-      kind: "cluster-issuer",
-      scope: account,
-      name: cluster.issuerUrl,
-      ...(cluster.type === "self-managed" ? { field: `${cluster.field}.issuer.bucketName`, written: cluster.issuerBucketName } : { field: `${cluster.field}.issuerUrl` }),
-      what: `the issuer of cluster ${cluster.name}`,
-    });
-    if (cluster.type === "self-managed")
-      claims.push({ kind: "kube-context", scope: "", name: cluster.kubeconfigContext, field: `${cluster.field}.kubernetes.context`, what: `the kube context of cluster ${cluster.name}` });
-  });
-
-  catalog.workloads.forEach((workload, index) => {
-    if (workload.aws)
-      claims.push({ kind: "iam-role", scope: account, name: workload.aws.roleName, field: `workloads[${index}].aws.roleName`, what: `the IAM role of ${workload.id}` });
-    if (workload.gcp && catalog.gcp)
-      claims.push({
-        kind: "gcp-service-account",
-        scope: catalog.gcp.projectId,
-        name: workload.gcp.serviceAccountId,
-        field: `workloads[${index}].gcp.serviceAccountId`,
-        what: `the Google service account of ${workload.id}`,
-      });
-  });
-  if (catalog.gitlab) claims.push({ kind: "iam-role", scope: account, name: catalog.gitlab.roleName, field: "gitlab.roleName", what: "GitLab's IAM role" });
-  if (catalog.gcp) claims.push({ kind: "gcp-pool", scope: catalog.gcp.projectId, name: catalog.gcp.poolId, field: "gcp.poolId", what: "the workload identity pool" });
-
+  // The pipeline's names first: a workload or GitLab role named like one is reported at its own field.
   if (delivery) {
     const fromEnvironment = "(derived from the environment name)";
     const roles = [
@@ -141,6 +115,33 @@ export function nameClaims(environment: Environment): NameClaim[] {
       claims.push({ kind: "gcp-delivery-project", scope: "", name: google.projectId, field: "delivery.gcp.projectId", what: "the pipeline's Google project" });
     }
   }
+  environment.clusters.forEach((cluster) => {
+    claims.push({
+      kind: "cluster-issuer",
+      scope: account,
+      name: cluster.issuerUrl,
+      ...(cluster.type === "self-managed" ? { field: `${cluster.field}.issuer.bucketName`, written: cluster.issuerBucketName } : { field: `${cluster.field}.issuerUrl` }),
+      what: `the issuer of cluster ${cluster.name}`,
+    });
+    if (cluster.type === "self-managed")
+      claims.push({ kind: "kube-context", scope: "", name: cluster.kubeconfigContext, field: `${cluster.field}.kubernetes.context`, what: `the kube context of cluster ${cluster.name}` });
+  });
+
+  catalog.workloads.forEach((workload, index) => {
+    if (workload.aws)
+      claims.push({ kind: "iam-role", scope: account, name: workload.aws.roleName, field: `workloads[${index}].aws.roleName`, what: `the IAM role of ${workload.id}` });
+    if (workload.gcp && catalog.gcp)
+      claims.push({
+        kind: "gcp-service-account",
+        scope: catalog.gcp.projectId,
+        name: workload.gcp.serviceAccountId,
+        field: `workloads[${index}].gcp.serviceAccountId`,
+        what: `the Google service account of ${workload.id}`,
+      });
+  });
+  if (catalog.gitlab) claims.push({ kind: "iam-role", scope: account, name: catalog.gitlab.roleName, field: "gitlab.roleName", what: "GitLab's IAM role" });
+  if (catalog.gcp) claims.push({ kind: "gcp-pool", scope: catalog.gcp.projectId, name: catalog.gcp.poolId, field: "gcp.poolId", what: "the workload identity pool" });
+
   // The project the environment's deploy identity administers; a delivery project must never be one.
   if (catalog.gcp) claims.push({ kind: "gcp-delivery-project", scope: "", name: catalog.gcp.projectId, field: "gcp.projectId", what: "the environment's Google project" });
 

@@ -55,16 +55,36 @@ const oidcProviderArn = z
   .string()
   .regex(/^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:oidc-provider\/\S+$/, "must be an IAM OIDC provider ARN: arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer host and path>");
 
+const OIDC_PROVIDER_FORMS = "{ use: <ARN> } (a provider managed elsewhere: only referenced) or { import: <ARN> } (adopt it into this stack)";
+
+/**
+ * Why a value is not an `oidcProvider` choice, in the words of what is accepted (zod's union says only that
+ * it matches none of the forms). Only called for a value neither form accepts.
+ */
+export function oidcProviderChoiceRule(input: unknown): string {
+  if (typeof input === "string")
+    return `a map, not a bare ARN: write oidcProvider: ${OIDC_PROVIDER_FORMS.replace(" or {", " or oidcProvider: {")}`;
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return `takes one of ${OIDC_PROVIDER_FORMS}`;
+  const keys = Object.keys(input);
+  if (keys.includes("use") && keys.includes("import")) return `takes one of ${OIDC_PROVIDER_FORMS}, not both`;
+  const unknown = keys.filter((key) => key !== "use" && key !== "import");
+  if (unknown.length > 0) return `unknown field ${unknown.join(", ")}: takes one of ${OIDC_PROVIDER_FORMS}`;
+  return `takes one of ${OIDC_PROVIDER_FORMS}`;
+}
+
 /**
  * An IAM OIDC provider that already exists. `use`: managed elsewhere (eksctl, terraform-aws-eks), never created
  * or changed here, trusts reference it. `import`: managed by this app from now on, adopted with a Terraform
  * import block at the address a created one would have. Shared by clusters and `delivery.gitlab`.
  */
 export const oidcProviderChoice = z
-  .union([
-    z.object({ use: oidcProviderArn.describe("Provider managed elsewhere: referenced, never created or changed") }).strict(),
-    z.object({ import: oidcProviderArn.describe("Existing provider this app manages from now on (Terraform import block)") }).strict(),
-  ])
+  .union(
+    [
+      z.object({ use: oidcProviderArn.describe("Provider managed elsewhere: referenced, never created or changed") }).strict(),
+      z.object({ import: oidcProviderArn.describe("Existing provider this app manages from now on (Terraform import block)") }).strict(),
+    ],
+    { error: (issue) => (issue.code === "invalid_union" ? oidcProviderChoiceRule(issue.input) : undefined) },
+  )
   .describe("An existing IAM OIDC provider: { use: <ARN> } or { import: <ARN> }. @default created by this app");
 
 /** The resources next to a bucket that `import: true` adopts along with it (Terraform import id: the bucket name). */

@@ -3,7 +3,7 @@
  * `line:col` of the node it is about. Generic over field paths: any path the schema or a cross-field check
  * reports (`workloads[0].aws.s3[1].bucket`, a field added later) is looked up in the document as written.
  */
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument } from "yaml";
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, parseDocument, YAMLMap } from "yaml";
 
 export interface SourcePosition {
   /** 1-based. */
@@ -44,7 +44,8 @@ export class ConfigSource {
   private readonly lines = new LineCounter();
 
   constructor(readonly text: string) {
-    this.document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: this.lines });
+    // merge: `<<: *base` merges an anchored map (YAML 1.1 merge keys), as platform configs often share settings.
+    this.document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, merge: true, lineCounter: this.lines });
   }
 
   position(offset: number): SourcePosition {
@@ -88,8 +89,23 @@ export class ConfigSource {
    * Where a field is written: its value's node (its key's with `{ key: true }`, or when the value is empty).
    * A field that is not in the document (a missing one, a default) points at the nearest map or list that
    * is: the parent it is missing from.
+   *
+   * A field reached through an alias (`*name`) or a merge key (`<<: *name`) is reported where that alias or
+   * merge is written — in the entry the field belongs to, not at the anchor shared by several — and `through`
+   * names it (every one on the way, outermost first) and where in the anchor the field is:
+   * `through the merge <<: *base at 12:5, into &base at 3:11`.
    */
-  positionOf(path: readonly PropertyKey[], options: { readonly key?: boolean } = {}): SourcePosition {
+  positionOf(path: readonly PropertyKey[], options: { readonly key?: boolean } = {}): SourcePosition & { readonly through?: string } {
+    const hops: Hop[] = [];
+    const found = this.walk(path, options, hops);
+    if (hops.length === 0) return found;
+    const first = hops[0]!;
+    const chain = hops.map((hop) => `${hop.text} at ${hop.at.line}:${hop.at.column}`).join(", then ");
+    const anchor = hops[hops.length - 1]!.anchor;
+    return { ...first.at, through: `through ${chain}, into ${anchor ? `&${anchor} ` : ""}at ${found.line}:${found.column}` };
+  }
+
+  private walk(path: readonly PropertyKey[], options: { readonly key?: boolean }, hops: Hop[]): SourcePosition {
     let node: unknown = this.document.contents;
     let fallback: SourcePosition = { line: 1, column: 1 };
     const start = rangeStart(node);
@@ -99,7 +115,7 @@ export class ConfigSource {
       const part = path[index];
       const last = index === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && keyText(item.key) === String(part));
+        const pair = this.pairOf(node, String(part), hops);
         if (!pair) return fallback;
         const keyStart = rangeStart(pair.key);
         const valueStart = rangeStart(this.resolve(pair.value));
@@ -107,10 +123,12 @@ export class ConfigSource {
         if (last && (options.key || emptyValue) && keyStart !== undefined) return this.position(keyStart);
         if (last && emptyValue && keyStart === undefined) return fallback;
         node = pair.value;
+        this.aliasHop(node, hops);
         if (valueStart !== undefined) fallback = this.position(valueStart);
         else if (keyStart !== undefined) fallback = this.position(keyStart);
       } else if (isSeq(node) && typeof part === "number" && part < node.items.length) {
         node = node.items[part];
+        this.aliasHop(node, hops);
         const itemStart = rangeStart(this.resolve(node));
         if (itemStart !== undefined) fallback = this.position(itemStart);
       } else {
@@ -118,6 +136,44 @@ export class ConfigSource {
       }
     }
     return fallback;
+  }
+
+  /**
+   * The pair of a map for a key: its own, else the one a merge key brings in (`<<: *base`, `<<: [*a, *b]`: own
+   * keys win, then the merged maps in order, as toJS resolves them). A pair found through a merge adds a hop.
+   */
+  private pairOf(map: YAMLMap, key: string, hops: Hop[]): Pair | undefined {
+    const own = map.items.find((item) => isPair(item) && !isMergeKey(item.key) && keyText(item.key) === key);
+    if (own) return own;
+    for (const merge of map.items) {
+      if (!isPair(merge) || !isMergeKey(merge.key)) continue;
+      const sources = isSeq(merge.value) ? merge.value.items : [merge.value];
+      for (const source of sources) {
+        const target = this.resolve(source);
+        if (!isMap(target)) continue;
+        const inner: Hop[] = [];
+        const pair = this.pairOf(target, key, inner);
+        if (!pair) continue;
+        const at = rangeStart(merge.key);
+        const value = merge.value as Node | null;
+        const written = value && Array.isArray(value.range) ? this.text.slice(value.range[0], value.range[1]).replace(/\s+/g, " ").trim() : "";
+        hops.push({
+          text: `the merge <<: ${written.length > 40 ? `${written.slice(0, 39)}…` : written}`,
+          at: at !== undefined ? this.position(at) : { line: 1, column: 1 },
+          ...(isAlias(source) ? { anchor: source.source } : {}),
+        });
+        hops.push(...inner);
+        return pair;
+      }
+    }
+    return undefined;
+  }
+
+  /** A hop for a value or item that is an alias. */
+  private aliasHop(node: unknown, hops: Hop[]): void {
+    if (!isAlias(node)) return;
+    const at = rangeStart(node);
+    hops.push({ text: `the alias *${node.source}`, at: at !== undefined ? this.position(at) : { line: 1, column: 1 }, anchor: node.source });
   }
 
   private resolve(node: unknown): unknown {
@@ -162,6 +218,19 @@ function containsOffset(from: unknown, to: unknown, offset: number): boolean {
   const endNode = (to ?? from) as Node | null;
   const end = endNode && typeof endNode === "object" && Array.isArray(endNode.range) ? endNode.range[2] : undefined;
   return start !== undefined && end !== undefined && start <= offset && offset < end;
+}
+
+/** One alias or merge key a field path goes through. */
+interface Hop {
+  /** `the alias *grants`, `the merge <<: *base`. */
+  readonly text: string;
+  readonly at: SourcePosition;
+  readonly anchor?: string;
+}
+
+/** `<<` of a map (with the merge option, its value is a symbol). */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === "symbol" && key.source === "<<";
 }
 
 function keyText(key: unknown): string {
