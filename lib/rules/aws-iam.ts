@@ -69,6 +69,8 @@ export const iamNoWildcardActions: Rule = {
   id: "CI-IAM-1",
   message: "No Allow of *, s3:*, iam:* or kms:* (and no Allow with NotAction)",
   remedy: "List the actions the workload needs (the s3-grants helpers write read/read-write/list sets); never a service wildcard",
+  why:
+    "A wildcard grants every present and future action of the service, deleting data and changing policies or keys included; NotAction allows everything it does not list",
   checkov: "CKV_AWS_63",
   appliesTo: carriesPolicy,
   check: (resource) => {
@@ -95,6 +97,7 @@ export const iamExplicitResources: Rule = {
   id: "CI-IAM-2",
   message: "S3 and KMS actions are granted on explicit bucket/object/key ARNs",
   remedy: "Name the bucket ARN, <bucket ARN>/<prefix>* and the key ARN; never *, arn:aws:s3:::* or a key wildcard, never NotResource",
+  why: "A wildcard resource (or NotResource) extends the grant to every bucket and key of the account, present and future, not just the workload's",
   appliesTo: (type) => IDENTITY_POLICY_TYPES.includes(type) || type === "aws_iam_role",
   check: (resource) =>
     statementsOf(identityPoliciesOf(resource))
@@ -115,6 +118,7 @@ export const iamKmsViaS3: Rule = {
   id: "CI-IAM-3",
   message: "KMS use is conditioned on kms:ViaService = s3.<region>.amazonaws.com and the buckets' encryption context",
   remedy: `Add Condition StringEquals { "kms:ViaService": "s3.<region>.amazonaws.com", "${CONTEXT_KEY}": [<bucket ARNs>] } (kmsViaS3Statement)`,
+  why: "Without these conditions the role can use the key directly, on any data encrypted with it, instead of only through S3 for its own buckets",
   appliesTo: (type) => IDENTITY_POLICY_TYPES.includes(type) || type === "aws_iam_role",
   check: (resource) =>
     statementsOf(identityPoliciesOf(resource))
@@ -156,6 +160,8 @@ export const iamNoForbiddenManagedPolicies: Rule = {
   id: "CI-IAM-4",
   message: "No AdministratorAccess, IAMFullAccess, AmazonS3FullAccess or PowerUserAccess attachments",
   remedy: "Grant access intents (s3 grants in the catalog) instead of broad AWS managed policies",
+  why:
+    "These policies give far more than any workload needs (every bucket, every IAM change, the whole account): one compromised pod becomes a compromised account",
   checkov: "CKV_AWS_274",
   appliesTo: (type) => /^aws_iam_(role|user|group)?_?policy_attachment$|^aws_iam_role$|^aws_iam_role_policy_attachments_exclusive$/.test(type),
   check: (resource) =>
@@ -168,6 +174,7 @@ export const iamNoUsers: Rule = {
   id: "CI-IAM-5",
   message: "No IAM users or access keys: workloads and people use roles",
   remedy: "Use an IRSA or Pod Identity role for workloads and federated roles (SSO, OIDC in CI) for people",
+  why: "Access keys are long-lived secrets that leak (images, logs, repositories) and work from anywhere until someone rotates them",
   checkov: "CKV_AWS_273",
   appliesTo: (type) => type.startsWith("aws_iam_user") || type === "aws_iam_access_key",
   check: (resource) => [`${resource.type} creates long-lived IAM user credentials or identities`],
@@ -177,6 +184,7 @@ export const iamReadablePolicies: Rule = {
   id: "CI-IAM-6",
   message: "Policies are literal JSON documents the rules (and reviewers) can read",
   remedy: "Build policies with policyDocument()/toJson(); references may appear inside strings, not as a whole-document expression",
+  why: "A policy computed as a whole by an expression cannot be checked by the rules or read in review: anything could be in it",
   appliesTo: carriesPolicy,
   check: (resource) =>
     allPoliciesOf(resource)
@@ -198,6 +206,7 @@ export const trustNoAnonymous: Rule = {
   id: "CI-IAM-7",
   message: "Trust policies never let an anonymous principal assume the role",
   remedy: "Trust the cluster's OIDC provider (IRSA) or pods.eks.amazonaws.com (Pod Identity), never Principal \"*\"",
+  why: "A trust for an anonymous principal lets any AWS principal, of any account, assume the role",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -230,6 +239,7 @@ export const irsaPrincipal: Rule = {
   id: "CI-IRSA-1",
   message: "IRSA trust: Federated principal = the cluster's IAM OIDC provider, action sts:AssumeRoleWithWebIdentity only",
   remedy: "Use irsaTrustPolicy(): Principal { Federated: <oidc provider ARN> }, Action \"sts:AssumeRoleWithWebIdentity\"",
+  why: "Another principal or action in the trust opens the role to something other than the cluster's ServiceAccount tokens",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -259,8 +269,8 @@ export const irsaPrincipal: Rule = {
 export const irsaAudience: Rule = {
   id: "CI-IRSA-2",
   message: "IRSA trust: StringEquals on <issuer>:aud (never StringLike)",
-  remedy:
-    "Add StringEquals { \"<issuer host/path>:aud\": \"sts.amazonaws.com\" }: without it a token the cluster minted for any other audience can be replayed to STS",
+  remedy: "Add StringEquals { \"<issuer host/path>:aud\": \"sts.amazonaws.com\" }",
+  why: "Without it a token the cluster minted for any other audience can be replayed to STS to assume the role",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -284,6 +294,7 @@ export const irsaSubject: Rule = {
   message: "IRSA trust: StringEquals on <issuer>:sub = system:serviceaccount:<namespace>:<name>",
   remedy:
     "Add StringEquals { \"<issuer host/path>:sub\": \"system:serviceaccount:<ns>:<name>\" }; a StringLike wildcard only when configured, with a suppression naming the config",
+  why: "Without an exact subject, any pod of the cluster (any ServiceAccount in any namespace) can assume the role",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -308,6 +319,7 @@ export const podIdentityPrincipal: Rule = {
   id: "CI-PODID-1",
   message: "Pod Identity trust: Service pods.eks.amazonaws.com with exactly sts:AssumeRole and sts:TagSession",
   remedy: "Use podIdentityTrustPolicy(): Principal { Service: \"pods.eks.amazonaws.com\" }, Action [\"sts:AssumeRole\", \"sts:TagSession\"]",
+  why: "Another principal or action lets something other than EKS Pod Identity, acting for an associated pod, assume the role",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -334,8 +346,9 @@ export const POD_IDENTITY_CONDITION_KEYS: readonly string[] = [
 export const podIdentityConditions: Rule = {
   id: "CI-PODID-2",
   message: "Pod Identity trust: StringEquals on aws:SourceAccount and the kubernetes-namespace / kubernetes-service-account session tags",
-  remedy:
-    "Condition StringEquals { aws:SourceAccount, aws:RequestTag/kubernetes-namespace, aws:RequestTag/kubernetes-service-account } with exact values: a mistaken association for another ServiceAccount then cannot use the role",
+  remedy: "Condition StringEquals { aws:SourceAccount, aws:RequestTag/kubernetes-namespace, aws:RequestTag/kubernetes-service-account } with exact values",
+  why:
+    "Without exact values, an association for another ServiceAccount (made by mistake, or by anyone allowed to create one), or a request from another account, gets the role",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -356,6 +369,7 @@ export const kmsRotation: Rule = {
   id: "CI-KMS-1",
   message: "Customer-managed keys rotate",
   remedy: "Set enable_key_rotation = true on aws_kms_key (DataKey does)",
+  why: "Rotation limits how much data depends on one key material; a key that never rotates keeps it all under the same material for good",
   checkov: "CKV_AWS_7",
   appliesTo: (type) => type === "aws_kms_key",
   check: (key) => (key.config.enable_key_rotation === true ? [] : ["enable_key_rotation is not true"]),
@@ -364,7 +378,8 @@ export const kmsRotation: Rule = {
 export const kmsPreventDestroy: Rule = {
   id: "CI-KMS-2",
   message: "Keys that encrypt data carry lifecycle.prevent_destroy",
-  remedy: "Set lifecycle { prevent_destroy = true }: deleting the key makes every object it encrypted unreadable",
+  remedy: "Set lifecycle { prevent_destroy = true } on the aws_kms_key",
+  why: "Deleting the key makes every object it encrypted unreadable for good; a plan that would destroy it fails instead",
   appliesTo: (type) => type === "aws_kms_key",
   check: (key) => (preventsDestroy(key.config) ? [] : ["lifecycle.prevent_destroy is not true"]),
 };
@@ -375,6 +390,7 @@ export const trustOnlyClusterPrincipals: Rule = {
   message: "Roles trust only a cluster's IAM OIDC provider in this account (IRSA) or pods.eks.amazonaws.com of this account (Pod Identity)",
   remedy:
     "Use irsaTrustPolicy / podIdentityTrustPolicy: no AWS account or role principals (another account's or this one's), no other service principal (ec2.amazonaws.com, lambda.amazonaws.com, …), no Federated principal of another account",
+  why: "Any other principal (an account, a role, another AWS service, another account's provider) could assume the workload's role and take its access",
   appliesTo: isRole,
   check: (role) => {
     const account = accountOfStack(role.stack);
@@ -414,7 +430,8 @@ export const awsManagedPoliciesByChoiceOnly: Rule = {
   id: "CI-IAM-10",
   message: "AWS managed policies are attached to workload roles only by an explicit config choice, which the stack records as a suppression",
   remedy:
-    "Grant access intents (aws.s3) instead; an AWS managed policy (ReadOnlyAccess, AmazonS3ReadOnlyAccess, …) reads every bucket of the account. If the config deliberately lists one, the stack marks the attachment with suppressRules(attachment, { ruleId: \"CI-IAM-10\", reason })",
+    "Grant access intents (aws.s3) instead. If the config deliberately lists an AWS managed policy, the stack marks the attachment with suppressRules(attachment, { ruleId: \"CI-IAM-10\", reason })",
+  why: "AWS managed policies are account-wide: ReadOnlyAccess or AmazonS3ReadOnlyAccess reads every bucket of the account, not only the workload's",
   appliesTo: (type) => /^aws_iam_(role|user|group)?_?policy_attachment$|^aws_iam_role$|^aws_iam_role_policy_attachments_exclusive$/.test(type),
   check: (resource) =>
     attachedPolicyArns(resource)
@@ -436,7 +453,9 @@ export const podIdentityClusterArn: Rule = {
   id: "CI-PODID-3",
   message: "Pod Identity trust binds the cluster ARN (aws:RequestTag/eks-cluster-arn or aws:SourceArn), not only its name",
   remedy:
-    "Add StringEquals { \"aws:RequestTag/eks-cluster-arn\": [arn:<partition>:eks:<region>:<account>:cluster/<name>, …] } for exactly the workload's clusters: a same-named cluster in another region of the account then cannot use the role",
+    "Add StringEquals { \"aws:RequestTag/eks-cluster-arn\": [arn:<partition>:eks:<region>:<account>:cluster/<name>, …] } for exactly the workload's clusters",
+  why:
+    "Cluster names are unique per region only: a trust that names the cluster without its ARN lets a same-named cluster in another region of the account use the role",
   appliesTo: isRole,
   check: (role) =>
     trustStatements(role)
@@ -480,6 +499,8 @@ export const podIdentityBoundByAssociation: Rule = {
   message: "A Pod Identity role is bound by this stack's aws_eks_pod_identity_association(s), for exactly the ServiceAccount and clusters its trust names",
   remedy:
     "Create the role with PodIdentityRole (role + association together); the trust's kubernetes-namespace / kubernetes-service-account / eks-cluster-name must be the association's namespace, service_account and cluster_name",
+  why:
+    "A role its own association does not bind (or binds for another ServiceAccount or cluster than its trust names) can be claimed by an association made elsewhere, outside review",
   appliesTo: isRole,
   check: (role) => {
     const statements = trustStatements(role).filter(isPodIdentityStatement);
@@ -507,6 +528,7 @@ export const oidcProviderShape: Rule = {
   id: "CI-OIDC-1",
   message: "IAM OIDC providers: url = https://<host>[/<path>] without a trailing slash, exact client ids",
   remedy: "Use the issuer exactly as tokens carry it in iss (no trailing slash, no query) and list exact audiences (sts.amazonaws.com), never \"*\" or an empty list",
+  why: "The url must equal the tokens' iss exactly or no token verifies; a \"*\" client id accepts tokens meant for any audience, an empty list none",
   appliesTo: (type) => type === "aws_iam_openid_connect_provider",
   check: (provider) => {
     const problems: string[] = [];
@@ -528,7 +550,9 @@ export const irsaSubjectsOfCatalog: Rule = {
   id: "CI-IRSA-4",
   message: "IRSA trust names exactly the ServiceAccounts annotated with the role (k8s-identities) on the environment's issuers",
   remedy:
-    "Every <issuer>:sub of the role must be a ServiceAccount that k8s-identities-<env> annotates with this role (eks.amazonaws.com/role-arn), and every <issuer> one of oidc-<env>'s: a subject no workload of the catalog is, or a foreign issuer, is a back door",
+    "Every <issuer>:sub of the role must be a ServiceAccount that k8s-identities-<env> annotates with this role (eks.amazonaws.com/role-arn), and every <issuer> one of oidc-<env>'s",
+  why:
+    "A subject no workload of the catalog is, or a foreign issuer, is a back door: whoever creates that ServiceAccount, or controls that issuer, gets the role",
   scope: "environment",
   appliesTo: isRole,
   check: (role) => {
@@ -579,8 +603,8 @@ function attachedRoles(resource: ResourceUnderTest): unknown[] {
 export const policiesOnOwnRolesOnly: Rule = {
   id: "CI-IAM-9",
   message: "Policies are attached only to roles this app creates",
-  remedy:
-    "Attach policies to the workload's own role (WorkloadRole.addToPolicy or its policy attachments); attaching to a role made elsewhere widens an identity this app does not review, and the role's owner can undo it",
+  remedy: "Attach policies to the workload's own role (WorkloadRole.addToPolicy or its policy attachments)",
+  why: "Attaching to a role made elsewhere widens an identity this app does not review, and the role's owner can undo it",
   scope: "environment",
   appliesTo: (type) =>
     ["aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment", "aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"].includes(type),
@@ -622,8 +646,8 @@ function notOnCluster(environment: EnvironmentUnderTest, name: string, subject: 
 export const podIdentityClustersOfWorkload: Rule = {
   id: "CI-PODID-5",
   message: "Pod Identity trusts and associations name only clusters of the environment on which k8s-identities creates the workload's ServiceAccount",
-  remedy:
-    "Derive the trust's eks-cluster-name / eks-cluster-arn and the associations from the workload's clusters (clusters: pins): a cluster where the ServiceAccount is not created is one where whoever creates it gets the role",
+  remedy: "Derive the trust's eks-cluster-name / eks-cluster-arn and the associations from the workload's clusters (clusters: pins)",
+  why: "A cluster where the ServiceAccount is not created is one where whoever creates a ServiceAccount of that name gets the role",
   scope: "environment",
   appliesTo: (type) => type === "aws_iam_role" || type === "aws_eks_pod_identity_association",
   check: (resource) => {
@@ -660,8 +684,8 @@ function federatedHostPath(environment: EnvironmentUnderTest, stackId: string, p
 export const irsaClustersOfWorkload: Rule = {
   id: "CI-IRSA-5",
   message: "IRSA trust statements name only issuers of clusters on which k8s-identities creates the ServiceAccount, annotated with the role, and trust that issuer's provider",
-  remedy:
-    "Derive the role's statements from the workload's clusters (clusters: pins), one per cluster, with that cluster's provider as Federated principal: a statement for a cluster where the ServiceAccount is not created lets whoever creates it there assume the role",
+  remedy: "Derive the role's statements from the workload's clusters (clusters: pins), one per cluster, with that cluster's provider as Federated principal",
+  why: "A statement for a cluster where the ServiceAccount is not created lets whoever creates it there assume the role",
   scope: "environment",
   appliesTo: isRole,
   check: (role) => {
@@ -723,8 +747,8 @@ function usedProviderArns(environment: EnvironmentUnderTest): ReadonlyMap<string
 export const oidcUsedProviderNotManaged: Rule = {
   id: "CI-OIDC-2",
   message: "An IAM OIDC provider the environment only uses (published or pooled by its literal ARN) is never a managed resource of any stack",
-  remedy:
-    "Keep oidcProvider: { use: <ARN> } providers out of every stack: a stack that also creates (or imports) it would change or destroy a provider other teams' roles trust; to take it over, use oidcProvider: { import: … } and reference the resource",
+  remedy: "Keep oidcProvider: { use: <ARN> } providers out of every stack; to take one over, use oidcProvider: { import: … } and reference the resource",
+  why: "A stack that also creates (or imports) a provider the environment only uses would change or destroy a provider other teams' roles trust",
   scope: "environment",
   appliesTo: (type) => type === "aws_iam_openid_connect_provider",
   check: (provider) => {
@@ -759,7 +783,8 @@ export const oidcClientIdsAreAudiences: Rule = {
   id: "CI-OIDC-3",
   message: "An IAM OIDC provider's client ids are exactly its cluster's configured audiences; no trust accepts an aud its provider does not list",
   remedy:
-    "Set client_id_list from the cluster's audiences (the same list oidc-<env> publishes), and condition trusts on one of them: a client id nobody configured widens which tokens the provider accepts, an aud it does not list never works. (A configured audience no IAM trust uses is fine: it may be for another consumer)",
+    "Set client_id_list from the cluster's audiences (the same list oidc-<env> publishes), and condition trusts on one of them (a configured audience no IAM trust uses is fine: it may be for another consumer)",
+  why: "A client id nobody configured widens which tokens the provider accepts; a trust on an aud the provider does not list never works",
   scope: "environment",
   appliesTo: (type) => type === "aws_iam_openid_connect_provider" || type === "aws_iam_role",
   check: (resource) => {

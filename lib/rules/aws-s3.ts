@@ -40,6 +40,7 @@ export const s3Versioning: Rule = {
   id: "CI-S3-1",
   message: "Buckets are versioned",
   remedy: "Add aws_s3_bucket_versioning with versioning_configuration.status = \"Enabled\" (DataBucket does)",
+  why: "An overwritten or deleted object can be restored: without versions, one bad write or a compromised writer destroys data for good",
   checkov: "CKV_AWS_21",
   appliesTo: isBucket,
   check: (bucket) => {
@@ -54,8 +55,9 @@ export const s3Versioning: Rule = {
 export const s3KmsEncryption: Rule = {
   id: "CI-S3-2",
   message: "Data buckets are encrypted with SSE-KMS and S3 Bucket Keys",
-  remedy:
-    "Set apply_server_side_encryption_by_default { sse_algorithm = \"aws:kms\", kms_master_key_id = <key ARN> } and bucket_key_enabled = true (the KMS grants condition on the bucket ARN, which is the encryption context only with Bucket Keys)",
+  remedy: "Set apply_server_side_encryption_by_default { sse_algorithm = \"aws:kms\", kms_master_key_id = <key ARN> } and bucket_key_enabled = true",
+  why:
+    "Reading an object then also takes the key, which only the granted workloads may use (each use logged); the KMS grants condition on the bucket ARN, which is the encryption context only with Bucket Keys",
   checkov: "CKV_AWS_145",
   appliesTo: isBucket,
   check: (bucket) => {
@@ -90,8 +92,9 @@ function isCustomerManagedKeyReference(stack: ResourceUnderTest["stack"], keyId:
 export const s3CustomerManagedKey: Rule = {
   id: "CI-S3-3",
   message: "SSE-KMS uses a customer-managed key, not the AWS-managed aws/s3 key",
-  remedy:
-    "Encrypt with an aws_kms_key (rotation on, prevent_destroy) such as DataKey; the AWS-managed key's policy cannot be restricted and its rotation is not yours",
+  remedy: "Encrypt with an aws_kms_key (rotation on, prevent_destroy) such as DataKey",
+  why:
+    "The AWS-managed key's policy cannot be restricted, so the key is no access control of its own (any principal allowed S3 may use it through S3), and its rotation is not yours",
   appliesTo: isBucket,
   check: (bucket) =>
     encryptionRules(bucket).flatMap((rule) => {
@@ -109,6 +112,7 @@ export const s3PublicAccessBlock: Rule = {
   id: "CI-S3-4",
   message: "Public access is blocked with all four flags",
   remedy: "Add aws_s3_bucket_public_access_block with block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets = true",
+  why: "A bucket policy or ACL made public by mistake would expose the data to the internet; the four flags make S3 refuse or ignore it",
   checkov: "CKV2_AWS_6",
   appliesTo: isBucket,
   check: (bucket) => {
@@ -124,6 +128,8 @@ export const s3OwnershipEnforced: Rule = {
   id: "CI-S3-5",
   message: "ACLs are disabled (object ownership BucketOwnerEnforced)",
   remedy: "Add aws_s3_bucket_ownership_controls with rule.object_ownership = \"BucketOwnerEnforced\"; grant access with policies only",
+  why:
+    "ACLs grant access outside the policies reviewers read (an object uploaded with a public-read ACL is public); with BucketOwnerEnforced only policies decide",
   appliesTo: isBucket,
   check: (bucket) => {
     const controls = bucketCompanions(bucket, "aws_s3_bucket_ownership_controls");
@@ -147,6 +153,7 @@ export const s3TlsOnly: Rule = {
   message: "The bucket policy denies requests without TLS",
   remedy:
     "Add an aws_s3_bucket_policy with a Deny of s3:* to Principal \"*\" on the bucket and its objects when Bool aws:SecureTransport = false (denyInsecureTransport)",
+  why: "Without it, objects can travel over plain HTTP, readable and alterable by anyone on the network path",
   appliesTo: isBucket,
   check: (bucket) => {
     const policies = bucketPolicies(bucket);
@@ -171,6 +178,7 @@ export const s3AbortMultipart: Rule = {
   message: "A lifecycle rule aborts incomplete multipart uploads",
   remedy:
     "Add an Enabled rule to aws_s3_bucket_lifecycle_configuration with abort_incomplete_multipart_upload { days_after_initiation = 7 } and an empty filter",
+  why: "Abandoned multipart uploads are invisible in listings, yet stored and billed until deleted",
   checkov: "CKV_AWS_300",
   appliesTo: isBucket,
   check: (bucket) => {
@@ -191,7 +199,8 @@ export const s3AbortMultipart: Rule = {
 export const s3NoForceDestroy: Rule = {
   id: "CI-S3-8",
   message: "Buckets are never force-destroyed",
-  remedy: "Remove force_destroy (seed 003's force_destroy = true deletes every object with the bucket)",
+  remedy: "Remove force_destroy (seed 003 sets force_destroy = true)",
+  why: "force_destroy = true lets a destroy or a replacement of the bucket delete every object in it, without any further confirmation",
   appliesTo: isBucket,
   check: (bucket) => (bucket.config.force_destroy === true ? ["force_destroy = true"] : []),
 };
@@ -199,7 +208,9 @@ export const s3NoForceDestroy: Rule = {
 export const s3PreventDestroy: Rule = {
   id: "CI-S3-9",
   message: "Buckets carry lifecycle.prevent_destroy",
-  remedy: "Set lifecycle { prevent_destroy = true } (S3Bucket lifecycle: { preventDestroy: true }); removing a bucket takes a deliberate change",
+  remedy: "Set lifecycle { prevent_destroy = true } (S3Bucket lifecycle: { preventDestroy: true })",
+  why:
+    "A plan that would remove or replace the bucket (a renamed resource, a deleted config entry) fails instead of deleting the data; removing a bucket takes a deliberate change",
   appliesTo: isBucket,
   check: (bucket) => (preventsDestroy(bucket.config) ? [] : ["lifecycle.prevent_destroy is not true"]),
 };
@@ -208,6 +219,7 @@ export const s3NoPublicPolicy: Rule = {
   id: "CI-S3-10",
   message: "Bucket policies grant nothing to anonymous principals",
   remedy: "Grant access to IAM roles (identity policies) instead of Principal \"*\"; only the issuer bucket's documents are public, as a documented exception",
+  why: "A statement for an anonymous principal opens the bucket to anyone on the internet, without credentials",
   checkov: "CKV_AWS_70",
   appliesTo: isBucketPolicy,
   check: (policy) => {
@@ -228,7 +240,10 @@ function objectKeyOf(resource: string): string | undefined {
 export const issuerPublicSurface: Rule = {
   id: "CI-ISSUER-1",
   message: "Public bucket statements allow only s3:GetObject on the discovery document and the JWKS",
-  remedy: `Anonymous access is for STS fetching the issuer documents: Action "s3:GetObject" only, Resource exactly <bucket ARN>/${DISCOVERY_KEY} and <bucket ARN>/${JWKS_KEY}, no NotAction/NotResource`,
+  remedy:
+    `Allow anonymous principals Action "s3:GetObject" only, on Resource exactly <bucket ARN>/${DISCOVERY_KEY} and <bucket ARN>/${JWKS_KEY}, no NotAction/NotResource`,
+  why:
+    "The issuer bucket is public only so that STS can fetch the discovery document and the JWKS; any wider public statement exposes or lets anyone change what else the bucket holds",
   appliesTo: isBucketPolicy,
   check: (policy) => {
     const parsed = parsePolicy(policy.config.policy);
@@ -249,8 +264,9 @@ export const issuerPublicSurface: Rule = {
 export const issuerBucketShape: Rule = {
   id: "CI-ISSUER-2",
   message: "A publicly readable bucket is an issuer bucket: SSE-S3, ACLs blocked and ignored, no dots in its name",
-  remedy:
-    "Anonymous reads cannot use SSE-KMS: use sse_algorithm \"AES256\"; keep block_public_acls and ignore_public_acls true; name the bucket without dots (virtual-hosted HTTPS needs it)",
+  remedy: "Use sse_algorithm \"AES256\" (not SSE-KMS); keep block_public_acls and ignore_public_acls true; name the bucket without dots",
+  why:
+    "A public bucket that is not a correctly built issuer bucket is either data exposed by mistake or an issuer STS cannot read: anonymous reads cannot use SSE-KMS, public ACLs would expose more objects, and virtual-hosted HTTPS does not cover dotted names",
   appliesTo: isBucket,
   check: (bucket) => {
     if (!isPubliclyReadable(bucket)) return [];
@@ -289,7 +305,8 @@ export const s3NoAcls: Rule = {
   id: "CI-S3-11",
   message: "No S3 ACL grants anything beyond the owner (buckets and objects are private; access is by policy)",
   remedy:
-    "Remove the aws_s3_bucket_acl / object acl (or set it to \"private\"): ACLs are disabled (BucketOwnerEnforced) and seed 002's public-read objects must not come back; the issuer's documents are public through the bucket policy only",
+    "Remove the aws_s3_bucket_acl / object acl (or set it to \"private\"): ACLs are disabled (BucketOwnerEnforced); the issuer's documents are public through the bucket policy only",
+  why: "An ACL grant makes objects readable outside the bucket policy reviewers read (seed 002's public-read objects must not come back)",
   checkov: "CKV_AWS_20",
   appliesTo: (type) => ["aws_s3_bucket_acl", "aws_s3_object", "aws_s3_object_copy", "aws_s3_bucket_object", "aws_s3_bucket"].includes(type),
   check: (resource) => aclProblems(resource.config),
@@ -312,7 +329,9 @@ export const s3NoForeignPrincipals: Rule = {
   id: "CI-S3-12",
   message: "Bucket policies allow no principal of another account",
   remedy:
-    "Grant other accounts nothing in the bucket policy: cross-account access is a deliberate design change (no config option declares it today); workloads of this environment get access through their role's identity policy",
+    "Grant other accounts nothing in the bucket policy (cross-account access is a deliberate design change no config option declares today); workloads of this environment get access through their role's identity policy",
+  why:
+    "A bucket policy naming another account hands the data to principals this environment neither creates nor reviews: that account's administrators decide who uses the grant",
   checkov: "CKV_AWS_70",
   appliesTo: isBucketPolicy,
   // Anonymous principals are CI-S3-10's (and the issuer's documented exception).
@@ -324,6 +343,7 @@ export const kmsNoForeignPrincipals: Rule = {
   message: "Key policies and grants allow no public principal and no principal of another account",
   remedy:
     "Key policy statements name this account (arn:<partition>:iam::<account>:root, delegating to IAM) or its roles, never {\"AWS\":\"*\"} or another account; aws_kms_grant goes to a role of this account",
+  why: "A key usable by anyone or by another account lets principals outside this environment decrypt the data it protects, whatever the bucket policies say",
   checkov: "CKV_AWS_33",
   appliesTo: (type) => type === "aws_kms_key" || type === "aws_kms_key_policy" || type === "aws_kms_grant",
   check: (resource) => {
@@ -360,7 +380,8 @@ export const issuerDocumentsWriteProtected: Rule = {
   id: "CI-ISSUER-3",
   message: "A bucket publishing issuer documents denies writing and deleting them to all but the listed writer principals",
   remedy:
-    "Add a Deny of s3:PutObject and s3:DeleteObject to Principal \"*\" on exactly the published documents with Condition ArnNotEquals { aws:PrincipalArn: [<deploying principals>] }: otherwise any principal of the account allowed s3:PutObject can replace keys.json and forge every identity",
+    "Add a Deny of s3:PutObject and s3:DeleteObject to Principal \"*\" on exactly the published documents with Condition ArnNotEquals { aws:PrincipalArn: [<deploying principals>] }",
+  why: "Otherwise any principal of the account allowed s3:PutObject can replace keys.json with its own key and forge every identity the issuer backs",
   appliesTo: isBucketPolicy,
   check: (policy) => {
     const parsed = parsePolicy(policy.config.policy);
@@ -401,8 +422,8 @@ function isPublishedDocument(object: ResourceUnderTest): boolean {
 export const issuerNoPrivateKeyMaterial: Rule = {
   id: "CI-ISSUER-4",
   message: "Published issuer documents hold public keys only: no JWK private members (d, p, q, dp, dq, qi, oth, k) and no PEM private key",
-  remedy:
-    "Build the JWKS with lib/oidc/jwks from the public key files only; a private member makes the signing key public and anyone can mint tokens for every identity of the cluster",
+  remedy: "Build the JWKS with lib/oidc/jwks from the public key files only",
+  why: "A private member in a public document publishes the signing key: anyone can then mint tokens for every identity of the cluster",
   appliesTo: (type) => type === "aws_s3_object" || type === "aws_s3_bucket_object",
   check: (object) => {
     if (!isPublishedDocument(object)) return [];
@@ -434,7 +455,9 @@ export const issuerDiscoveryConsistent: Rule = {
   id: "CI-ISSUER-5",
   message: "The published discovery document names this issuer exactly and a jwks_uri on the issuer's host",
   remedy:
-    "Write the discovery document with lib/oidc/issuer: issuer = https://<host>[/<path>] without a trailing slash (the IAM OIDC provider's url), jwks_uri = <issuer>/keys.json; a jwks_uri elsewhere lets whoever controls that host sign tokens",
+    "Write the discovery document with lib/oidc/issuer: issuer = https://<host>[/<path>] without a trailing slash (the IAM OIDC provider's url), jwks_uri = <issuer>/keys.json",
+  why:
+    "STS trusts the keys at jwks_uri: a jwks_uri elsewhere lets whoever controls that host sign tokens, and an issuer that differs from the IAM OIDC provider's url breaks token verification",
   appliesTo: (type) => type === "aws_s3_object" || type === "aws_s3_bucket_object",
   check: (object) => {
     const text = publishedText(object.config);
@@ -493,8 +516,9 @@ function broadExclusion(value: string): string | undefined {
 export const issuerWritersExactly: Rule = {
   id: "CI-ISSUER-6",
   message: "The issuer documents' writer Deny excludes exactly the listed writers: ArnNotEquals aws:PrincipalArn on their ARNs, never an account, a wildcard or another condition",
-  remedy:
-    "Exclude only issuer.writers (output issuer_document_writers) with Condition ArnNotEquals { aws:PrincipalArn: [<role ARNs>] }: any other condition (aws:PrincipalAccount, a tag, an org id) or an ArnLike pattern exempts every principal it matches, and one of them can replace keys.json",
+  remedy: "Exclude only issuer.writers (output issuer_document_writers) with Condition ArnNotEquals { aws:PrincipalArn: [<role ARNs>] }",
+  why:
+    "Any other condition (aws:PrincipalAccount, a tag, an org id) or an ArnLike pattern exempts every principal it matches, and any one of them can replace keys.json and forge identities",
   appliesTo: isBucketPolicy,
   check: (policy) => {
     const parsed = parsePolicy(policy.config.policy);

@@ -14,15 +14,46 @@ import type { ResourceUnderTest } from "./types";
 /** The rule an allowlisted AWS managed policy (`aws.awsManagedPolicies`) is accepted for, on its attachment. */
 export const AWS_MANAGED_POLICY_RULE_ID = "CI-IAM-10";
 
-/**
- * Rule ids a config choice can accept:
- * - CI-GCP-8: `gcp.allowAdminRoles: true` (gcp-wif-<env>, on the grant of the *Admin role);
- * - CI-S3-3: `gitlab.kmsKey: aws-managed` (gitlab-storage-<env>, on each GitLab bucket);
- * - CI-K8S-4: `clusterAccess.mappings` giving people system:masters (k8s-identities-<env>, on aws-auth);
- * - CI-K8S-6: a workload's `automountServiceAccountToken: true` (k8s-identities-<env>, on its ServiceAccount);
- * - CI-IAM-10: an AWS managed policy allowlisted in `aws.awsManagedPolicies` with a reason (on the attachment).
- */
-export const CONFIG_CHOICE_RULE_IDS: readonly string[] = ["CI-GCP-8", "CI-S3-3", "CI-K8S-4", "CI-K8S-6", AWS_MANAGED_POLICY_RULE_ID];
+/** A finding a config choice may accept, and the only resource on which its marker counts. */
+export interface ConfigChoice {
+  readonly ruleId: string;
+  /** The choice, as written in config/<env>.yaml. */
+  readonly choice: string;
+  /** What the marker must be on to count (anywhere else it is ignored and the finding stands). */
+  readonly markerOn: string;
+}
+
+/** The config choices that may accept a finding; the rule reference (docs/reference/rules.md) prints them. */
+export const CONFIG_CHOICES: readonly ConfigChoice[] = [
+  {
+    ruleId: "CI-GCP-8",
+    choice: "a workload's `gcp.allowAdminRoles: true` (gcp-wif-<env>)",
+    markerOn: "an additive `*_iam_member` granting an `*Admin` role",
+  },
+  {
+    ruleId: "CI-S3-3",
+    choice: "`gitlab.kmsKey: aws-managed` (gitlab-storage-<env>)",
+    markerOn: "a bucket whose SSE-KMS key is the AWS-managed `alias/aws/s3`",
+  },
+  {
+    ruleId: "CI-K8S-4",
+    choice: "`clusterAccess.mappings` giving people `system:masters` (k8s-identities-<env>)",
+    markerOn: "`kube-system/aws-auth` with literal mappings (the app's own roles: CI-K8S-8, never accepted)",
+  },
+  {
+    ruleId: "CI-K8S-6",
+    choice: "`automountServiceAccountToken: true` on a workload or on `gitlab` (k8s-identities-<env>)",
+    markerOn: "a ServiceAccount with `automount_service_account_token = true`",
+  },
+  {
+    ruleId: AWS_MANAGED_POLICY_RULE_ID,
+    choice: "an AWS managed policy in a workload's `aws.awsManagedPolicies`, with a reason",
+    markerOn: "an attachment of AWS managed policies only (the four forbidden ones stay CI-IAM-4)",
+  },
+];
+
+/** Rule ids a config choice can accept (CONFIG_CHOICES). */
+export const CONFIG_CHOICE_RULE_IDS: readonly string[] = CONFIG_CHOICES.map((choice) => choice.ruleId);
 
 const AWS_MANAGED_S3_KEY = /^(alias\/aws\/s3|arn:[^:]+:kms:[^:]+:\d{12}:alias\/aws\/s3)$/;
 

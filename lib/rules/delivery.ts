@@ -171,6 +171,8 @@ export const deliveryGitlabTrust: Rule = {
     "GitLab CI trusts go through an identity pool of this stack: exact aud, authenticated, the project pinned by id (aws:RequestTag/project_id), a branch, and deploy refs only when protected (ref_protected = true)",
   remedy:
     "Use gitlabTrustPolicy(): Principal Federated cognito-identity.amazonaws.com, StringEquals aud = the pool id, project_id, ref_type branch (deploy: ref_protected true and the exact deploy refs), amr authenticated",
+  why:
+    "Otherwise another GitLab project, a project registered later under a renamed one's path, a tag or an unprotected branch anyone who can push controls could assume the pipeline's identities",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) =>
     gitlabTrustsOf(role).flatMap((statement) => {
@@ -230,6 +232,8 @@ export const deliveryRolesWithinBoundary: Rule = {
     "An identity that may create roles or extend their permissions may do so only with a permissions boundary of its stack (iam:PermissionsBoundary), and attach only named policies (iam:PolicyARN)",
   remedy:
     "Condition the Allow of iam:CreateRole, iam:PutRolePermissionsBoundary, iam:PutRolePolicy, iam:AttachRolePolicy on StringEquals iam:PermissionsBoundary = <boundary ARN>; iam:AttachRolePolicy also on ArnEquals iam:PolicyARN = <the policies the stacks attach>",
+  why:
+    "Without the boundary condition, an identity that may create or widen roles can make one with more permissions than its own: privilege escalation through a role it makes",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     isPermissionsBoundary(resource)
@@ -265,6 +269,8 @@ export const deliveryBoundaryCeiling: Rule = {
     "The permissions boundary allows only S3 on named buckets and their data keys through S3 for exactly those buckets: nothing of IAM, STS, Organizations or account settings, no other bucket",
   remedy:
     "Use permissionsBoundaryPolicy(): S3 actions on the catalog's bucket ARNs and <bucket>/*, kms:Decrypt/GenerateDataKey with kms:ViaService = s3.<region>.amazonaws.com and kms:EncryptionContext:aws:s3:arn = those buckets",
+  why:
+    "The boundary is the ceiling of every role the pipeline creates: any IAM, STS, Organizations or account permission in it, or another bucket, is a way past that ceiling",
   appliesTo: (type) => type === "aws_iam_policy",
   check: (resource) => {
     if (!isPermissionsBoundary(resource)) return [];
@@ -320,6 +326,7 @@ export const deliveryKmsByKeyPolicy: Rule = {
     "Identity policies allow nothing on keys they do not name but creating an untagged key, listing aliases and describing keys: a tag condition scopes nothing (whoever may tag a key matches it); keys are administered through their own policy",
   remedy:
     "Grant key administration in the key's policy (constructs/data-key.ts names the pipeline's roles); in IAM keep only kms:CreateKey with Null aws:TagKeys = true, kms:ListAliases and kms:DescribeKey on keys not named by ARN",
+  why: "Key permissions on keys not named by ARN reach every key of the account, including keys that protect other data; a tag condition does not narrow them",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     isPermissionsBoundary(resource)
@@ -378,6 +385,8 @@ export const deliveryDeployGuardrails: Rule = {
     "A role that may create roles is also denied users, access keys, boundary removal, role chaining, attaching AdministratorAccess-class policies and any change to itself",
   remedy:
     "Add the explicit Deny statements of deployRolePolicies(): DenyUsersAndKeys, DenyBoundaryRemoval, DenyRoleChaining, DenyBroadManagedPolicies (iam:PolicyARN), DenyDeliveryChanges (its own ARN)",
+  why:
+    "Otherwise an identity that may create roles escapes its boundary: it creates users or keys, removes a boundary, chains into another role, attaches an admin policy or widens itself",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {
     const statements = roleGrantedStatements(role);
@@ -412,6 +421,8 @@ export const deliveryGitlabProviderOneProject: Rule = {
   message: "A Google workload identity provider for GitLab CI (mapping a project attribute) admits exactly one project, pinned by its immutable id",
   remedy:
     "Set attribute_condition to deliveryAttributeCondition(): assertion.project_id == '<id>' && assertion.project_path == '<group/project>' && assertion.sub.startsWith('project_path:<group/project>:')",
+  why:
+    "A project path can be renamed and then registered again by someone else; only the immutable id pins the one project whose pipelines may use the identities",
   appliesTo: (type) => type === "google_iam_workload_identity_pool_provider",
   check: (provider) => {
     if (!isGitlabProvider(provider.config)) return [];
@@ -502,6 +513,8 @@ export const deliveryIamAdminConditioned: Rule = {
     "IAM-admin grants carry an IAM condition limiting the roles granted to a list (modifiedGrantsByRole hasOnly the catalog's roles), never basic or IAM-admin roles; the project of the pipeline's own pool and service accounts grants read roles only",
   remedy:
     "Add condition { expression = modifiedGrantsCondition(<catalog roles>) }: api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([...]); grant the deploy identity's administration in the environment's project (gcp.projectId), never in delivery.gcp.projectId",
+  why:
+    "An identity that may change IAM policies can grant anything to anyone, itself included; without the condition (or with write grants in the pipeline's own project) it could widen itself without limit",
   appliesTo: (type) => /^google_.+_iam_member$/.test(type),
   check: (resource) => {
     const role = String(resource.config.role);
@@ -528,6 +541,7 @@ export const deliveryDatasetIamByName: Rule = {
   id: "CI-DLV-8",
   message: "A grant of a custom role that can rewrite dataset access lists is limited by IAM condition to named datasets (resource.name), not the project's every dataset",
   remedy: "Condition the grant with datasetIamCondition(): (resource.name == 'projects/<p>/datasets/<d>' || …) && modifiedGrantsByRole hasOnly the catalog's dataset roles",
+  why: "A custom role that rewrites dataset access lists, granted on every dataset, lets the pipeline give anyone access to any dataset of the project",
   appliesTo: (type) => type === "google_project_iam_member",
   check: (grant) => {
     // The custom role of the stack it grants: by reference, or by its name projects/<project>/roles/<role_id>.
@@ -571,6 +585,8 @@ export const deliveryPlanReadOnly: Rule = {
   message:
     "A GitLab CI identity that any branch can assume (a trust without a protected ref: the plan identity) writes nothing, anywhere: it is allowed only reads and denies every other action, whatever a resource policy grants it",
   remedy: "Use planRolePolicy(): read actions only, and an unconditional Deny with NotAction = the read patterns (DenyAllButReads) on *",
+  why:
+    "Any branch (unreviewed code anyone who can push writes) runs with the plan identity: if it could write anything, unreviewed code could change the infrastructure or the data",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {
     if (gitlabIdentityKind(role) !== "plan") return [];
@@ -607,6 +623,7 @@ export const deliveryNoData: Rule = {
   message:
     "A GitLab CI identity never reads, writes or deletes object data: an unconditional Deny of the object actions on every object but exactly named state and issuer documents (a bucket policy naming it changes nothing)",
   remedy: "Add DenyDataObjects of lib/delivery/aws-policies: Deny s3:GetObject*/PutObject*/DeleteObject*/RestoreObject with NotResource = the exact state keys, locks and issuer documents",
+  why: "The pipeline manages infrastructure, not data: a compromised job could otherwise read, change or destroy every object its identity reaches",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {
     if (!gitlabIdentityKind(role)) return [];
@@ -656,6 +673,7 @@ export const deliveryDeployNoKeyUse: Rule = {
   id: "CI-DLV-11",
   message: "A GitLab CI deploy identity never uses, grants or schedules the deletion of a key, and never deletes a bucket: unconditional Denies on *, whatever a key policy grants it",
   remedy: "Add DenyKeyUseAndLoss and DenyBucketDeletion of lib/delivery/aws-policies",
+  why: "A compromised deploy job could otherwise decrypt data with the keys, grant their use to others, or make data unrecoverable by deleting keys or buckets",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {
     if (gitlabIdentityKind(role) !== "deploy") return [];
@@ -673,6 +691,7 @@ export const deliveryAccessEntriesByPrincipal: Rule = {
     "EKS access entries are managed principal by principal: creating one names the principal (eks:principalArn) and its groups, associating a policy names the entry, the policy and the scope, and no entry is updated (its groups have no condition key) — never any principal made cluster-admin",
   remedy:
     "Condition eks:CreateAccessEntry on StringEquals eks:principalArn and its groups (ForAllValues:StringEquals eks:kubernetesGroups, or Null true for none); grant eks:AssociateAccessPolicy on the principal's access-entry ARNs with StringEquals eks:policyArn and eks:accessScope (and eks:namespaces for a namespace scope); never eks:UpdateAccessEntry (accessEntryStatements)",
+  why: "Otherwise the pipeline could give any principal (itself included) access to the cluster, or update an existing entry's groups up to cluster-admin",
   appliesTo: (type) => ["aws_iam_role_policy", "aws_iam_policy", "aws_iam_role"].includes(type),
   check: (resource) =>
     statementsOfPolicies(resource)
@@ -726,6 +745,8 @@ export const deliveryIdentityPool: Rule = {
     "A pipeline identity pool admits GitLab id_tokens only (one OIDC provider, no guests, no classic flow, no other login) and maps each session tag from the claim of the same name",
   remedy:
     "Use DeliveryStack's identityPool(): allow_unauthenticated_identities and allow_classic_flow false, openid_connect_provider_arns = [the GitLab provider]; principal tags use_defaults false, { <claim> = <claim> }",
+  why:
+    "Guest identities, the classic flow or another login would hand the pipeline's credentials to someone without a GitLab id_token, and a tag mapped from another claim could pose as another project or branch",
   appliesTo: (type) => type === "aws_cognito_identity_pool" || type === "aws_cognito_identity_pool_provider_principal_tag",
   check: (resource) => {
     const config = resource.config;
@@ -800,6 +821,7 @@ export const deliveryUsedProvidersUntouched: Rule = {
   message:
     "The pipeline manages only the IAM OIDC providers its environment creates or imported: no provider change is allowed on a provider the environment only uses, and an explicit Deny covers it",
   remedy: "Build the provider statements from the scope (ManageClusterProviders on managed providers, DenyDeliveryChanges on used ones)",
+  why: "A provider the environment only uses belongs to someone else: a pipeline allowed to change it could break or widen trusts other teams rely on",
   scope: "environment",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {
@@ -860,8 +882,8 @@ function environmentBoundary(resource: ResourceUnderTest): EnvironmentBoundary |
 export const deliveryWorkloadRolesBounded: Rule = {
   id: "CI-DLV-15",
   message: "Where delivery-<env> exists, every role of the environment's other stacks carries exactly its permissions boundary",
-  remedy:
-    "Set permissions_boundary to delivery-<env>'s permissions_boundary_arn (the stacks do when delivery: is configured): without it, or with another policy, the role is not held to the ceiling the pipeline's deploy identity was allowed to create roles under",
+  remedy: "Set permissions_boundary to delivery-<env>'s permissions_boundary_arn (the stacks do when delivery: is configured)",
+  why: "Without it, or with another policy, the role is not held to the ceiling the pipeline's deploy identity was allowed to create roles under",
   scope: "environment",
   appliesTo: (type) => type === "aws_iam_role",
   check: (role) => {

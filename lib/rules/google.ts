@@ -49,7 +49,9 @@ export const gcpOidcProvider: Rule = {
   id: "CI-GCP-1",
   message: "Workload identity providers are of type OIDC, trust an issuer of the environment's cluster(s) (oidc-<env>) and accept exactly the expected audiences",
   remedy:
-    "Configure oidc { issuer_uri = <oidc-<env>'s issuer, by remote state or the EKS issuer>, allowed_audiences = [<IRSA audience> and/or <the provider's own //iam.googleapis.com/… name>] }; the aws type needs EC2 metadata (fails on Fargate), a foreign issuer lets its owner mint tokens, a widened audience accepts tokens meant for others",
+    "Configure oidc { issuer_uri = <oidc-<env>'s issuer, by remote state or the EKS issuer>, allowed_audiences = [<IRSA audience> and/or <the provider's own //iam.googleapis.com/… name>] }",
+  why:
+    "A foreign issuer lets its owner mint tokens Google accepts, a widened audience accepts tokens meant for others, and the aws type needs EC2 metadata (fails on Fargate)",
   scope: "environment",
   appliesTo: isProvider,
   check: (provider) => {
@@ -226,8 +228,8 @@ function balanced(text: string): boolean {
 export const gcpAttributeCondition: Rule = {
   id: "CI-GCP-2",
   message: "Workload identity providers have an attribute_condition that admits exact ServiceAccounts only (assertion.sub in [...] / == over system:serviceaccount:<ns>:<name>)",
-  remedy:
-    "Set attribute_condition = \"assertion.sub in ['system:serviceaccount:<ns>:<name>', …]\" (attributeCondition): any other shape (startsWith, a wildcard, a namespace without the subject prefix check, &&/! tricks) may admit every pod of the cluster",
+  remedy: "Set attribute_condition = \"assertion.sub in ['system:serviceaccount:<ns>:<name>', …]\" (attributeCondition)",
+  why: "Any other condition shape (startsWith, a wildcard, a namespace without the subject prefix check, &&/! tricks) may admit every pod of the cluster",
   appliesTo: isProvider,
   check: (provider) => {
     const condition = provider.config.attribute_condition;
@@ -244,7 +246,8 @@ export const gcpAttributeCondition: Rule = {
 export const gcpSubjectMapping: Rule = {
   id: "CI-GCP-3",
   message: "Workload identity providers map google.subject",
-  remedy: "Map attribute_mapping { \"google.subject\" = \"assertion.sub\" } (principal://…/subject/… and audit logs name the ServiceAccount)",
+  remedy: "Map attribute_mapping { \"google.subject\" = \"assertion.sub\" }",
+  why: "google.subject is what principal://…/subject/… grants and audit logs name: without it they cannot tell which ServiceAccount a token came from",
   appliesTo: isProvider,
   check: (provider) => {
     const mapping = provider.config.attribute_mapping;
@@ -255,7 +258,8 @@ export const gcpSubjectMapping: Rule = {
 export const gcpWorkloadIdentityUserOnServiceAccount: Rule = {
   id: "CI-GCP-4",
   message: "roles/iam.workloadIdentityUser is granted only on a service account, with google_service_account_iam_member",
-  remedy: "Grant it with google_service_account_iam_member on the workload's service account; a project-level grant lets the principal impersonate every service account",
+  remedy: "Grant it with google_service_account_iam_member on the workload's service account",
+  why: "A project-level grant lets the principal impersonate every service account of the project",
   appliesTo: (type) => /^google_.+_iam_(member|binding|policy)$/.test(type),
   check: (resource) =>
     rolesOf(resource).includes(WORKLOAD_IDENTITY_USER) && resource.type !== "google_service_account_iam_member"
@@ -303,7 +307,9 @@ export const gcpSpecificPrincipal: Rule = {
   id: "CI-GCP-5",
   message: "Impersonation of a service account goes to one ServiceAccount: principalSet://…/attribute.ksa_name/<ns>:<name> or principal://…/subject/system:serviceaccount:<ns>:<name> of this stack's pool",
   remedy:
-    "Use member principalSet://iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/attribute.ksa_name/<ns>:<name> (serviceAccountPrincipalSet); a namespace attribute, /* or a group admits every ServiceAccount it covers",
+    "Use member principalSet://iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/attribute.ksa_name/<ns>:<name> (serviceAccountPrincipalSet)",
+  why:
+    "A namespace attribute, /* or a group admits every ServiceAccount it covers, so any pod running as one of them can act as the workload's service account",
   appliesTo: (type) => /^google_service_account_iam_(member|binding|policy)$/.test(type),
   check: (resource) => {
     const roles = rolesOf(resource);
@@ -326,7 +332,8 @@ export const gcpSpecificPrincipal: Rule = {
 export const gcpAdditiveIamOnly: Rule = {
   id: "CI-GCP-6",
   message: "Google IAM is additive (_iam_member); never authoritative _iam_binding or _iam_policy",
-  remedy: "Use the matching google_*_iam_member: authoritative resources remove every grant they do not list, including ones other teams made",
+  remedy: "Use the matching google_*_iam_member",
+  why: "Authoritative resources remove every grant they do not list, including ones other teams made",
   appliesTo: isAuthoritativeIam,
   check: (resource) => [`${resource.type} is authoritative`],
 };
@@ -335,6 +342,7 @@ export const gcpNoBasicRoles: Rule = {
   id: "CI-GCP-7",
   message: "No basic roles (roles/owner, roles/editor, roles/viewer)",
   remedy: "Grant predefined roles for the task (e.g. roles/bigquery.jobUser + dataset-level roles/bigquery.dataViewer)",
+  why: "Basic roles span nearly every service of the project (editor changes almost anything): one compromised workload becomes a compromised project",
   appliesTo: isIamGrant,
   check: (resource) => rolesOf(resource).filter((role) => BASIC_ROLES.includes(role)).map((role) => `grants ${role}`),
 };
@@ -344,6 +352,7 @@ export const gcpNoAdminRoles: Rule = {
   message: "No *Admin roles unless explicitly configured (allowAdminRoles), which the stack records as a suppression",
   remedy:
     "Grant a narrower role; if the config deliberately sets allowAdminRoles, the stack marks the grant with suppressRules(resource, { ruleId: \"CI-GCP-8\", reason })",
+  why: "*Admin roles change the resources' own access and configuration, far beyond using them; one is granted only as a visible config choice",
   appliesTo: isIamMember,
   check: (resource) => rolesOf(resource).filter(isAdminRole).map((role) => `grants ${role}`),
 };
@@ -352,6 +361,7 @@ export const gcpNoServiceAccountKeys: Rule = {
   id: "CI-GCP-9",
   message: "No Google service account keys: workloads federate",
   remedy: "Remove google_service_account_key; pods exchange their Kubernetes token through workload identity federation",
+  why: "A service account key is a long-lived secret that works from anywhere until deleted; federation needs none",
   appliesTo: (type) => type === "google_service_account_key",
   check: () => ["creates a long-lived service account key"],
 };
@@ -366,7 +376,8 @@ export const gcpNoImpersonationRoles: Rule = {
   id: "CI-GCP-10",
   message: "No service-account impersonation or IAM-administration role at project, folder or organization level",
   remedy:
-    "Never grant roles/iam.serviceAccountTokenCreator, serviceAccountUser, workloadIdentityUser, serviceAccountKeyAdmin (…) on the project: each lets the workload become any service account of the project; grant impersonation on one service account (google_service_account_iam_member), and no config choice accepts it",
+    "Never grant roles/iam.serviceAccountTokenCreator, serviceAccountUser, workloadIdentityUser, serviceAccountKeyAdmin (…) on the project; grant impersonation on one service account (google_service_account_iam_member); no config choice accepts it",
+  why: "Each of these roles at project level or above lets the workload become any service account in its scope, and take all their access",
   checkov: "CKV_GCP_49",
   appliesTo: isHierarchyGrant,
   check: (resource) => rolesOf(resource).filter((role) => IMPERSONATION_ROLES.includes(role)).map((role) => `${resource.type} grants ${role}`),
@@ -377,7 +388,8 @@ const PUBLIC_MEMBERS: readonly string[] = ["allUsers", "allAuthenticatedUsers"];
 export const gcpNoPublicMembers: Rule = {
   id: "CI-GCP-11",
   message: "No Google IAM grant to allUsers or allAuthenticatedUsers",
-  remedy: "Grant the workload's own service account; allUsers is anyone on the internet, allAuthenticatedUsers any Google account",
+  remedy: "Grant the workload's own service account",
+  why: "allUsers is anyone on the internet, allAuthenticatedUsers any Google account",
   appliesTo: (type) => /^google_.+_iam_(member|binding|policy)$/.test(type),
   check: (resource) => membersOf(resource).filter((member) => PUBLIC_MEMBERS.includes(member)).map((member) => `grants ${rolesOf(resource).join(", ") || "a role"} to ${member}`),
 };
@@ -385,8 +397,8 @@ export const gcpNoPublicMembers: Rule = {
 export const gcpSubjectsOfCatalog: Rule = {
   id: "CI-GCP-12",
   message: "The ServiceAccounts a provider admits and the principals granted on service accounts are ServiceAccounts of the catalog (k8s-identities)",
-  remedy:
-    "Build the attribute condition and the workloadIdentityUser members from the catalog (attributeCondition, serviceAccountPrincipalSet): a subject or namespace no ServiceAccount of k8s-identities-<env> has is a door for whoever creates it in the cluster",
+  remedy: "Build the attribute condition and the workloadIdentityUser members from the catalog (attributeCondition, serviceAccountPrincipalSet)",
+  why: "A subject or namespace no ServiceAccount of k8s-identities-<env> has is a door for whoever creates it in the cluster",
   scope: "environment",
   appliesTo: (type) => isProvider(type) || /^google_service_account_iam_(member|binding|policy)$/.test(type),
   check: (resource) => {
@@ -422,8 +434,8 @@ function clusterOfProvider(provider: ResourceUnderTest) {
 export const gcpProviderAdmitsItsClusterOnly: Rule = {
   id: "CI-GCP-13",
   message: "A workload identity provider admits only ServiceAccounts that k8s-identities creates on the provider's own cluster (the cluster of its issuer)",
-  remedy:
-    "Build each cluster's attribute condition from the workloads that run on that cluster (clusters: pins): a subject admitted by another cluster's provider lets a pod of that cluster with the same namespace and name impersonate the workload",
+  remedy: "Build each cluster's attribute condition from the workloads that run on that cluster (clusters: pins)",
+  why: "A subject admitted by another cluster's provider lets a pod of that cluster with the same namespace and name impersonate the workload",
   scope: "environment",
   appliesTo: isProvider,
   check: (provider) => {
@@ -455,8 +467,9 @@ function poolKeyOf(stack: StackJson, config: ResourceUnderTest["config"]): strin
 export const gcpOneProviderPerIssuer: Rule = {
   id: "CI-GCP-14",
   message: "No two workload identity providers of one pool trust the same issuer",
-  remedy:
-    "Give each cluster's issuer exactly one provider in the pool: principals of a pool are the pool's, whichever provider admitted them, so a second provider of the same issuer with a looser condition widens every grant of the pool",
+  remedy: "Give each cluster's issuer exactly one provider in the pool",
+  why:
+    "Principals of a pool are the pool's, whichever provider admitted them: a second provider of the same issuer with a looser condition widens every grant of the pool",
   scope: "environment",
   appliesTo: isProvider,
   check: (provider) => {
@@ -516,7 +529,9 @@ export const gcpServiceAccountGrantsToItsWorkload: Rule = {
   id: "CI-GCP-15",
   message: "On a service account only roles/iam.workloadIdentityUser is granted, and only to the Kubernetes ServiceAccount the catalog binds to it",
   remedy:
-    "Grant nothing else on a service account (serviceAccountTokenCreator, serviceAccountUser, … let one identity mint tokens for another); the workloadIdentityUser member is the workload's own principalSet://…/attribute.ksa_name/<ns>:<name>",
+    "Grant nothing but roles/iam.workloadIdentityUser on a service account; its member is the workload's own principalSet://…/attribute.ksa_name/<ns>:<name>",
+  why:
+    "Other roles on a service account (serviceAccountTokenCreator, serviceAccountUser, …) let one identity mint tokens for another, and another member takes over the workload's access",
   appliesTo: (type) => /^google_service_account_iam_(member|binding|policy)$/.test(type),
   check: (resource) => {
     const account = serviceAccountReference(resource.config.service_account_id);
@@ -556,8 +571,8 @@ const isDataGrant = (type: string) => /^google_(bigquery_dataset|bigquery_table|
 export const gcpDataGrantsToCatalog: Rule = {
   id: "CI-GCP-16",
   message: "Dataset, table, bucket and project grants go only to the catalog's service accounts (created by this stack)",
-  remedy:
-    "Grant data access through the workload's own Google service account (datasetRoles / projectRoles in the catalog): a grant to another member (a user, a group, a foreign or federated principal) is access no reviewer of the catalog sees",
+  remedy: "Grant data access through the workload's own Google service account (datasetRoles / projectRoles in the catalog)",
+  why: "A grant to another member (a user, a group, a foreign or federated principal) is access no reviewer of the catalog sees",
   appliesTo: isDataGrant,
   check: (resource) => {
     const catalog = catalogAccountsOf(resource.stack);

@@ -16,7 +16,9 @@ export const MASTERS_GROUP = "system:masters";
 export const k8sServiceAccountNamespace: Rule = {
   id: "CI-K8S-1",
   message: "ServiceAccounts are created in an explicit namespace",
-  remedy: "Set metadata.namespace: IRSA and workload identity bind system:serviceaccount:<ns>:<name>, and the provider's implicit \"default\" is rarely meant",
+  remedy: "Set metadata.namespace",
+  why:
+    "IRSA and workload identity bind system:serviceaccount:<ns>:<name>, and the provider's implicit \"default\" is rarely meant: the identity would be bound to a ServiceAccount nobody intended",
   appliesTo: (type) => SERVICE_ACCOUNT_TYPES.includes(type),
   check: (account) => {
     const namespace = firstBlock(account.config.metadata).namespace;
@@ -27,7 +29,8 @@ export const k8sServiceAccountNamespace: Rule = {
 export const k8sExplicitAutomount: Rule = {
   id: "CI-K8S-2",
   message: "ServiceAccounts set automount_service_account_token explicitly",
-  remedy: "Set automount_service_account_token (false unless the pod calls the Kubernetes API): IRSA, Pod Identity and GCP tokens do not need it",
+  remedy: "Set automount_service_account_token (false unless the pod calls the Kubernetes API; IRSA, Pod Identity and GCP tokens do not need it)",
+  why: "Left unset, Kubernetes mounts an API token into every pod of the ServiceAccount, usable against the cluster's API by whoever compromises the pod",
   appliesTo: (type) => SERVICE_ACCOUNT_TYPES.includes(type),
   check: (account) => {
     const value = account.config.automount_service_account_token;
@@ -48,6 +51,7 @@ export const k8sNoStaticCredentials: Rule = {
   id: "CI-K8S-3",
   message: "Secrets hold no static credentials (credential configurations and IAM-profile connections only)",
   remedy: "Store the external_account credential configuration (no key) or a use_iam_profile connection; pods get short-lived tokens by federation",
+  why: "A static credential in a Secret is a long-lived secret that whoever can read the Secret can take and use from anywhere",
   appliesTo: (type) => SECRET_TYPES.includes(type),
   check: (secret) => {
     const values = ["data", "binary_data", "data_wo"].flatMap((field) => {
@@ -86,6 +90,7 @@ export const k8sNoSystemMasters: Rule = {
   message: "Cluster access never maps an IAM identity to system:masters",
   remedy:
     "Workload roles need no cluster access; give administrators an EKS access entry with AmazonEKSClusterAdminPolicy (revocable, audited) instead of system:masters",
+  why: "system:masters bypasses RBAC and cannot be revoked by removing a binding: whoever assumes the mapped identity owns the cluster",
   appliesTo: (type) => CONFIG_MAP_TYPES.includes(type) || type === "aws_eks_access_entry",
   check: (resource) => {
     if (resource.type === "aws_eks_access_entry")
@@ -104,7 +109,8 @@ export const k8sNoSystemMasters: Rule = {
 export const k8sAwsAuthKeepsNodes: Rule = {
   id: "CI-K8S-5",
   message: "aws-auth is kube-system/aws-auth and keeps the node role mappings (system:nodes)",
-  remedy: "Write the ConfigMap in kube-system and list the node instance roles (clusterAccess.nodeRoleArns): rewriting mapRoles without them stops nodes joining",
+  remedy: "Write the ConfigMap in kube-system and list the node instance roles (clusterAccess.nodeRoleArns)",
+  why: "EKS reads aws-auth only in kube-system, and rewriting mapRoles without the node roles stops nodes joining the cluster",
   appliesTo: (type) => CONFIG_MAP_TYPES.includes(type),
   check: (resource) => {
     if (!isAwsAuth(resource)) return [];
@@ -127,7 +133,9 @@ export const k8sNoAutomountUnlessChosen: Rule = {
   id: "CI-K8S-6",
   message: "ServiceAccounts do not automount an API token unless the config asks for it (automountServiceAccountToken: true, recorded as a suppression)",
   remedy:
-    "Leave automountServiceAccountToken unset (false): IRSA, Pod Identity and Google tokens are projected separately; a pod that calls the Kubernetes API sets it in the config, and k8s-identities marks the ServiceAccount with suppressRules(sa, { ruleId: \"CI-K8S-6\", reason })",
+    "Leave automountServiceAccountToken unset (false); a pod that calls the Kubernetes API sets it in the config, and k8s-identities marks the ServiceAccount with suppressRules(sa, { ruleId: \"CI-K8S-6\", reason })",
+  why:
+    "A mounted API token lets whoever compromises the pod act on the Kubernetes API as its ServiceAccount; IRSA, Pod Identity and Google tokens are projected separately and do not need it",
   checkov: "CKV_K8S_38",
   appliesTo: (type) => SERVICE_ACCOUNT_TYPES.includes(type),
   check: (account) => (account.config.automount_service_account_token === true ? ["automount_service_account_token = true"] : []),
@@ -138,8 +146,8 @@ export const LEGACY_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
 export const k8sNoLegacyTokenSecrets: Rule = {
   id: "CI-K8S-7",
   message: "No legacy long-lived ServiceAccount token Secrets (type kubernetes.io/service-account-token)",
-  remedy:
-    "Remove the Secret: such a token never expires and works from anywhere; pods get short-lived projected tokens (serviceAccountToken volume) with the audience they need",
+  remedy: "Remove the Secret; pods get short-lived projected tokens (serviceAccountToken volume) with the audience they need",
+  why: "Such a token never expires and works from anywhere: whoever reads the Secret has the ServiceAccount for good",
   appliesTo: (type) => SECRET_TYPES.includes(type),
   check: (secret) => {
     const problems: string[] = [];
@@ -158,6 +166,7 @@ export const k8sNoClusterAdminBindings: Rule = {
   id: "CI-K8S-9",
   message: "No (cluster) role binding to cluster-admin and none to the system:masters group",
   remedy: "Bind a namespaced Role with the verbs the workload needs; administrators get an EKS access entry (or an existing admin binding managed by the platform), never from this app",
+  why: "A binding to cluster-admin or to system:masters gives its subjects full control of the cluster",
   appliesTo: (type) => BINDING_TYPES.includes(type),
   check: (binding) => {
     const problems: string[] = [];
@@ -177,6 +186,7 @@ export const k8sNoAdminForAppRoles: Rule = {
   message: "No role this app creates gets cluster-admin-class access (AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy, system:masters)",
   remedy:
     "Workload roles need no cluster access at all (IRSA / Pod Identity work without it); map people's roles, never a role of this app, and no config choice accepts it",
+  why: "Cluster-admin-class access for a role of this app makes every workload (and whoever can assume its role) an administrator of the cluster",
   scope: "environment",
   appliesTo: (type) => type === "aws_eks_access_policy_association" || type === "aws_eks_access_entry" || CONFIG_MAP_TYPES.includes(type),
   check: (resource) => {

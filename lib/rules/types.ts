@@ -46,6 +46,8 @@ export interface Rule {
   readonly message: string;
   /** One line: how to fix a violation. */
   readonly remedy: string;
+  /** One line, in plain words: the attack or failure the rule prevents (docs/reference/rules.md prints it). */
+  readonly why: string;
   /** The checkov check this rule mirrors, where there is one. */
   readonly checkov?: string;
   /**
