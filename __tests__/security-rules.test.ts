@@ -574,14 +574,13 @@ describe("the rule pack", () => {
   });
 });
 
-describe("the README's rule table", () => {
-  const readme = readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+describe("the rule table of docs/security.md", () => {
+  const readme = readFileSync(path.join(__dirname, "..", "docs", "security.md"), "utf8");
 
   it("lists every rule once, with its message, checkov id and scope, and says how many there are", () => {
     const rows = [...readme.matchAll(/^\| (CI-[A-Z0-9]+-\d+) \| (.*) \| (CKV\S*)? ?\| (stack|environment) \| (yes)? ?\|$/gm)].map((match) => [match[1], match[2], match[3] ?? "", match[4]]);
     expect(rows.sort()).toEqual(ALL_RULES.map((rule) => [rule.id, rule.message, rule.checkov ?? "", rule.scope ?? "stack"]).sort());
     expect(readme).toContain(`The ${ALL_RULES.length} rules:`);
-    expect(readme).toContain(`as ${ALL_RULES.length} rules`);
   });
 });
 
