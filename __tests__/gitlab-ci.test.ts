@@ -669,6 +669,7 @@ describe("the rule pack's code-quality report", () => {
     constructPath: "aws-workloads-prod/data",
     message: "data buckets are versioned",
     detail: "versioning is not Enabled",
+    why: "a deleted or overwritten object is gone.",
     remedy: "enable versioning",
     ...(suppressed ? { suppressed: { ruleId: "CI-S3-1", reason: "test", source: "resource-marker" as const } } : {}),
   });
@@ -678,7 +679,7 @@ describe("the rule pack's code-quality report", () => {
     const issues = codeQualityReport([finding(false), finding(true)], () => "config/prod.yaml", fingerprint);
     expect(issues).toEqual([
       {
-        description: "CI-S3-1 aws-workloads-prod aws_s3_bucket.data: data buckets are versioned: versioning is not Enabled. Remedy: enable versioning",
+        description: "CI-S3-1 aws-workloads-prod aws_s3_bucket.data: data buckets are versioned: versioning is not Enabled. Why: a deleted or overwritten object is gone. Remedy: enable versioning",
         check_name: "CI-S3-1",
         fingerprint: expect.stringContaining("CI-S3-1|aws-workloads-prod|aws_s3_bucket.data|versioning is not Enabled"),
         severity: "critical",

@@ -168,7 +168,7 @@ describe("the environment pass at synth time", () => {
         message = error.message;
       }
       expect(message.split("\n")).toEqual([
-        expect.stringMatching(/^\[aws-workloads-test\/foreign-attachment\] CI-IAM-9 aws_iam_role_policy_attachment\.foreign-attachment: Policies are attached only to roles this app creates: attaches to OrganizationAccountAccessRole, not a role of environment test\. Remedy: /),
+        expect.stringMatching(/^\[aws-workloads-test\/foreign-attachment\] CI-IAM-9 aws_iam_role_policy_attachment\.foreign-attachment: Policies are attached only to roles this app creates: attaches to OrganizationAccountAccessRole, not a role of environment test\. Why: .+\. Remedy: /),
       ]);
       expect(readdirSync(outdir)).toEqual([]);
     } finally {
@@ -246,20 +246,21 @@ describe("the check report", () => {
     constructPath: "aws-workloads-dev/p",
     message: "No Allow of *",
     detail: "statement X allows s3:*|kms:*",
+    why: "A wildcard grants what nobody reviewed",
     remedy: "List the actions",
     checkov: "CKV_AWS_63",
   };
 
-  it("prints one table row per finding with rule, stack, resource, message and remedy (pipes escaped)", () => {
+  it("prints one table row per finding with rule, stack, resource, message, why and remedy (pipes escaped)", () => {
     expect(checkReport([finding], 1, 40)).toBe(
       [
         "40 rules over 1 stacks: 1 finding(s), 0 accepted with a reason.",
         "",
         "## Findings",
         "",
-        "| rule | stack | resource | message | remedy |",
-        "|---|---|---|---|---|",
-        "| CI-IAM-1 (CKV_AWS_63) | aws-workloads-dev | aws_iam_policy.p | No Allow of *: statement X allows s3:*\\|kms:* | List the actions |",
+        "| rule | stack | resource | message | why | remedy |",
+        "|---|---|---|---|---|---|",
+        "| CI-IAM-1 (CKV_AWS_63) | aws-workloads-dev | aws_iam_policy.p | No Allow of *: statement X allows s3:*\\|kms:* | A wildcard grants what nobody reviewed | List the actions |",
         "",
       ].join("\n"),
     );

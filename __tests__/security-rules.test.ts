@@ -1,6 +1,4 @@
 /** The security rule pack (lib/rules): each rule against a compliant and a non-compliant resource. */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { isCelError, run } from "@bufbuild/cel";
 import { admittedSubjects } from "../lib/rules/google";
 import { ALL_RULES, evaluateEnvironment, evaluateStack, ResourceUnderTest, ruleById, runRule, StackJson, unsuppressed } from "../lib/rules";
@@ -571,16 +569,6 @@ describe("the rule pack", () => {
     const foreignIssuer = envWith("gcp-wif-test", "google_iam_workload_identity_pool_provider", "provider", (p) => ({ ...p, oidc: { issuer_uri: "https://attacker.example.com" } }));
     expect(evaluateStack("gcp-wif-test", foreignIssuer["gcp-wif-test"]).map((finding) => finding.ruleId)).not.toContain("CI-GCP-1");
     expect(evaluateEnvironment(environmentOf(foreignIssuer)).map((finding) => finding.ruleId)).toEqual(["CI-GCP-1"]);
-  });
-});
-
-describe("the rule table of docs/security.md", () => {
-  const readme = readFileSync(path.join(__dirname, "..", "docs", "security.md"), "utf8");
-
-  it("lists every rule once, with its message, checkov id and scope, and says how many there are", () => {
-    const rows = [...readme.matchAll(/^\| (CI-[A-Z0-9]+-\d+) \| (.*) \| (CKV\S*)? ?\| (stack|environment) \| (yes)? ?\|$/gm)].map((match) => [match[1], match[2], match[3] ?? "", match[4]]);
-    expect(rows.sort()).toEqual(ALL_RULES.map((rule) => [rule.id, rule.message, rule.checkov ?? "", rule.scope ?? "stack"]).sort());
-    expect(readme).toContain(`The ${ALL_RULES.length} rules:`);
   });
 });
 

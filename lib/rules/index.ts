@@ -12,6 +12,7 @@ import { markerRefusal } from "./config-choices";
 import { environmentResources, groupEnvironments } from "./environment";
 import { constructPathOf, resourceAddress, resourcesOf } from "./json";
 import { KUBERNETES_RULES } from "./kubernetes";
+import { withoutFinalStop } from "./report";
 import { DOCUMENTED_EXCEPTIONS, DocumentedException, documentedExceptionFor, markerSuppressions } from "./suppressions";
 import type { AppliedSuppression, EnvironmentUnderTest, Finding, ResourceUnderTest, Rule, StackJson } from "./types";
 
@@ -36,6 +37,7 @@ export function runRule(rule: Rule, resource: ResourceUnderTest): Finding[] {
     constructPath: constructPathOf(resource.config) ?? resource.stackId,
     message: rule.message,
     detail,
+    why: rule.why,
     remedy: rule.remedy,
     ...(rule.checkov ? { checkov: rule.checkov } : {}),
   }));
@@ -124,5 +126,5 @@ export function unsuppressed(findings: readonly Finding[]): Finding[] {
 /** The single line an error annotation (and a log) carries. */
 export function formatFinding(finding: Finding): string {
   const checkov = finding.checkov ? ` [${finding.checkov}]` : "";
-  return `${finding.ruleId}${checkov} ${finding.resource}: ${finding.message}: ${finding.detail}. Remedy: ${finding.remedy}`;
+  return `${finding.ruleId}${checkov} ${finding.resource}: ${finding.message}: ${finding.detail}. Why: ${withoutFinalStop(finding.why)}. Remedy: ${finding.remedy}`;
 }

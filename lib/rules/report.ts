@@ -12,9 +12,9 @@ export function cell(text: string): string {
 export function findingsTable(findings: readonly Finding[]): string {
   const rows = findings.map(
     (finding) =>
-      `| ${cell(finding.ruleId)}${finding.checkov ? ` (${finding.checkov})` : ""} | ${cell(finding.stackId)} | ${cell(finding.resource)} | ${cell(`${finding.message}: ${finding.detail}`)} | ${cell(finding.remedy)} |`,
+      `| ${cell(finding.ruleId)}${finding.checkov ? ` (${finding.checkov})` : ""} | ${cell(finding.stackId)} | ${cell(finding.resource)} | ${cell(`${finding.message}: ${finding.detail}`)} | ${cell(finding.why)} | ${cell(finding.remedy)} |`,
   );
-  return ["| rule | stack | resource | message | remedy |", "|---|---|---|---|---|", ...rows].join("\n");
+  return ["| rule | stack | resource | message | why | remedy |", "|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
 export function suppressedTable(findings: readonly Finding[]): string {
@@ -58,10 +58,15 @@ export function codeQualityReport(
   return findings
     .filter((finding) => !finding.suppressed)
     .map((finding) => ({
-      description: `${finding.ruleId}${finding.checkov ? ` (${finding.checkov})` : ""} ${finding.stackId} ${finding.resource}: ${finding.message}: ${finding.detail}. Remedy: ${finding.remedy}`,
+      description: `${finding.ruleId}${finding.checkov ? ` (${finding.checkov})` : ""} ${finding.stackId} ${finding.resource}: ${finding.message}: ${finding.detail}. Why: ${withoutFinalStop(finding.why)}. Remedy: ${finding.remedy}`,
       check_name: finding.ruleId,
       fingerprint: fingerprint(`${finding.ruleId}\n${finding.stackId}\n${finding.resource}\n${finding.detail}`),
       severity: "critical" as const,
       location: { path: pathOf(finding), lines: { begin: 1 } },
     }));
+}
+
+/** A sentence without its final full stop, to be joined with ". ". */
+export function withoutFinalStop(text: string): string {
+  return text.replace(/\.\s*$/, "");
 }

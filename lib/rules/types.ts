@@ -82,6 +82,8 @@ export interface Finding {
   readonly constructPath: string;
   readonly message: string;
   readonly detail: string;
+  /** The rule's why: what a violation lets happen. */
+  readonly why: string;
   readonly remedy: string;
   readonly checkov?: string;
   /** Present when the finding is accepted; such findings do not fail synth or `npm run check`. */
