@@ -8,7 +8,7 @@ import { TerraformStack } from "cdktf";
 import * as path from "node:path";
 import { constructIdCollisions, environmentConstructIds, fixedConstructIds, StackComponent, terraformLogicalId } from "../lib/config/construct-ids";
 import { gitlabProjectPathRule } from "../lib/config/delivery";
-import { oidcProviderChoiceRule } from "../lib/config/schema";
+import { oidcProviderChoiceRule } from "../lib/config/schema-parts";
 import { ConfigSource } from "../lib/config/source";
 import { runSynth } from "../lib/run-synth";
 import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf } from "./helpers";
