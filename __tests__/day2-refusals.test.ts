@@ -1,6 +1,7 @@
 /**
- * Issue 24, day-2 refusals on real config edits: each test edits a shipped config's YAML as a platform engineer
- * would and asserts the exact message with its `file:line:col`.
+ * Day-2 refusals on real config edits (GitLab paths, delivery role names, oidcProvider forms, construct ids, YAML
+ * aliases and merge keys): each test edits a shipped config's YAML as a platform engineer would and asserts the
+ * exact message with its `file:line:col`.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";

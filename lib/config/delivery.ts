@@ -1,5 +1,5 @@
 /**
- * `delivery:` — the identities of the GitLab pipeline that deploys this app (issue 11): its schema and its
+ * `delivery:` — the identities of the GitLab pipeline that deploys this app: its schema and its
  * resolution (defaults, names, the cross-checks that need the rest of the environment).
  *
  * ./schema imports this section's zod schema; what both need (the `oidcProvider` choice, the backend) comes from
