@@ -1,7 +1,8 @@
 /**
  * The environment configuration model: one zod schema, the single source of the config types and of
  * `config/schema.json` (editor completion). Format rules come from ./rules so that their messages are
- * shared with every other place that validates names.
+ * shared with every other place that validates names; the parts that other modules build on (the `oidcProvider`
+ * choice, the backend, the rule-checked string) from ./schema-parts, and the `delivery:` section from ./delivery.
  */
 import { z } from "zod";
 import { deliverySchema } from "./delivery";
