@@ -1,5 +1,6 @@
 /**
- * Several clusters per environment (`clusters:`): the config rules, and the safety invariants of issue 9 —
+ * Several clusters per environment (`clusters:`): the config rules, and the invariants that make a second cluster
+ * safe to add and to remove —
  * `cluster: X` ≡ `clusters: [X]` byte for byte, adding a cluster renames no stack and moves no stateful
  * address, removing one shows as destroys in the review's plan section.
  */

@@ -1,5 +1,5 @@
 /**
- * Bad inputs that used to crash or slip through (issue 14): each is refused with `file:line:col: field =
+ * Bad inputs that once crashed the loader or slipped through it: each is refused with `file:line:col: field =
  * value: rule`, before anything is synthesized.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -154,7 +154,8 @@ describe("source positions", () => {
     expect(source.positionOf(["aws", "region"])).toEqual({ line: 2, column: 3 });
     expect(source.positionOf(["workloads", 0, "aws", "mode"])).toEqual({ line: 5, column: 18 });
     expect(source.positionOf(["workloads", 1, "serviceAccount"])).toEqual({ line: 6, column: 8 });
-    // Through an alias: where the alias is written, naming it and the anchor (issue 24; it used to be the anchor's 6:21).
+    // Through an alias: where the alias is written, naming it and the anchor (the anchor's 6:21 alone would point the
+    // reader at a value that may be fine where it stands).
     expect(source.positionOf(["last", "namespace"])).toEqual({ line: 7, column: 7, through: "through the alias *w at 7:7, into &w at 6:21" });
     expect(source.positionOf(["nowhere", 3])).toEqual({ line: 1, column: 1 });
   });

@@ -1,6 +1,7 @@
 /**
- * Issue 24, day-2 refusals on real config edits: each test edits a shipped config's YAML as a platform engineer
- * would and asserts the exact message with its `file:line:col`.
+ * Day-2 refusals on real config edits (GitLab paths, delivery role names, oidcProvider forms, construct ids, YAML
+ * aliases and merge keys): each test edits a shipped config's YAML as a platform engineer would and asserts the
+ * exact message with its `file:line:col`.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -8,7 +9,7 @@ import { TerraformStack } from "cdktf";
 import * as path from "node:path";
 import { constructIdCollisions, environmentConstructIds, fixedConstructIds, StackComponent, terraformLogicalId } from "../lib/config/construct-ids";
 import { gitlabProjectPathRule } from "../lib/config/delivery";
-import { oidcProviderChoiceRule } from "../lib/config/schema";
+import { oidcProviderChoiceRule } from "../lib/config/schema-parts";
 import { ConfigSource } from "../lib/config/source";
 import { runSynth } from "../lib/run-synth";
 import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf } from "./helpers";

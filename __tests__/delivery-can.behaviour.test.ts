@@ -1,6 +1,6 @@
 /**
- * The "can" table of issue 23: proof that the confined pipeline identities can still deploy (and plan) everything
- * their environment declares. Everything is derived from the synthesized stacks themselves (shippedStacks()), never
+ * The "can" table of the pipeline's threat model, the counterpart of its "cannot" rows: proof that the confined
+ * pipeline identities can still deploy (and plan) everything their environment declares. Everything is derived from the synthesized stacks themselves (shippedStacks()), never
  * from the config or the delivery scope:
  *
  * - AWS: every resource and data source of every stack the pipeline applies (all but delivery-<env>), the s3 backend's

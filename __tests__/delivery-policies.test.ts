@@ -32,14 +32,12 @@ import {
   deliveryAttributeCondition,
   deliveryAttributeMapping,
   deliveryProviderAudience,
-  DELIVERY_PROJECT_PLAN_ROLES,
   deployPrincipalSet,
-  deployServiceAccountRoles,
   modifiedGrantsCondition,
   planPrincipalSet,
-  planServiceAccountRoles,
   PROJECT_IAM_ADMIN_ROLE,
 } from "../lib/delivery/google";
+import { DELIVERY_PROJECT_PLAN_ROLES, deployServiceAccountRoles, planServiceAccountRoles } from "../lib/gcp/delivery-roles";
 import { accessEntryPrincipal, environmentStackIds, managedScope, ManagedScope, scopeArns } from "../lib/delivery/scope";
 import type { PolicyDocument, PolicyStatement } from "../lib/iam/policy-document";
 import { evaluateEnvironment, evaluateStack } from "../lib/rules";

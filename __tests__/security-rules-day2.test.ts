@@ -1,5 +1,5 @@
 /**
- * The rules of issue 24 on the real synthesized stacks of the shipped environments: each passes the shipped
+ * The day-2 rules on the real synthesized stacks of the shipped environments: each passes the shipped
  * resources and reports the careless changes a day-2 edit makes (a workload pinned to one cluster whose other
  * cluster still trusts it, a used provider created again, client ids and audiences that drift apart, a writer Deny
  * that exempts the account, Google grants beyond the binding), with the details that name the problem.

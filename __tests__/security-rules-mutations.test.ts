@@ -1,6 +1,6 @@
 /**
- * `npm run check` on mutated copies of the shipped synthesized stacks: each weakness of issues 12 and 13,
- * reintroduced by editing the JSON a careless change (or a hand edit of cdktf.out) would produce, is flagged
+ * `npm run check` on mutated copies of the shipped synthesized stacks: each weakness the rule pack exists to keep
+ * out (public data, a foreign or widened trust, grants beyond the catalog), reintroduced by editing the JSON a careless change (or a hand edit of cdktf.out) would produce, is flagged
  * by the rule that guards it; a forged suppression marker does not silence it.
  */
 import { evaluateStacks, Finding, StackJson, unsuppressed } from "../lib/rules";

@@ -523,7 +523,8 @@ const CASES: Record<string, Case> = {
   },
 };
 
-// Issue 24's rules: their first pair, made from the shipped synthesized stacks (every pair: security-rules-day2.test.ts).
+// The day-2 rules (careless changes to multi-cluster, adopted and delivery stacks): their first pair, made from the
+// shipped synthesized stacks (every pair: security-rules-day2.test.ts).
 for (const [id, cases] of Object.entries(DAY2_RULE_CASES)) CASES[id] = { compliant: cases.compliant[0][1](), violating: cases.violating[0][1]() };
 
 describe("the rule pack", () => {

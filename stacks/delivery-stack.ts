@@ -34,17 +34,15 @@ import {
   DATASET_IAM_PERMISSIONS,
   datasetIamCondition,
   datasetIamRoleId,
-  DELIVERY_PROJECT_PLAN_ROLES,
   deliveryAttributeCondition,
   deliveryAttributeMapping,
   deliveryProviderAudience,
   deployPrincipalSet,
-  deployServiceAccountRoles,
   modifiedGrantsCondition,
   planPrincipalSet,
-  planServiceAccountRoles,
   PROJECT_IAM_ADMIN_ROLE,
 } from "../lib/delivery/google";
+import { DELIVERY_PROJECT_PLAN_ROLES, deployServiceAccountRoles, planServiceAccountRoles } from "../lib/gcp/delivery-roles";
 import { managedScope, ManagedScope } from "../lib/delivery/scope";
 import { deliveryIds } from "../lib/config/construct-ids";
 import { pipelineGroups, pipelineRbacManifest } from "../lib/kubernetes/pipeline-rbac";

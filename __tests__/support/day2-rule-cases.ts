@@ -1,5 +1,5 @@
 /**
- * The compliant and non-compliant cases of the rules of issue 24 ("a careless change to a stack fails at synth"),
+ * The compliant and non-compliant cases of the day-2 rules ("a careless change to a stack fails at synth"),
  * each made from the real synthesized stacks of the shipped environments: staging's blue/green pair (a workload
  * pinned to green, blue's IAM OIDC provider only used), dev's self-managed issuer, prod's and staging's delivery.
  * security-rules-day2.test.ts runs every case; security-rules.test.ts takes the first pair of each rule.

@@ -1,6 +1,6 @@
 /** Adopting existing buckets (`import: true`, `importExcept`): the resolved choice, checked. */
 import { awsPartition } from "../oidc/issuer";
-import type { ConfigIssue } from "./load";
+import type { ConfigIssue } from "./issues";
 import { BUCKET_COMPANIONS, BucketCompanion, EnvironmentFile } from "./schema";
 
 /** What `import: true` adopts: the bucket, and each companion unless listed in `importExcept`. */

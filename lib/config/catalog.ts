@@ -8,6 +8,8 @@ import { forbiddenManagedPolicy, policyArnAccount } from "../iam/managed-policie
 import { serviceAccountSubject } from "../oidc/issuer";
 import { BucketAdoption, bucketAdoption } from "./adoption";
 import type { ClusterKind } from "./clusters";
+import type { CatalogIssue } from "./issues";
+import { workloadIdentityDefault } from "./names";
 import { bucketNameRule, iamRoleNameRule, serviceAccountSubjectRule, workloadIdentityIdRule } from "./rules";
 import type {
   DataBucketConfig,
@@ -17,13 +19,6 @@ import type {
   S3GrantConfig,
 } from "./schema";
 import { GITLAB_BUCKET_PURPOSES } from "./schema";
-
-/** Reported by the loader with the file name prepended. */
-export interface CatalogIssue {
-  readonly field: string;
-  readonly value: unknown;
-  readonly rule: string;
-}
 
 export type AwsAccessMode = "irsa" | "pod-identity";
 
@@ -157,11 +152,6 @@ export interface Catalog {
 }
 
 export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90;
-
-export function workloadIdentityDefault(clusterName: string, suffix: string): string {
-  const base = clusterName.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^gcp-/, "k8s-");
-  return `${base.slice(0, 32 - suffix.length - 1).replace(/-+$/, "")}-${suffix}`;
-}
 
 /**
  * `clusterType`: the kinds of the environment's clusters ("mixed" when EKS and self-managed); `clusterName`:

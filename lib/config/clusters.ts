@@ -13,12 +13,12 @@ import { oidcProviderMismatch } from "../iam/oidc-provider-arn";
 import { sidOf } from "../iam/s3-grants";
 import { eksIssuerRegion, issuerHostPath, s3IssuerUrl } from "../oidc/issuer";
 import { buildJwks, Jwks, parseRsaPublicKey, PublicKeyError } from "../oidc/jwks";
-import type { ConfigIssue } from "./load";
 import { BucketAdoption, bucketAdoption } from "./adoption";
-import type { GcpEnvironment } from "./catalog";
-import { workloadIdentityDefault } from "./catalog";
+import type { ConfigIssue } from "./issues";
+import { workloadIdentityDefault } from "./names";
 import { workloadIdentityIdRule } from "./rules";
-import { ClusterConfig, DEFAULT_AUDIENCE, EnvironmentFile, OidcProviderChoiceConfig } from "./schema";
+import { ClusterConfig, DEFAULT_AUDIENCE, EnvironmentFile } from "./schema";
+import type { OidcProviderChoiceConfig } from "./schema-parts";
 
 export interface ServiceAccountKey {
   /** Path relative to the project root, POSIX separators (appears in messages only). */
@@ -315,12 +315,12 @@ export function clusterScopedOutput(base: string, cluster: Pick<ResolvedCluster,
 }
 
 /** The workload identity provider id of a cluster: gcp.providerId (or its default) for the anchor, `<name>-oidc` for the others. */
-export function gcpProviderIdOf(cluster: Pick<ResolvedCluster, "name" | "idSuffix">, gcp: Pick<GcpEnvironment, "providerId">): string {
+export function gcpProviderIdOf(cluster: Pick<ResolvedCluster, "name" | "idSuffix">, gcp: { readonly providerId: string }): string {
   return cluster.idSuffix === "" ? gcp.providerId : workloadIdentityDefault(cluster.name, "oidc");
 }
 
 /** Every cluster's provider id is valid and its own (ids derive from names, which may truncate alike). */
-export function checkGcpProviders(clusters: readonly ResolvedCluster[], gcp: GcpEnvironment | undefined, file: string): ConfigIssue[] {
+export function checkGcpProviders(clusters: readonly ResolvedCluster[], gcp: { readonly providerId: string } | undefined, file: string): ConfigIssue[] {
   if (!gcp) return [];
   const issues: ConfigIssue[] = [];
   const seen = new Map<string, string>();

@@ -9,11 +9,12 @@
  * the scheme stays; what is checked is the Terraform logical id (cdktf drops every character but [A-Za-z0-9_-]
  * from a top-level id, so `a.b` and `ab` are one resource too), per stack.
  */
-import { DELIVERY_PROJECT_PLAN_ROLES, deployServiceAccountRoles, planServiceAccountRoles } from "../delivery/google";
 import { workloadConstructId as gcpWorkloadScopeId, roleConstructId } from "../gcp/resource-names";
+import { DELIVERY_PROJECT_PLAN_ROLES, deployServiceAccountRoles, planServiceAccountRoles } from "../gcp/delivery-roles";
 import { requiredApis } from "../gcp/roles";
-import type { Catalog, CatalogIssue } from "./catalog";
+import type { Catalog } from "./catalog";
 import { clusterScopedId, clusterScopedOutput, ResolvedCluster } from "./clusters";
+import type { CatalogIssue } from "./issues";
 
 type Cluster = Pick<ResolvedCluster, "name" | "idSuffix">;
 

@@ -1,16 +1,16 @@
 /**
- * `delivery:` — the identities of the GitLab pipeline that deploys this app (issue 11): its schema and its
+ * `delivery:` — the identities of the GitLab pipeline that deploys this app: its schema and its
  * resolution (defaults, names, the cross-checks that need the rest of the environment).
  *
- * The zod schema is built by a function that receives `oidcProviderChoice` from ./schema, so this module
- * needs nothing from ./schema at load time (./schema imports it: no import cycle).
+ * ./schema imports this section's zod schema; what both need (the `oidcProvider` choice, the backend) comes from
+ * ./schema-parts, so that this module never imports ./schema.
  */
 import { z } from "zod";
 import { parseOidcProviderArn } from "../iam/oidc-provider-arn";
 import { gcpProjectIdRule, gcpProjectNumberRule, gcpServiceAccountIdRule, iamRoleNameRule, issuerUrlRule, Rule, workloadIdentityIdRule } from "./rules";
-import type { CatalogIssue } from "./catalog";
+import type { CatalogIssue } from "./issues";
+import { BackendConfig, oidcProviderChoice, OidcProviderChoiceConfig } from "./schema-parts";
 import { defaultStatePrefix } from "./state-prefix";
-import type { BackendConfig, OidcProviderChoiceConfig } from "./schema";
 
 /** A GitLab project path: `group[/subgroup…]/project`, each part as GitLab allows it. */
 const PROJECT_PATH = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/;
@@ -92,62 +92,60 @@ export const DEFAULT_MINIMUM_GITLAB_VERSION = "18.2.2";
 /** Google limits google.subject (here the GitLab `sub`) and attribute values to 127 bytes. */
 export const GOOGLE_ATTRIBUTE_MAX_LENGTH = 127;
 
-/** The `delivery:` section; `oidcProvider` is the shared `{ use | import }` choice (schema.ts). */
-export function deliverySchema<Choice extends z.ZodType>(oidcProviderChoice: Choice) {
-  return z
-    .object({
-      gitlab: z
-        .object({
-          url: z
-            .string()
-            .describe("The GitLab instance: the issuer of CI id_tokens (https://gitlab.com, or a self-managed GitLab's URL)")
-            .superRefine((value, ctx) => {
-              const broken = issuerUrlRule(value);
-              if (broken) ctx.addIssue({ code: "custom", message: broken });
-            }),
-          projectPath: z
-            .string()
-            .regex(PROJECT_PATH, "must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)")
-            .superRefine((value, ctx) => {
-              const broken = gitlabProjectPathRule(value);
-              if (broken) ctx.addIssue({ code: "custom", message: broken });
-            })
-            .describe("group/project of this repository: the only project whose pipelines may use the delivery identities"),
-          projectId: z
-            .string()
-            .regex(PROJECT_ID, "must be the GitLab project's numeric id (Settings > General > Project ID), as a quoted string")
-            .describe("The project's numeric id: what the clouds trust (a path can be renamed and registered again by someone else)"),
-          deployBranches: z
-            .array(z.string().regex(BRANCH, "must be a branch name without wildcards, ':' or whitespace"))
-            .min(1)
-            .superRefine((list, ctx) => {
-              if (new Set(list).size !== list.length) ctx.addIssue({ code: "custom", message: "deploy branches must be unique" });
-            })
-            .describe("Protected branches whose pipelines may deploy (the deploy identities); every branch may plan"),
-          minimumVersion: z
-            .string()
-            .regex(GITLAB_VERSION, "must be a GitLab version major.minor.patch, such as 18.2.2")
-            .optional()
-            .describe(
-              `The oldest GitLab release the deploy job runs on (it refuses older ones, CI_SERVER_VERSION). Lower it only for a patch release that carries the fork merge-request id_token fix. @default "${DEFAULT_MINIMUM_GITLAB_VERSION}"`,
-            ),
-          oidcProvider: oidcProviderChoice
-            .optional()
-            .describe("The IAM OIDC provider for the GitLab URL when it exists already: { use: <ARN> } or { import: <ARN> }. @default created in delivery-<env>"),
-        })
-        .strict(),
-      gcp: z
-        .object({
-          projectId: checkedString(gcpProjectIdRule, "The Google project of the delivery pool and the plan and deploy service accounts: not the environment's gcp.projectId, which the deploy service account administers"),
-          projectNumber: checkedString(gcpProjectNumberRule, "Its project number (the delivery pool's resource name)"),
-        })
-        .strict()
-        .optional()
-        .describe("Where the pipeline's Google identities live; required when the environment has gcp:. @default none"),
-    })
-    .strict()
-    .describe("The GitLab pipeline's own identities (delivery-<env>, deployed first by an administrator). @default none");
-}
+/** The `delivery:` section; `oidcProvider` is the shared `{ use | import }` choice (schema-parts.ts). */
+export const deliverySchema = z
+  .object({
+    gitlab: z
+      .object({
+        url: z
+          .string()
+          .describe("The GitLab instance: the issuer of CI id_tokens (https://gitlab.com, or a self-managed GitLab's URL)")
+          .superRefine((value, ctx) => {
+            const broken = issuerUrlRule(value);
+            if (broken) ctx.addIssue({ code: "custom", message: broken });
+          }),
+        projectPath: z
+          .string()
+          .regex(PROJECT_PATH, "must be a GitLab project path such as platform/cluster-identity (group[/subgroup]/project, no wildcards)")
+          .superRefine((value, ctx) => {
+            const broken = gitlabProjectPathRule(value);
+            if (broken) ctx.addIssue({ code: "custom", message: broken });
+          })
+          .describe("group/project of this repository: the only project whose pipelines may use the delivery identities"),
+        projectId: z
+          .string()
+          .regex(PROJECT_ID, "must be the GitLab project's numeric id (Settings > General > Project ID), as a quoted string")
+          .describe("The project's numeric id: what the clouds trust (a path can be renamed and registered again by someone else)"),
+        deployBranches: z
+          .array(z.string().regex(BRANCH, "must be a branch name without wildcards, ':' or whitespace"))
+          .min(1)
+          .superRefine((list, ctx) => {
+            if (new Set(list).size !== list.length) ctx.addIssue({ code: "custom", message: "deploy branches must be unique" });
+          })
+          .describe("Protected branches whose pipelines may deploy (the deploy identities); every branch may plan"),
+        minimumVersion: z
+          .string()
+          .regex(GITLAB_VERSION, "must be a GitLab version major.minor.patch, such as 18.2.2")
+          .optional()
+          .describe(
+            `The oldest GitLab release the deploy job runs on (it refuses older ones, CI_SERVER_VERSION). Lower it only for a patch release that carries the fork merge-request id_token fix. @default "${DEFAULT_MINIMUM_GITLAB_VERSION}"`,
+          ),
+        oidcProvider: oidcProviderChoice
+          .optional()
+          .describe("The IAM OIDC provider for the GitLab URL when it exists already: { use: <ARN> } or { import: <ARN> }. @default created in delivery-<env>"),
+      })
+      .strict(),
+    gcp: z
+      .object({
+        projectId: checkedString(gcpProjectIdRule, "The Google project of the delivery pool and the plan and deploy service accounts: not the environment's gcp.projectId, which the deploy service account administers"),
+        projectNumber: checkedString(gcpProjectNumberRule, "Its project number (the delivery pool's resource name)"),
+      })
+      .strict()
+      .optional()
+      .describe("Where the pipeline's Google identities live; required when the environment has gcp:. @default none"),
+  })
+  .strict()
+  .describe("The GitLab pipeline's own identities (delivery-<env>, deployed first by an administrator). @default none");
 
 export type DeliveryConfig = {
   readonly gitlab: {

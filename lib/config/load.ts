@@ -9,74 +9,22 @@ import * as path from "node:path";
 import { awsPartition } from "../oidc/issuer";
 import { checkExistingKeys } from "./adoption";
 import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
-import { Catalog, resolveCatalog } from "./catalog";
-import { checkGcpProviders, checkPlacement, clusterKind, ResolvedCluster, resolveClusters } from "./clusters";
+import { resolveCatalog } from "./catalog";
+import { checkGcpProviders, checkPlacement, clusterKind, resolveClusters } from "./clusters";
 import { constructIdCollisions, environmentConstructIds } from "./construct-ids";
-import { Delivery, iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
+import { iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
+import type { Environment } from "./environment";
+import { ConfigError, ConfigIssue, formatIssue } from "./issues";
 import { NameClaim, nameClaims, nameConflictsAcross, nameConflictsWithin } from "./name-owners";
-import { BackendConfig, environmentSchema } from "./schema";
+import { environmentSchema } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
 import { plainZodMessage } from "./zod-messages";
 
-export interface ConfigIssue {
-  readonly file: string;
-  /** 1-based line of the offending node (for a missing field: of the map it is missing from). */
-  readonly line?: number;
-  /** 1-based column, with `line`. */
-  readonly column?: number;
-  /** Dotted path of the field, e.g. `cluster.issuer.bucketName`; empty for the whole document. */
-  readonly field: string;
-  readonly value: unknown;
-  readonly rule: string;
-  /** The problem has no value to show (a YAML syntax error): `file:line:col: field: rule`. @default false */
-  readonly omitValue?: boolean;
-  /** The field is reached through an alias or merge key (reported where that is written): which, and where the value sits. */
-  readonly through?: string;
-}
-
-export function formatIssue(issue: ConfigIssue): string {
-  const file = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
-  const rule = issue.through ? `${issue.rule} (${issue.through})` : issue.rule;
-  if (issue.omitValue) return issue.field ? `${file}: ${issue.field}: ${rule}` : `${file}: ${rule}`;
-  const where = issue.field ? `${file}: ${issue.field}` : file;
-  const value = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
-  return `${where} = ${value}: ${rule}`;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly issues: readonly ConfigIssue[]) {
-    super(issues.map(formatIssue).join("\n"));
-    this.name = "ConfigError";
-  }
-}
-
+// The loader is the config's front door: what its callers need comes from here, wherever it is defined.
+export { ConfigError, formatIssue };
+export type { ConfigIssue, Environment };
 export type { ResolvedCluster, ResolvedEksCluster, ResolvedSelfManagedCluster, ServiceAccountKey } from "./clusters";
 export { DEFAULT_API_SERVER_KEY_DIRECTORY } from "./clusters";
-
-export interface Environment {
-  /** From the file name: `config/dev.yaml` → `dev`. Suffix of every stack id. */
-  readonly name: string;
-  /** The config file relative to the project root. */
-  readonly file: string;
-  readonly aws: {
-    readonly accountId: string;
-    readonly region: string;
-    readonly partition: string;
-    readonly assumeRoleArn?: string;
-  };
-  /** Every cluster of the environment (`cluster:` or `clusters:`), in config order. */
-  readonly clusters: readonly ResolvedCluster[];
-  /** The first of `clusters`, for code that needs one cluster. */
-  readonly cluster: ResolvedCluster;
-  /** The cluster default names derive from; its resources keep unsuffixed addresses (see lib/config/clusters). */
-  readonly anchorCluster: string;
-  readonly backend: BackendConfig;
-  readonly tags: Readonly<Record<string, string>>;
-  /** Owned data buckets, the workload catalog, GCP and GitLab settings, resolved. */
-  readonly catalog: Catalog;
-  /** The pipeline's own identities (`delivery:`, stack delivery-<env>); undefined when not configured. */
-  readonly delivery?: Delivery;
-}
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 

@@ -9,7 +9,7 @@
  *
  * Bucket names have their own, older check (./bucket-owners), which also reads environments that do not load.
  */
-import type { Environment } from "./load";
+import type { Environment } from "./environment";
 import { defaultStatePrefix } from "./state-prefix";
 
 export type NameKind =

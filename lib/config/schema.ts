@@ -1,10 +1,12 @@
 /**
  * The environment configuration model: one zod schema, the single source of the config types and of
  * `config/schema.json` (editor completion). Format rules come from ./rules so that their messages are
- * shared with every other place that validates names.
+ * shared with every other place that validates names; the parts that other modules build on (the `oidcProvider`
+ * choice, the backend, the rule-checked string) from ./schema-parts, and the `delivery:` section from ./delivery.
  */
 import { z } from "zod";
 import { deliverySchema } from "./delivery";
+import { backendChoice, checked, oidcProviderChoice } from "./schema-parts";
 import {
   audienceRule,
   awsAccountIdRule,
@@ -24,15 +26,6 @@ import {
   workloadIdentityIdRule,
 } from "./rules";
 
-/** A string checked by a rule from ./rules; the rule's sentence becomes the issue message. */
-function checked(rule: Rule, description?: string) {
-  const base = description ? z.string().describe(description) : z.string();
-  return base.superRefine((value, ctx) => {
-    const broken = rule(value);
-    if (broken) ctx.addIssue({ code: "custom", message: broken });
-  });
-}
-
 export const DEFAULT_AUDIENCE = "sts.amazonaws.com";
 
 const eksClusterNameRule: Rule = (value) =>
@@ -50,42 +43,6 @@ const audiences = z
   .describe(
     "Audiences (IAM OIDC provider client ids) that tokens for AWS carry. At most 10 (the Google allowed-audiences limit). @default [\"sts.amazonaws.com\"]",
   );
-
-const oidcProviderArn = z
-  .string()
-  .regex(/^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:oidc-provider\/\S+$/, "must be an IAM OIDC provider ARN: arn:<partition>:iam::<12-digit account>:oidc-provider/<issuer host and path>");
-
-const OIDC_PROVIDER_FORMS = "{ use: <ARN> } (a provider managed elsewhere: only referenced) or { import: <ARN> } (adopt it into this stack)";
-
-/**
- * Why a value is not an `oidcProvider` choice, in the words of what is accepted (zod's union says only that
- * it matches none of the forms). Only called for a value neither form accepts.
- */
-export function oidcProviderChoiceRule(input: unknown): string {
-  if (typeof input === "string")
-    return `a map, not a bare ARN: write oidcProvider: ${OIDC_PROVIDER_FORMS.replace(" or {", " or oidcProvider: {")}`;
-  if (input === null || typeof input !== "object" || Array.isArray(input)) return `takes one of ${OIDC_PROVIDER_FORMS}`;
-  const keys = Object.keys(input);
-  if (keys.includes("use") && keys.includes("import")) return `takes one of ${OIDC_PROVIDER_FORMS}, not both`;
-  const unknown = keys.filter((key) => key !== "use" && key !== "import");
-  if (unknown.length > 0) return `unknown field ${unknown.join(", ")}: takes one of ${OIDC_PROVIDER_FORMS}`;
-  return `takes one of ${OIDC_PROVIDER_FORMS}`;
-}
-
-/**
- * An IAM OIDC provider that already exists. `use`: managed elsewhere (eksctl, terraform-aws-eks), never created
- * or changed here, trusts reference it. `import`: managed by this app from now on, adopted with a Terraform
- * import block at the address a created one would have. Shared by clusters and `delivery.gitlab`.
- */
-export const oidcProviderChoice = z
-  .union(
-    [
-      z.object({ use: oidcProviderArn.describe("Provider managed elsewhere: referenced, never created or changed") }).strict(),
-      z.object({ import: oidcProviderArn.describe("Existing provider this app manages from now on (Terraform import block)") }).strict(),
-    ],
-    { error: (issue) => (issue.code === "invalid_union" ? oidcProviderChoiceRule(issue.input) : undefined) },
-  )
-  .describe("An existing IAM OIDC provider: { use: <ARN> } or { import: <ARN> }. @default created by this app");
 
 /** The resources next to a bucket that `import: true` adopts along with it (Terraform import id: the bucket name). */
 export const BUCKET_COMPANIONS = ["versioning", "encryption", "public-access-block", "ownership", "policy", "lifecycle"] as const;
@@ -187,38 +144,6 @@ const clusterList = z
   .min(1, "list at least one cluster")
   .max(MAX_CLUSTERS, `at most ${MAX_CLUSTERS} clusters per environment; split the rest into another environment`)
   .describe("Several clusters (1 to 5, names unique), used instead of `cluster:`; identities trust exactly the clusters each workload runs on");
-
-const localBackend = z
-  .object({ type: z.literal("local") })
-  .strict()
-  .describe("State files next to cdktf.json: terraform.<stack>.tfstate (relative paths, so cross-stack remote state works on any machine)");
-
-const s3Backend = z
-  .object({
-    type: z.literal("s3"),
-    bucket: checked((v) => bucketNameRule(v), "State bucket"),
-    region: checked(awsRegionRule, "Region of the state bucket"),
-    keyPrefix: z
-      .string()
-      .regex(/^[A-Za-z0-9!_.*'()/-]+$/, "must be an S3 key prefix of [A-Za-z0-9!_.*'()/-]")
-      .optional()
-      .describe("Key prefix; each stack's state is <keyPrefix>/<stack>.tfstate. @default \"cluster-identity/<env>\""),
-    roleArn: checked(iamRoleArnRule, "Role to assume for state access").optional(),
-  })
-  .strict()
-  .describe("S3 backend with native S3 locking (use_lockfile) and server-side encryption");
-
-const gcsBackend = z
-  .object({
-    type: z.literal("gcs"),
-    bucket: checked((v) => bucketNameRule(v), "State bucket"),
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "must be a GCS object prefix of [A-Za-z0-9_.-/]")
-      .optional()
-      .describe("Prefix; each stack's state is under <prefix>/<stack>. @default \"cluster-identity/<env>\""),
-  })
-  .strict();
 
 const bucketName = checked((v) => bucketNameRule(v), "S3 bucket name");
 
@@ -456,8 +381,7 @@ export const environmentSchema = z
       .describe(
         "The cluster whose name default resource names derive from (roles, pool, provider) and whose per-cluster resources keep unsuffixed Terraform addresses. Keep it after removing that cluster, so nothing else moves. @default the first cluster",
       ),
-    backend: z
-      .discriminatedUnion("type", [localBackend, s3Backend, gcsBackend])
+    backend: backendChoice
       .optional()
       .describe("Where every stack of this environment keeps its state. @default {type: local}"),
     gcp: gcpEnvironment.optional().describe("Google project for workload identity federation; required when a workload has gcp access"),
@@ -466,7 +390,7 @@ export const environmentSchema = z
     gitlab: gitlabStorage.optional().describe("GitLab object storage (gitlab-storage-<env>). @default none"),
     kubernetes: kubernetesSettings.optional(),
     clusterAccess: clusterAccess.optional(),
-    delivery: deliverySchema(oidcProviderChoice).optional(),
+    delivery: deliverySchema.optional(),
     tags: z
       .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256))
       .optional()
@@ -475,7 +399,6 @@ export const environmentSchema = z
   .strict();
 
 export type EnvironmentFile = z.output<typeof environmentSchema>;
-export type OidcProviderChoiceConfig = z.output<typeof oidcProviderChoice>;
 export type EksCluster = z.output<typeof eksCluster>;
 export type SelfManagedCluster = z.output<typeof selfManagedCluster>;
 export type ClusterConfig = z.output<typeof clusterEntry>;
@@ -489,7 +412,6 @@ export type GitlabStorageConfig = z.output<typeof gitlabStorage>;
 export type GitlabBucketPurpose = z.output<typeof gitlabBucketPurpose>;
 export const GITLAB_BUCKET_PURPOSES = gitlabBucketPurpose.options;
 export type DataBucketConfig = z.output<typeof dataBucket>;
-export type BackendConfig = NonNullable<EnvironmentFile["backend"]>;
 
 /** JSON Schema for editors; `config/*.yaml` reference it through a yaml-language-server comment. */
 export function environmentJsonSchema(): Record<string, unknown> {

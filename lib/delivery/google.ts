@@ -57,28 +57,6 @@ export function deliveryProviderAudience(provider: ProviderRef): string {
   return `https://iam.googleapis.com/${providerResourceName(provider)}`;
 }
 
-/** Read-only viewing: pools and providers, service accounts, IAM policies (project, service accounts, datasets). In the environment's project. */
-export function planServiceAccountRoles(options: { readonly enableApis: boolean; readonly datasetGrants: boolean }): string[] {
-  return [
-    "roles/iam.securityReviewer",
-    "roles/iam.serviceAccountViewer",
-    "roles/iam.workloadIdentityPoolViewer",
-    ...(options.enableApis ? ["roles/serviceusage.serviceUsageViewer"] : []),
-    ...(options.datasetGrants ? ["roles/bigquery.metadataViewer"] : []),
-  ].sort();
-}
-
-/** What the plan service account reads in the delivery project: delivery-<env>'s own Google resources. */
-export const DELIVERY_PROJECT_PLAN_ROLES = ["roles/iam.securityReviewer", "roles/iam.serviceAccountViewer", "roles/iam.workloadIdentityPoolViewer"];
-
-/**
- * What gcp-wif-<env> manages in the environment's project, besides project IAM (granted separately, under a
- * condition). Project-wide there, which is why the delivery pool and service accounts live in another project.
- */
-export function deployServiceAccountRoles(options: { readonly enableApis: boolean }): string[] {
-  return ["roles/iam.serviceAccountAdmin", "roles/iam.workloadIdentityPoolAdmin", ...(options.enableApis ? ["roles/serviceusage.serviceUsageAdmin"] : [])].sort();
-}
-
 export const PROJECT_IAM_ADMIN_ROLE = "roles/resourcemanager.projectIamAdmin";
 
 /**
