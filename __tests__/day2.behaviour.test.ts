@@ -84,6 +84,8 @@ describe("EKS Pod Identity on two clusters (staging)", () => {
   it("has one association per cluster, the anchor's at the single-cluster address", () => {
     const associations = awsWorkloads.resource?.aws_eks_pod_identity_association ?? {};
     expect(Object.entries(associations).map(([id, association]) => [id.replace(/_[0-9A-F]{8}$/, ""), association.cluster_name]).sort()).toEqual([
+      ["role-payments-invoice-reader_association", "staging-blue"],
+      ["role-payments-invoice-reader_association-staging-green", "staging-green"],
       ["role-reporting-report-exporter_association", "staging-blue"],
       ["role-reporting-report-exporter_association-staging-green", "staging-green"],
     ]);
@@ -170,6 +172,10 @@ describe("Kubernetes side of two clusters (staging)", () => {
         .sort();
     expect(placed("kubernetes_service_account_v1")).toEqual([
       "bq-reader@kubernetes.staging-green",
+      "invoice-reader@kubernetes",
+      "invoice-reader@kubernetes.staging-green",
+      "ledger-writer@kubernetes",
+      "ledger-writer@kubernetes.staging-green",
       "report-exporter@kubernetes",
       "report-exporter@kubernetes.staging-green",
       "report-writer@kubernetes",

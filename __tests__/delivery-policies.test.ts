@@ -262,7 +262,7 @@ describe("managedScope", () => {
     expect(scope.accessEntries.map((mapping) => mapping.arn)).toEqual(["arn:aws:iam::222222222222:role/platform-admins", "arn:aws:iam::222222222222:role/developers"]);
   });
 
-  it("staging: blue's provider used, green's created; workloads on both clusters, bq-reader on green only; an adopted bucket's key", () => {
+  it("staging: blue's provider used, green's created; workloads on both clusters, bq-reader on green only; an adopted bucket's key; team payments' bucket and workloads (config/staging/payments.yaml)", () => {
     expect(without(scopeOf("staging"))).toEqual({
       environmentName: "staging",
       partition: "aws",
@@ -270,29 +270,35 @@ describe("managedScope", () => {
       region: "ap-northeast-1",
       stackIds: ["delivery-staging", "oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging"],
       deployedStackIds: ["oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging"],
-      bucketNames: ["cluster-identity-staging-reports"],
+      bucketNames: ["cluster-identity-staging-payments", "cluster-identity-staging-reports"],
       issuerObjects: [],
-      catalogBucketNames: ["cluster-identity-staging-reports"],
+      catalogBucketNames: ["cluster-identity-staging-payments", "cluster-identity-staging-reports"],
       referencedKeyArns: ["arn:aws:kms:ap-northeast-1:444444444444:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"],
-      createsKeys: false,
+      // The payments bucket is encrypted with the environment's data key, which it brings into being.
+      createsKeys: true,
       readsAwsManagedKey: false,
-      workloadRoleNames: ["staging-blue-reporting-report-exporter", "staging-blue-reporting-report-writer"],
-      podIdentityRoleNames: ["staging-blue-reporting-report-exporter"],
+      workloadRoleNames: ["staging-blue-payments-invoice-reader", "staging-blue-payments-ledger-writer", "staging-blue-reporting-report-exporter", "staging-blue-reporting-report-writer"],
+      podIdentityRoleNames: ["staging-blue-payments-invoice-reader", "staging-blue-reporting-report-exporter"],
       policyNames: [],
       attachablePolicyArns: [],
-      kmsAliases: [],
+      kmsAliases: ["cluster-identity-staging-workloads"],
       clusters: [
         {
           name: "staging-blue",
           type: "eks",
           provider: { arn: "arn:aws:iam::444444444444:oidc-provider/oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLEB1E0C5D6E7F8091A2B3C4D5E6F", origin: "used" },
-          eks: { podIdentity: true, namespaces: ["reporting"], createdNamespaces: [], secrets: [] },
+          eks: { podIdentity: true, namespaces: ["payments", "reporting"], createdNamespaces: ["payments"], secrets: [] },
         },
         {
           name: "staging-green",
           type: "eks",
           provider: { arn: "arn:aws:iam::444444444444:oidc-provider/oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLE6EE0A1B2C3D4E5F60718293A4B", origin: "created" },
-          eks: { podIdentity: true, namespaces: ["analytics", "reporting"], createdNamespaces: ["analytics"], secrets: [{ namespace: "analytics", name: "bq-reader-gcp-credentials" }] },
+          eks: {
+            podIdentity: true,
+            namespaces: ["analytics", "payments", "reporting"],
+            createdNamespaces: ["analytics", "payments"],
+            secrets: [{ namespace: "analytics", name: "bq-reader-gcp-credentials" }],
+          },
         },
       ],
       accessEntries: [],
@@ -636,7 +642,21 @@ const EXPECTED_SIDS: Record<string, Record<"plan" | "permissions" | "clusters" |
   },
   staging: {
     plan: ["ListState", "ReadState", "ReadStackBuckets", "ReadIdentities", "ReadIdentityPools", "ListAliases", "ReadClusters", "DenyAllButReads", "DenyDataObjects"],
-    permissions: ["ListState", "ReadState", "WriteState", "StateLocks", "ManageStackBuckets", "ChangeWorkloadRolesWithBoundary", "ManageWorkloadRoles", "PassPodIdentityRoles", "ManageClusterProviders", "ListAliases"],
+    // The data key (payments' bucket) is created and aliased here: CreateUntaggedKeys, ManageAliases.
+    permissions: [
+      "ListState",
+      "ReadState",
+      "WriteState",
+      "StateLocks",
+      "ManageStackBuckets",
+      "ChangeWorkloadRolesWithBoundary",
+      "ManageWorkloadRoles",
+      "PassPodIdentityRoles",
+      "ManageClusterProviders",
+      "CreateUntaggedKeys",
+      "ListAliases",
+      "ManageAliases",
+    ],
     clusters: ["DescribeClusters", "ManagePodIdentityAssociations"],
     guardrails: undefined,
     boundary: ["CatalogObjectStorage", "CatalogDataKeysViaS3", "DenyPrivilegeEscalation"],

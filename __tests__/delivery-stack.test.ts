@@ -195,13 +195,14 @@ describe("delivery-<env>", () => {
     expect(Object.keys(entries).sort()).toEqual(["deploy-access-entry", "deploy-access-entry-staging-green", "plan-access-entry", "plan-access-entry-staging-green"]);
     expect(entries["deploy-access-entry"].cluster_name).toBe("staging-blue");
     expect(entries["deploy-access-entry-staging-green"].cluster_name).toBe("staging-green");
-    // bq-reader runs on green only, in a namespace the catalog creates there.
-    expect(entries["deploy-access-entry"].kubernetes_groups).toBeUndefined();
+    // Both create team payments' namespace (config/staging/payments.yaml); bq-reader runs on green only, in a
+    // namespace the catalog creates there: analytics is in green's scope only.
+    expect(entries["deploy-access-entry"].kubernetes_groups).toEqual([NAMESPACE_CREATORS_GROUP]);
     expect(entries["deploy-access-entry-staging-green"].kubernetes_groups).toEqual([NAMESPACE_CREATORS_GROUP]);
     const associations = staging.resource!.aws_eks_access_policy_association as Record<string, { access_scope: unknown; cluster_name: string }>;
-    expect(associations["deploy-access-policy"].access_scope).toEqual({ type: "namespace", namespaces: ["reporting"] });
-    expect(associations["deploy-access-policy-staging-green"].access_scope).toEqual({ type: "namespace", namespaces: ["analytics", "reporting"] });
-    expect(associations["plan-access-policy-staging-green"].access_scope).toEqual({ type: "namespace", namespaces: ["analytics", "reporting"] });
+    expect(associations["deploy-access-policy"].access_scope).toEqual({ type: "namespace", namespaces: ["payments", "reporting"] });
+    expect(associations["deploy-access-policy-staging-green"].access_scope).toEqual({ type: "namespace", namespaces: ["analytics", "payments", "reporting"] });
+    expect(associations["plan-access-policy-staging-green"].access_scope).toEqual({ type: "namespace", namespaces: ["analytics", "payments", "reporting"] });
   });
 
   it("lets GitLab id_tokens into its roles only through one identity pool per role, claims mapped to session tags", () => {

@@ -1,9 +1,11 @@
-/** Writes config/schema.json from the zod schema (`npm run schema`); a test fails when it is stale. */
+/** Writes config/schema.json and config/team-schema.json from the zod schemas (`npm run schema`); a test fails when either is stale. */
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { environmentJsonSchema } from "../lib/config/schema";
+import { environmentJsonSchema, teamJsonSchema } from "../lib/config/schema";
 
 const projectRoot = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === "dist" ? "../.." : "..");
-const target = path.join(projectRoot, "config", "schema.json");
-writeFileSync(target, `${JSON.stringify(environmentJsonSchema(), null, 2)}\n`);
-process.stdout.write(`wrote ${path.relative(process.cwd(), target)}\n`);
+for (const [name, schema] of [["schema.json", environmentJsonSchema()], ["team-schema.json", teamJsonSchema()]] as const) {
+  const target = path.join(projectRoot, "config", name);
+  writeFileSync(target, `${JSON.stringify(schema, null, 2)}\n`);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), target)}\n`);
+}

@@ -20,15 +20,21 @@ export interface BucketClaim {
   readonly field: string;
   /** `a data bucket`, `GitLab's lfs bucket`, ... */
   readonly what: string;
+  /** The team file that writes it (config/<env>/<team>.yaml). @default the environment file */
+  readonly file?: string;
 }
 
 export interface BucketGrant {
   readonly name: string;
   /** e.g. `workloads[0].aws.s3[1].bucket` */
   readonly field: string;
+  /** The team file that writes it. @default the environment file */
+  readonly file?: string;
 }
 
 export interface OwnershipIssue {
+  /** The team file the field is in. @default the environment file */
+  readonly file?: string;
   readonly field: string;
   readonly value: string;
   readonly rule: string;
@@ -122,24 +128,31 @@ export function crossEnvironmentIssues(
   const reported = new Set<string>();
   for (const claim of own.claims) {
     // One issue per field: GitLab's seven buckets share gitlab.bucketPrefix.
-    const key = claim.field;
+    const key = `${claim.file ?? ""} ${claim.field}`;
     for (const other of others) {
       const clash = other.claims.find((candidate) => candidate.name === claim.name && !(candidate.role === "state" && claim.role === "state"));
       if (!clash || reported.has(key)) continue;
       reported.add(key);
-      issues.push({ field: claim.field, value: fieldValue(claim), rule: `"${claim.name}" is ${claim.what} here and also ${clash.what} of ${other.file} (${clash.field}); ${ONE_OWNER}` });
+      issues.push({
+        ...fileOf(claim),
+        field: claim.field,
+        value: fieldValue(claim),
+        rule: `"${claim.name}" is ${claim.what} here and also ${clash.what} of ${clash.file ?? other.file} (${clash.field}); ${ONE_OWNER}`,
+      });
     }
   }
   for (const grant of own.grants)
     for (const other of others) {
       const claim = other.claims.find((candidate) => candidate.name === grant.name && refusedGrant(candidate, candidate.field));
       if (claim) {
-        issues.push({ field: grant.field, value: grant.name, rule: refusedGrant(claim, `${other.file}: ${claim.field}`)! });
+        issues.push({ ...fileOf(grant), field: grant.field, value: grant.name, rule: refusedGrant(claim, `${claim.file ?? other.file}: ${claim.field}`)! });
         break;
       }
     }
   return issues;
 }
+
+const fileOf = (written: { readonly file?: string }): { file?: string } => (written.file ? { file: written.file } : {});
 
 /** The value written in the claim's field (the prefix for GitLab buckets). */
 function fieldValue(claim: BucketClaim): string {

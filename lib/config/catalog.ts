@@ -81,6 +81,8 @@ export interface Workload {
   readonly clusters: readonly string[];
   readonly aws?: WorkloadAwsAccess;
   readonly gcp?: WorkloadGcpAccess;
+  /** The team whose file (config/<env>/<team>.yaml) declares it. @default undefined (the environment file: the platform's) */
+  readonly team?: string;
 }
 
 export interface DataBucket {
@@ -90,6 +92,22 @@ export interface DataBucket {
   readonly adoption?: BucketAdoption;
   /** Its existing customer-managed key (referenced, never managed); the environment's data key otherwise. */
   readonly kmsKeyArn?: string;
+  /** The team whose file declares it (only that team's workloads, and the environment file's, may grant it). @default undefined (the environment file's) */
+  readonly team?: string;
+  /** Teams of the environment's `teams:` whose workloads may grant it, each up to an access level (`sharedWith`). @default [] */
+  readonly sharedWith?: readonly BucketShare[];
+}
+
+/** A bucket of the environment file shared with a team: the team's grants on it take at most `access`. */
+export interface BucketShare {
+  readonly team: string;
+  readonly access: S3GrantConfig["access"];
+}
+
+/** The team of each entry of the (combined) `buckets:` and `workloads:` lists; undefined for the environment file's. */
+export interface EntryTeams {
+  readonly buckets: readonly (string | undefined)[];
+  readonly workloads: readonly (string | undefined)[];
 }
 
 export interface GcpEnvironment {
@@ -162,6 +180,7 @@ export function resolveCatalog(
   clusterType: ClusterKind,
   clusterName: string,
   clusterNames: readonly string[] = [clusterName],
+  teams: EntryTeams = { buckets: [], workloads: [] },
 ): { catalog: Catalog; issues: CatalogIssue[] } {
   const issues: CatalogIssue[] = [];
   const adoptionIssues: { file: string; field: string; value: unknown; rule: string }[] = [];
@@ -172,6 +191,8 @@ export function resolveCatalog(
       noncurrentVersionExpirationDays: bucket.noncurrentVersionExpirationDays ?? DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
       ...(adoption ? { adoption } : {}),
       ...(bucket.kmsKeyArn ? { kmsKeyArn: bucket.kmsKeyArn } : {}),
+      ...(teams.buckets[index] ? { team: teams.buckets[index] } : {}),
+      ...(bucket.sharedWith ? { sharedWith: bucket.sharedWith.map((share) => ({ team: share.team, access: share.access })) } : {}),
     };
   });
   const ownedBuckets = new Map<string, number>();
@@ -333,6 +354,7 @@ export function resolveCatalog(
       clusters: clusterNames.filter((name) => !entry.clusters || entry.clusters.includes(name)),
       ...(aws ? { aws } : {}),
       ...(gcpAccess ? { gcp: gcpAccess } : {}),
+      ...(teams.workloads[index] ? { team: teams.workloads[index] } : {}),
     };
   });
 

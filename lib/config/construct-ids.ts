@@ -232,8 +232,21 @@ export function environmentConstructIds(input: ConstructIdInput): ConstructIdCla
   return claims;
 }
 
-/** Where a config field is written (line, column), to order the two things of a collision and name the other's place. */
-export type FieldPositions = (field: string) => { readonly line: number; readonly column: number } | undefined;
+/**
+ * Where a config field is written (line, column), to order the two things of a collision and name the other's
+ * place; `order` is its file's place when the environment has team files (the environment file's is 0), and the
+ * other's place is named with `file` when that is another file than the one reported.
+ */
+export type FieldPositions = (field: string) => FieldPosition | undefined;
+
+export interface FieldPosition {
+  readonly line: number;
+  readonly column: number;
+  /** @default 0 (the environment file) */
+  readonly order?: number;
+  /** The file the field is written in. @default the environment file */
+  readonly file?: string;
+}
 
 /**
  * Two different things of one stack with the same Terraform logical id: one issue per pair of things, at the one
@@ -273,16 +286,18 @@ export function constructIdCollisions(environmentName: string, claims: readonly 
     reported.add(pair);
     const [here, other] = writtenBefore(positionOf(claim.field), positionOf(first.field)) ? [first, claim] : [claim, first];
     const at = positionOf(other.field);
+    const hereFile = positionOf(here.field)?.file;
     issues.push({
       field: here.field,
       value: here.value,
-      rule: `${here.origin} and ${other.origin} (${other.field}${at ? ` at ${at.line}:${at.column}` : ""}) would both be ${logicalId} in ${stack}: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them`,
+      rule: `${here.origin} and ${other.origin} (${at?.file !== hereFile ? `${at?.file}: ` : ""}${other.field}${at ? ` at ${at.line}:${at.column}` : ""}) would both be ${logicalId} in ${stack}: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them`,
     });
   }
   return issues;
 }
 
-function writtenBefore(a: { readonly line: number; readonly column: number } | undefined, b: { readonly line: number; readonly column: number } | undefined): boolean {
+function writtenBefore(a: FieldPosition | undefined, b: FieldPosition | undefined): boolean {
   if (!a || !b) return false;
+  if ((a.order ?? 0) !== (b.order ?? 0)) return (a.order ?? 0) < (b.order ?? 0);
   return a.line < b.line || (a.line === b.line && a.column < b.column);
 }

@@ -6,6 +6,7 @@ import type { Catalog } from "./catalog";
 import type { ResolvedCluster } from "./clusters";
 import type { Delivery } from "./delivery";
 import type { BackendConfig } from "./schema-parts";
+import type { Team } from "./teams";
 
 export interface Environment {
   /** From the file name: `config/dev.yaml` → `dev`. Suffix of every stack id. */
@@ -30,4 +31,8 @@ export interface Environment {
   readonly catalog: Catalog;
   /** The pipeline's own identities (`delivery:`, stack delivery-<env>); undefined when not configured. */
   readonly delivery?: Delivery;
+  /** Teams that own identities in config/<env>/<team>.yaml (`teams:`); their entries are in `catalog`, each with its `team`. @default [] */
+  readonly teams?: readonly Team[];
+  /** GitLab users or groups who own the environment file and the code in .gitlab/CODEOWNERS (`platformOwners:`). @default [] */
+  readonly platformOwners?: readonly string[];
 }

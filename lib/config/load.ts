@@ -4,11 +4,11 @@
  * the offending node, the field, the value and the rule (`config/prod.yaml:12:5: workloads[0].aws.mode =
  * "x": rule`); nothing is synthesized from a config that has any.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { awsPartition } from "../oidc/issuer";
 import { checkExistingKeys } from "./adoption";
-import { bucketClaims, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
+import { BucketClaim, bucketClaims, BucketGrant, bucketGrants, crossEnvironmentIssues, ownershipIssues } from "./bucket-owners";
 import { resolveCatalog } from "./catalog";
 import { checkGcpProviders, checkPlacement, clusterKind, resolveClusters } from "./clusters";
 import { constructIdCollisions, environmentConstructIds } from "./construct-ids";
@@ -16,8 +16,21 @@ import { iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delive
 import type { Environment } from "./environment";
 import { ConfigError, ConfigIssue, formatIssue } from "./issues";
 import { NameClaim, nameClaims, nameConflictsAcross, nameConflictsWithin } from "./name-owners";
-import { environmentSchema } from "./schema";
+import { DataBucketConfig, EnvironmentFile, environmentSchema, teamFileSchema, WorkloadConfig } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
+import {
+  checkTeamDeclarations,
+  checkTeamFile,
+  combineEntries,
+  EntryLayout,
+  ParsedTeamFile,
+  relocateField,
+  relocateIssue,
+  resolveTeams,
+  teamDirectory,
+  teamFileFieldRule,
+  teamFileKeyRule,
+} from "./teams";
 import { plainZodMessage } from "./zod-messages";
 
 // The loader is the config's front door: what its callers need comes from here, wherever it is defined.
@@ -25,6 +38,7 @@ export { ConfigError, formatIssue };
 export type { ConfigIssue, Environment };
 export type { ResolvedCluster, ResolvedEksCluster, ResolvedSelfManagedCluster, ServiceAccountKey } from "./clusters";
 export { DEFAULT_API_SERVER_KEY_DIRECTORY } from "./clusters";
+export type { Team } from "./teams";
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 
@@ -61,19 +75,162 @@ function readSource(text: string, file: string): { source?: ConfigSource; raw?: 
   }
 }
 
-/** Adds the position of each issue's field, looked up in the document (generic over field paths). */
-function located(issues: readonly ConfigIssue[], source: ConfigSource | undefined): ConfigIssue[] {
-  if (!source) return [...issues];
-  return issues.map((issue) => (issue.line !== undefined || !issue.field ? issue : { ...issue, ...source.positionOf(parseFieldPath(issue.field)) }));
+/** The documents of an environment's files (its own and its team files), by file. */
+type Sources = ReadonlyMap<string, ConfigSource>;
+
+/** Adds the position of each issue's field, looked up in its file's document (generic over field paths). */
+function located(issues: readonly ConfigIssue[], sources: Sources): ConfigIssue[] {
+  return issues.map((issue) => {
+    const source = sources.get(issue.file);
+    return issue.line !== undefined || !issue.field || !source ? issue : { ...issue, ...source.positionOf(parseFieldPath(issue.field)) };
+  });
+}
+
+/** Zod's issues of a document, one line each; an unknown key is reported at the key itself (`unknownKey` says why). */
+function schemaIssues(
+  error: { readonly issues: readonly { readonly code: string; readonly path: readonly PropertyKey[]; readonly message: string; readonly keys?: readonly string[] }[] },
+  context: { readonly file: string; readonly source: ConfigSource; readonly raw: unknown; readonly unknownKey: (keyPath: readonly PropertyKey[]) => string },
+): ConfigIssue[] {
+  const { file, source, raw } = context;
+  return error.issues.flatMap((issue): ConfigIssue[] => {
+    if (issue.code === "unrecognized_keys")
+      // One line per unknown key, pointing at the key itself: usually a typo of a documented field.
+      return (issue.keys ?? []).map((key) => {
+        const keyPath = [...issue.path, key];
+        return { file, ...source.positionOf(keyPath, { key: true }), field: formatFieldPath(keyPath), value: valueAt(raw, keyPath), rule: context.unknownKey(keyPath) };
+      });
+    const position = source.positionOf(issue.path, { key: issue.code === "invalid_key" });
+    return [{ file, ...position, field: formatFieldPath(issue.path), value: valueAt(raw, issue.path), rule: issue.message }];
+  });
+}
+
+/** A team file as read: its document and data, when it could be read. */
+interface TeamFileRead {
+  readonly file: string;
+  /** From the file name. */
+  readonly team: string;
+  readonly source?: ConfigSource;
+  readonly raw?: unknown;
+}
+
+/** The team files next to an environment file (`config/<env>/*.yaml`, sorted), and those misnamed `.yml`. */
+function teamFileNames(environmentFile: string, projectRoot: string): { readonly files: readonly string[]; readonly issues: readonly ConfigIssue[] } {
+  const directory = teamDirectory(environmentFile);
+  const absolute = path.resolve(projectRoot, directory);
+  if (!existsSync(absolute) || !statSync(absolute).isDirectory()) return { files: [], issues: [] };
+  const entries = readdirSync(absolute).sort();
+  return {
+    files: entries.filter((entry) => entry.endsWith(".yaml")).map((entry) => `${directory}/${entry}`),
+    issues: entries
+      .filter((entry) => /\.ya?ml$/i.test(entry) && !entry.endsWith(".yaml"))
+      .map((entry) => ({
+        file: `${directory}/${entry}`,
+        field: "",
+        value: undefined,
+        omitValue: true,
+        rule: `team files end in .yaml; rename it to ${directory}/${entry.replace(/\.ya?ml$/i, ".yaml")} (as it is, it would be ignored)`,
+      })),
+  };
+}
+
+/** Reads a team file's YAML (leniently: what it says, even if the schema refuses it). */
+function readTeamFile(file: string, projectRoot: string): TeamFileRead & { readonly issues: readonly ConfigIssue[] } {
+  const team = path.posix.basename(file).replace(/\.yaml$/, "");
+  const text = readConfigText(file, projectRoot);
+  if (text.issue) return { file, team, issues: [text.issue] };
+  const read = readSource(text.text!, file);
+  return { file, team, ...(read.source ? { source: read.source } : {}), ...(read.issues.length === 0 ? { raw: read.raw } : {}), issues: read.issues };
+}
+
+/**
+ * The team files of an environment, read and checked: a file of an undeclared team, a key other than buckets
+ * and workloads, a namespace or a grant beyond the team's (./teams). `parsed` holds those that the schema accepts;
+ * `complete` is false when one does not, so that nothing is resolved from a partial catalog.
+ */
+function readTeamFiles(
+  config: EnvironmentFile,
+  environmentFile: string,
+  projectRoot: string,
+): { readonly reads: readonly TeamFileRead[]; readonly parsed: readonly ParsedTeamFile[]; readonly issues: readonly ConfigIssue[]; readonly complete: boolean } {
+  const teams = config.teams ?? [];
+  const names = teamFileNames(environmentFile, projectRoot);
+  const issues: ConfigIssue[] = [...names.issues];
+  const reads: TeamFileRead[] = [];
+  const parsed: ParsedTeamFile[] = [];
+  let complete = true;
+  for (const file of names.files) {
+    const read = readTeamFile(file, projectRoot);
+    const team = teams.find((candidate) => candidate.name === read.team);
+    if (!team) {
+      issues.push({
+        file,
+        line: 1,
+        column: 1,
+        field: "",
+        value: undefined,
+        omitValue: true,
+        rule: `${environmentFile} declares no team ${read.team} (its teams: ${teams.map((candidate) => candidate.name).join(", ") || "none"}); a team file is config/<env>/<team>.yaml of a team the platform team declares there`,
+      });
+      continue;
+    }
+    reads.push(read);
+    issues.push(...read.issues);
+    if (!read.source || read.issues.length > 0) {
+      complete = false;
+      continue;
+    }
+    const checked = teamFileSchema.safeParse(read.raw ?? {}, { error: plainZodMessage });
+    if (!checked.success) {
+      complete = false;
+      const unknownKey = (keyPath: readonly PropertyKey[]) =>
+        keyPath.length === 1 ? teamFileKeyRule(String(keyPath[0]), environmentFile) : teamFileFieldRule(formatFieldPath(keyPath), environmentFile);
+      issues.push(...schemaIssues(checked.error, { file, source: read.source, raw: read.raw, unknownKey }));
+      continue;
+    }
+    parsed.push({ team, file, data: checked.data });
+  }
+  for (const teamFile of parsed) issues.push(...checkTeamFile(teamFile, config, parsed, environmentFile));
+  return { reads, parsed, issues, complete };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** The raw data of an environment with its team files' buckets and workloads after its own (read leniently). */
+function rawWithTeams(file: string, raw: unknown, teamReads: readonly TeamFileRead[]): { readonly raw: unknown; readonly layout: EntryLayout } {
+  const parts = [
+    { file, buckets: asList(isRecord(raw) ? raw.buckets : undefined), workloads: asList(isRecord(raw) ? raw.workloads : undefined) },
+    ...teamReads.map((read) => ({ file: read.file, team: read.team, buckets: asList(isRecord(read.raw) ? read.raw.buckets : undefined), workloads: asList(isRecord(read.raw) ? read.raw.workloads : undefined) })),
+  ];
+  const combined = combineEntries(parts);
+  return { raw: isRecord(raw) ? { ...raw, buckets: combined.buckets, workloads: combined.workloads } : raw, layout: combined.layout };
+}
+
+/** A claim (bucket, grant, name) of the combined lists, with the team file and field it is written in. */
+function placed<T extends { readonly field: string; readonly file?: string }>(layout: EntryLayout, environmentFile: string, claim: T): T {
+  const where = relocateField(layout, claim.field);
+  return { ...claim, field: where.field, ...(where.file && where.file !== environmentFile ? { file: where.file } : {}) };
+}
+
+/** The buckets an environment and its team files claim and grant (leniently, for the one-owner checks across files). */
+function bucketOwnership(file: string, raw: unknown, teamReads: readonly TeamFileRead[]): { readonly claims: readonly BucketClaim[]; readonly grants: readonly BucketGrant[] } {
+  const combined = rawWithTeams(file, raw, teamReads);
+  return {
+    claims: bucketClaims(combined.raw).map((claim) => placed(combined.layout, file, claim)),
+    grants: bucketGrants(combined.raw).map((grant) => placed(combined.layout, file, grant)),
+  };
 }
 
 interface Analysis {
   readonly environment?: Environment;
-  /** The names the environment owns (./name-owners), once it resolves. */
+  /** The names the environment owns (./name-owners), once it resolves, each with the file that writes it. */
   readonly claims?: readonly NameClaim[];
   readonly issues: ConfigIssue[];
-  readonly source?: ConfigSource;
+  /** The documents of the environment file and its team files. */
+  readonly sources: Sources;
   readonly raw?: unknown;
+  /** The team files read (declared teams only). */
+  readonly teamReads: readonly TeamFileRead[];
 }
 
 function analyse(text: string, options: { readonly file: string; readonly projectRoot: string }): Analysis {
@@ -90,24 +247,28 @@ function analyse(text: string, options: { readonly file: string; readonly projec
 
   const read = readSource(text, file);
   const { source, raw } = read;
-  if (read.issues.length > 0 || !source) return { issues: [...issues, ...read.issues], source };
+  if (read.issues.length > 0 || !source) return { issues: [...issues, ...read.issues], sources: sourcesOf(file, source), teamReads: [] };
   const parsed = environmentSchema.safeParse(raw ?? {}, { error: plainZodMessage });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (issue.code === "unrecognized_keys") {
-        // One line per unknown key, pointing at the key itself: usually a typo of a documented field.
-        for (const key of issue.keys) {
-          const keyPath = [...issue.path, key];
-          issues.push({ file, ...source.positionOf(keyPath, { key: true }), field: formatFieldPath(keyPath), value: valueAt(raw, keyPath), rule: "unknown field; see config/schema.json for the fields this level accepts" });
-        }
-        continue;
-      }
-      const position = source.positionOf(issue.path, { key: issue.code === "invalid_key" });
-      issues.push({ file, ...position, field: formatFieldPath(issue.path), value: valueAt(raw, issue.path), rule: issue.message });
-    }
-    return { issues, source, raw };
+    const unknownKey = () => "unknown field; see config/schema.json for the fields this level accepts";
+    return { issues: [...issues, ...schemaIssues(parsed.error, { file, source, raw, unknownKey })], sources: sourcesOf(file, source), raw, teamReads: [] };
   }
-  const config = parsed.data;
+  const own = parsed.data;
+  issues.push(...checkTeamDeclarations(own).map((issue) => ({ file, ...issue })));
+  const teamFiles = readTeamFiles(own, file, options.projectRoot);
+  const sources = new Map(sourcesOf(file, source));
+  for (const teamRead of teamFiles.reads) if (teamRead.source) sources.set(teamRead.file, teamRead.source);
+  const done = (list: readonly ConfigIssue[], more: Partial<Analysis> = {}): Analysis => ({ issues: located(list, sources), sources, raw, teamReads: teamFiles.reads, ...more });
+  if (!teamFiles.complete) return done([...issues, ...teamFiles.issues]);
+  // The team files' entries join the environment's lists: every check below applies to them, and what it reports
+  // about them is relocated to the team file (./teams).
+  const entries = combineEntries<DataBucketConfig, WorkloadConfig>([
+    { file, buckets: own.buckets ?? [], workloads: own.workloads ?? [] },
+    ...teamFiles.parsed.map((teamFile) => ({ file: teamFile.file, team: teamFile.team.name, buckets: teamFile.data.buckets ?? [], workloads: teamFile.data.workloads ?? [] })),
+  ]);
+  const config: EnvironmentFile = { ...own, ...(entries.buckets.length > 0 ? { buckets: entries.buckets } : {}), ...(entries.workloads.length > 0 ? { workloads: entries.workloads } : {}) };
+  const relocated = (list: readonly ConfigIssue[]) => list.map((issue) => relocateIssue(entries.layout, issue));
+  const teamIssues = teamFiles.issues;
   const assumeRoleAccount = config.aws.assumeRoleArn?.split(":")[4];
   if (assumeRoleAccount !== undefined && assumeRoleAccount !== config.aws.accountId)
     issues.push({
@@ -117,16 +278,21 @@ function analyse(text: string, options: { readonly file: string; readonly projec
       rule: `the role terraform assumes is in account ${assumeRoleAccount}, but aws.accountId is ${config.aws.accountId}: the AWS stacks would deploy to the role's account; name a role of ${config.aws.accountId}`,
     });
   const resolvedClusters = resolveClusters(config, file, options.projectRoot, awsPartition(config.aws.region), issues);
-  if (!resolvedClusters) return { issues: located(issues, source), source, raw };
+  if (!resolvedClusters) return done([...relocated(issues), ...teamIssues]);
   const { clusters, anchor } = resolvedClusters;
-  const resolved = resolveCatalog(config, clusterKind(clusters), anchor, clusters.map((cluster) => cluster.name));
+  const teamOf = (origins: EntryLayout["workloads"]) => origins.map((origin) => origin.team);
+  const resolved = resolveCatalog(config, clusterKind(clusters), anchor, clusters.map((cluster) => cluster.name), {
+    buckets: teamOf(entries.layout.buckets),
+    workloads: teamOf(entries.layout.workloads),
+  });
   issues.push(
     ...resolved.issues.map((issue) => ({ file, ...issue })),
     ...checkPlacement(config, clusters, file),
     ...checkGcpProviders(clusters, resolved.catalog.gcp, file),
     ...checkExistingKeys(config, file),
   );
-  issues.push(...ownershipIssues(bucketClaims(raw), bucketGrants(raw)).map((issue) => ({ file, ...issue })));
+  const rawEntries = rawWithTeams(file, raw, teamFiles.reads);
+  issues.push(...ownershipIssues(bucketClaims(rawEntries.raw), bucketGrants(rawEntries.raw)).map((issue) => relocateIssue(rawEntries.layout, { file, ...issue })));
   const delivery = config.delivery
     ? resolveDelivery(config.delivery, {
         environmentName: name,
@@ -152,13 +318,19 @@ function analyse(text: string, options: { readonly file: string; readonly projec
       )
     : { clusters, issues: [] };
   issues.push(...deployed.issues.map((issue) => ({ file, ...issue })));
-  if (issues.length === 0) {
+  if (issues.length === 0 && teamIssues.length === 0) {
     // Only a config that is otherwise valid: the ids follow from resolved names (a duplicate name is its own issue).
-    const at = (field: string) => source.positionOf(parseFieldPath(field));
+    const fileOrder = [file, ...teamFiles.parsed.map((teamFile) => teamFile.file)];
+    const at = (field: string) => {
+      const where = relocateField(entries.layout, field);
+      const whereFile = where.file ?? file;
+      const position = sources.get(whereFile)?.positionOf(parseFieldPath(where.field));
+      return position && { line: position.line, column: position.column, order: fileOrder.indexOf(whereFile), file: whereFile };
+    };
     const claims = environmentConstructIds({ clusters: deployed.clusters, catalog: resolved.catalog, hasDelivery: !!delivery?.delivery });
     issues.push(...constructIdCollisions(name, claims, at).map((issue) => ({ file, ...issue })));
   }
-  if (issues.length > 0) return { issues: located(issues, source), source, raw };
+  if (issues.length > 0 || teamIssues.length > 0) return done([...relocated(issues), ...teamIssues]);
   const environment: Environment = {
     name,
     file,
@@ -175,12 +347,19 @@ function analyse(text: string, options: { readonly file: string; readonly projec
     tags: config.tags ?? {},
     catalog: resolved.catalog,
     ...(delivery?.delivery ? { delivery: delivery.delivery } : {}),
+    ...(own.teams ? { teams: resolveTeams(own, file) } : {}),
+    ...(own.platformOwners ? { platformOwners: own.platformOwners } : {}),
   };
   // Last, so that the specific checks above (duplicate roles, clusters, …) speak first.
-  const claims = nameClaims(environment);
-  const conflicts = nameConflictsWithin(claims).map((conflict) => ({ file, ...conflict }));
-  if (conflicts.length > 0) return { issues: located(conflicts, source), source, raw, claims };
-  return { issues, source, raw, environment, claims };
+  const combinedClaims = nameClaims(environment);
+  const claims = combinedClaims.map((claim) => placed(entries.layout, file, claim));
+  const conflicts = relocated(nameConflictsWithin(combinedClaims).map((conflict) => ({ file, ...conflict })));
+  if (conflicts.length > 0) return done(conflicts, { claims });
+  return done([], { environment, claims });
+}
+
+function sourcesOf(file: string, source: ConfigSource | undefined): Map<string, ConfigSource> {
+  return new Map(source ? [[file, source]] : []);
 }
 
 /** Turns a config file's text into an Environment, or throws a ConfigError listing every problem. */
@@ -251,32 +430,51 @@ export function loadEnvironments(projectRoot: string, selection?: string): Envir
     const selected = requested.includes(name);
     const read = readConfigText(file, projectRoot);
     if (read.issue)
-      return { name, file, selected, issues: [read.issue] as ConfigIssue[], raw: undefined as unknown, source: undefined as ConfigSource | undefined, environment: undefined as Environment | undefined, claims: [] as readonly NameClaim[] };
+      return { name, file, selected, issues: [read.issue] as ConfigIssue[], sources: new Map() as Sources, environment: undefined as Environment | undefined, claims: [] as readonly NameClaim[], buckets: bucketOwnership(file, undefined, []) };
     if (selected) {
       const analysis = analyse(read.text!, { file, projectRoot });
-      return { name, file, selected, issues: analysis.issues, raw: analysis.raw, source: analysis.source, environment: analysis.environment, claims: analysis.claims ?? [] };
+      return {
+        name,
+        file,
+        selected,
+        issues: analysis.issues,
+        sources: analysis.sources,
+        environment: analysis.environment,
+        claims: analysis.claims ?? [],
+        buckets: bucketOwnership(file, analysis.raw, analysis.teamReads),
+      };
     }
     // Not selected: its names count, so it must be readable; its own problems are reported when it is selected.
+    // Its team files count too, every one of them (a file of a team it does not declare is refused when it is).
     const light = readSource(read.text!, file);
     const notice = " (every environment file is read to check that no bucket or other global name has two owners)";
     const claims = light.issues.length === 0 ? (analyse(read.text!, { file, projectRoot }).claims ?? []) : [];
-    return { name, file, selected, issues: light.issues.map((issue) => ({ ...issue, rule: issue.rule + notice })), raw: light.raw, source: light.source, environment: undefined, claims };
+    const teamReads = teamFileNames(file, projectRoot).files.map((teamFile) => readTeamFile(teamFile, projectRoot));
+    const unreadable = [...light.issues, ...teamReads.flatMap((teamRead) => teamRead.issues)];
+    const sources = new Map(sourcesOf(file, light.source));
+    for (const teamRead of teamReads) if (teamRead.source) sources.set(teamRead.file, teamRead.source);
+    return {
+      name,
+      file,
+      selected,
+      issues: unreadable.map((issue) => ({ ...issue, rule: issue.rule + notice })),
+      sources: sources as Sources,
+      environment: undefined,
+      claims,
+      buckets: bucketOwnership(file, light.raw, teamReads),
+    };
   });
 
-  const claims = files.map((entry) => ({ file: entry.file, claims: bucketClaims(entry.raw) }));
   const environments: Environment[] = [];
   for (const entry of files) {
     issues.push(...entry.issues);
     if (!entry.selected) continue;
-    const others = claims.filter((other) => other.file !== entry.file);
+    const others = files.filter((other) => other.file !== entry.file);
     const cross = [
-      ...crossEnvironmentIssues({ claims: bucketClaims(entry.raw), grants: bucketGrants(entry.raw) }, others),
-      ...nameConflictsAcross(
-        entry.claims,
-        files.filter((other) => other.file !== entry.file).map((other) => ({ file: other.file, claims: other.claims })),
-      ),
+      ...crossEnvironmentIssues(entry.buckets, others.map((other) => ({ file: other.file, claims: other.buckets.claims }))),
+      ...nameConflictsAcross(entry.claims, others.map((other) => ({ file: other.file, claims: other.claims }))),
     ].map((issue) => ({ file: entry.file, ...issue }));
-    issues.push(...located(cross, entry.source));
+    issues.push(...located(cross, entry.sources));
     if (entry.environment && cross.length === 0) environments.push(entry.environment);
   }
   if (issues.length > 0) throw new ConfigError(issues);

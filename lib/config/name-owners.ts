@@ -34,9 +34,13 @@ export interface NameClaim {
   readonly written?: string;
   /** `the IAM role of workloads[0] (default/s3-echoer)`, `the deploy role (derived from the environment name)`… */
   readonly what: string;
+  /** The file that writes the field when it is a team file (config/<env>/<team>.yaml). @default the environment file */
+  readonly file?: string;
 }
 
 export interface NameConflict {
+  /** The team file the field is in. @default the environment file */
+  readonly file?: string;
   readonly field: string;
   readonly value: string;
   readonly rule: string;
@@ -187,9 +191,10 @@ export function nameConflictsAcross(own: readonly NameClaim[], others: readonly 
   for (const claim of own)
     for (const other of others) {
       const clash = other.claims.find((candidate) => conflicting(claim, candidate));
-      if (!clash || reported.has(claim.field)) continue;
-      reported.add(claim.field);
-      conflicts.push({ field: claim.field, value: claim.written ?? claim.name, rule: message(claim, clash, `${other.file}: ${clash.field}`) });
+      const key = `${claim.file ?? ""} ${claim.field}`;
+      if (!clash || reported.has(key)) continue;
+      reported.add(key);
+      conflicts.push({ ...(claim.file ? { file: claim.file } : {}), field: claim.field, value: claim.written ?? claim.name, rule: message(claim, clash, `${clash.file ?? other.file}: ${clash.field}`) });
     }
   return conflicts;
 }

@@ -138,3 +138,15 @@ export const audienceRule: Rule = (value) =>
   value.length === 0 || value.length > 255 || /\s/.test(value)
     ? "an audience must be 1 to 255 characters without whitespace"
     : undefined;
+
+/** A team of `teams:`: its name ends the team file's path (config/<env>/<team>.yaml) and the team's stack ids. */
+export const teamNameRule: Rule = (value) =>
+  /^[a-z][a-z0-9-]{0,19}$/.test(value) && !value.endsWith("-")
+    ? undefined
+    : "a team name must be 1 to 20 characters of [a-z0-9-], starting with a letter and not ending with -: it names the team file (config/<env>/<team>.yaml) and ends the team's stack ids";
+
+/** An owner in .gitlab/CODEOWNERS: a GitLab user (`@user`) or group (`@group/subgroup`). */
+export const gitlabOwnerRule: Rule = (value) =>
+  /^@[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(value) && !/[.-]$/.test(value)
+    ? undefined
+    : "an owner is a GitLab user (@user) or group (@group/subgroup), as CODEOWNERS names them";

@@ -13,6 +13,7 @@ import {
   awsRegionRule,
   bucketNameRule,
   gcpProjectIdRule,
+  gitlabOwnerRule,
   gcpProjectNumberRule,
   gcpServiceAccountIdRule,
   iamPolicyArnRule,
@@ -23,6 +24,7 @@ import {
   namespaceRule,
   objectNameRule,
   Rule,
+  teamNameRule,
   workloadIdentityIdRule,
 } from "./rules";
 
@@ -147,6 +149,25 @@ const clusterList = z
 
 const bucketName = checked((v) => bucketNameRule(v), "S3 bucket name");
 
+/** S3 access levels, narrowest first: a grant on a shared bucket takes at most the level it is shared with. */
+export const GRANT_ACCESS_LEVELS = ["list", "read", "read-write"] as const;
+const grantAccess = z.enum(GRANT_ACCESS_LEVELS);
+
+const teamName = checked(teamNameRule);
+
+const sharedWith = z
+  .array(
+    z
+      .object({
+        team: teamName.describe("A team of `teams:`"),
+        access: grantAccess.describe("The widest access the team's grants may take on this bucket: list, read or read-write"),
+      })
+      .strict(),
+  )
+  .min(1)
+  .optional()
+  .describe("Teams whose workloads (in their team files) may grant this bucket, each up to an access level. @default [] (the environment file's workloads only)");
+
 const dataBucket = z
   .object({
     name: bucketName,
@@ -163,16 +184,18 @@ const dataBucket = z
       .describe(
         "An existing customer-managed key that encrypts this bucket (an adopted bucket keeps its key: referenced, never managed or replaced; the workloads' KMS grants cover it). @default the environment's data key",
       ),
+    sharedWith,
   })
   .strict()
   .describe("A data bucket this environment owns: created in aws-workloads-<env> with the security baseline");
 
+/** A team's own bucket (config/<env>/<team>.yaml): a data bucket that only the platform shares, so no sharedWith. */
+const teamBucket = dataBucket.omit({ sharedWith: true }).describe("A data bucket the team owns: only the team's workloads (and the environment file's) may grant it");
+
 const s3Grant = z
   .object({
     bucket: bucketName.describe("A bucket of `buckets:` (owned) or an existing bucket (external)"),
-    access: z
-      .enum(["list", "read", "read-write"])
-      .describe("list: ListBucket; read: + GetObject; read-write: + PutObject, DeleteObject, multipart"),
+    access: grantAccess.describe("list: ListBucket; read: + GetObject; read-write: + PutObject, DeleteObject, multipart"),
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9!_.'()/-]+\/$/, "must be an object key prefix ending in /, without wildcards")
@@ -365,6 +388,19 @@ const clusterAccess = z
   .strict()
   .describe("Cluster access as code (seed 004); EKS clusters only");
 
+const gitlabOwner = checked(gitlabOwnerRule, "A GitLab user (@user) or group (@group/subgroup)");
+
+const team = z
+  .object({
+    name: teamName.describe("The team: its file is config/<env>/<name>.yaml (which it owns in .gitlab/CODEOWNERS); names are unique"),
+    namespaces: z
+      .array(checked(namespaceRule))
+      .min(1)
+      .describe("The Kubernetes namespaces the team's workloads run in; a namespace belongs to at most one team"),
+    owners: z.array(gitlabOwner).min(1).describe("GitLab users or groups who own the team file (.gitlab/CODEOWNERS, npm run owners)"),
+  })
+  .strict();
+
 export const environmentSchema = z
   .object({
     aws: z
@@ -391,6 +427,17 @@ export const environmentSchema = z
     kubernetes: kubernetesSettings.optional(),
     clusterAccess: clusterAccess.optional(),
     delivery: deliverySchema.optional(),
+    platformOwners: z
+      .array(gitlabOwner)
+      .min(1)
+      .optional()
+      .describe(
+        "GitLab users or groups who own this file, the other environment files and the code (lib/, stacks/, constructs/, scripts/, CI) in .gitlab/CODEOWNERS; required with teams. @default none",
+      ),
+    teams: z
+      .array(team)
+      .optional()
+      .describe("Teams that ask for their own identities in config/<env>/<team>.yaml (buckets and workloads only), reviewed by their owners. @default []"),
     tags: z
       .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256))
       .optional()
@@ -398,7 +445,21 @@ export const environmentSchema = z
   })
   .strict();
 
+/** config/<env>/<team>.yaml: a team's own buckets and workloads, nothing else (the environment file declares the team). */
+export const teamFileSchema = z
+  .object({
+    buckets: z.array(teamBucket).optional().describe("Data buckets the team owns (created in the environment's stacks). @default []"),
+    workloads: z
+      .array(workload)
+      .optional()
+      .describe("The team's workloads, in its namespaces; grants only on its own buckets and those shared with it. @default []"),
+  })
+  .strict();
+
 export type EnvironmentFile = z.output<typeof environmentSchema>;
+export type TeamFile = z.output<typeof teamFileSchema>;
+export type TeamConfig = z.output<typeof team>;
+export type GrantAccess = z.output<typeof grantAccess>;
 export type EksCluster = z.output<typeof eksCluster>;
 export type SelfManagedCluster = z.output<typeof selfManagedCluster>;
 export type ClusterConfig = z.output<typeof clusterEntry>;
@@ -419,5 +480,14 @@ export function environmentJsonSchema(): Record<string, unknown> {
     ...z.toJSONSchema(environmentSchema, { io: "input" }),
     $id: "https://cluster-identity.invalid/config/schema.json",
     title: "cluster-identity environment",
+  };
+}
+
+/** JSON Schema of a team file (config/<env>/<team>.yaml), written to config/team-schema.json. */
+export function teamJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(teamFileSchema, { io: "input" }),
+    $id: "https://cluster-identity.invalid/config/team-schema.json",
+    title: "cluster-identity team",
   };
 }
