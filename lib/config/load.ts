@@ -169,7 +169,7 @@ function readTeamFiles(
         field: "",
         value: undefined,
         omitValue: true,
-        rule: `${environmentFile} declares no team ${read.team} (its teams: ${teams.map((candidate) => candidate.name).join(", ") || "none"}); a team file is config/<env>/<team>.yaml of a team the platform team declares there`,
+        rule: `${environmentFile} declares no team ${read.team} (its teams: ${[...new Set(teams.map((candidate) => candidate.name))].join(", ") || "none"}); a team file is config/<env>/<team>.yaml of a team the platform team declares there`,
       });
       continue;
     }
@@ -291,8 +291,9 @@ function analyse(text: string, options: { readonly file: string; readonly projec
     ...checkGcpProviders(clusters, resolved.catalog.gcp, file),
     ...checkExistingKeys(config, file),
   );
+  // Every team file parsed, so the raw lists hold the same entries as the parsed ones: relocated with them below.
   const rawEntries = rawWithTeams(file, raw, teamFiles.reads);
-  issues.push(...ownershipIssues(bucketClaims(rawEntries.raw), bucketGrants(rawEntries.raw)).map((issue) => relocateIssue(rawEntries.layout, { file, ...issue })));
+  issues.push(...ownershipIssues(bucketClaims(rawEntries.raw), bucketGrants(rawEntries.raw)).map((issue) => ({ file, ...issue })));
   const delivery = config.delivery
     ? resolveDelivery(config.delivery, {
         environmentName: name,

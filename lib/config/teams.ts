@@ -44,7 +44,7 @@ export function resolveTeams(config: EnvironmentFile, environmentFile: string): 
   return (config.teams ?? []).map((team) => ({ name: team.name, namespaces: team.namespaces, owners: team.owners, file: teamFilePath(environmentFile, team.name) }));
 }
 
-const listed = (names: readonly string[]) => (names.length > 0 ? names.join(", ") : "none");
+const listed = (names: readonly string[]) => (names.length > 0 ? [...new Set(names)].join(", ") : "none");
 
 /**
  * The environment file's team declarations: platform owners when there are teams, team names unique, a namespace
