@@ -126,7 +126,7 @@ export function describeReason(reason: PlanReason, base: string): string {
 export function removedStackNote(stack: string, base: string): string {
   return (
     `${stack} is a stack of ${base} that this revision no longer synthesizes: it cannot be planned from here, and deploy never destroys it, ` +
-    `so its resources and its state stay as they are. To remove them, destroy the stack from the target branch before merging ` +
-    `(\`npx cdktf destroy ${stack}\`, with the environment's deploy credentials), or keep it until then.`
+    `so its resources and its state stay as they are. If they are to go, an administrator destroys the stack from a checkout of the ` +
+    `target branch before merging (\`npx cdktf destroy ${stack}\`).`
   );
 }
