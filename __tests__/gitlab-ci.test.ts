@@ -68,7 +68,9 @@ describe("the parent pipeline (.gitlab-ci.yml)", () => {
     expect(test.artifacts).toMatchObject({ when: "always", reports: { junit: "junit.xml" } });
     expect(packageJson.devDependencies["jest-junit"]).toMatch(/^\d+\.\d+\.\d+$/);
     const synth = resolved(parent, "synth");
-    expect(scriptOf(synth)).toMatch(/npm run synth[\s\S]*npm run check -- --codequality gl-code-quality-report.json[\s\S]*npm run ci:pipeline/);
+    expect(scriptOf(synth)).toMatch(/npm run synth[\s\S]*npm run check -- --codequality gl-code-quality-report.json[\s\S]*bash scripts\/ci\/child-pipeline.sh/);
+    // The step itself (npm run ci:pipeline, with --changed-since in a merge request) is run in changed-stacks.test.ts.
+    expect(readFileSync(path.join(PROJECT_ROOT, "scripts/ci/child-pipeline.sh"), "utf8")).toContain('npm run ci:pipeline -- --changed-since "origin/$target"');
     expect(synth.artifacts).toMatchObject({ reports: { codequality: "gl-code-quality-report.json" } });
     expect((synth.artifacts as Job).paths).toEqual(expect.arrayContaining(["cdktf.out/stacks/", "ci/child-pipeline.yml"]));
   });
@@ -498,6 +500,36 @@ describe("the CI step scripts", () => {
       expect(existsSync(path.join(outdir, "plans"))).toBe(true);
     });
 
+    it("plan marks a plan that changes nothing (exit 0) and one that changes something (exit 2); deploy applies only the latter, in order", async () => {
+      const stacks = [remoteOidc, `aws-workloads-${remote}`];
+      const saved = stacks.map((stack) => path.join(outdir, "stacks", stack, "tfplan"));
+      try {
+        for (const [stack, exit] of [[stacks[0], "0"], [stacks[1], "2"]]) {
+          const planned = await run("plan-stack.sh", [stack], { ENVIRONMENT: remote, ...awsCredentials, FAKE_PLAN_EXIT: exit });
+          expect(planned.status).toBe(0);
+          expect(readFileSync(path.join(outdir, "plans", `${stack}.changes`), "utf8")).toBe(exit === "0" ? "changes: false\n" : "changes: true\n");
+          if (exit === "0") expect(planned.output).toContain(`NO CHANGES ${stack}: the plan changes nothing; deploy:${remote} will not apply it`);
+          // (The stand-in terraform writes no plan file.)
+          writeFileSync(path.join(outdir, "stacks", stack, "tfplan"), "plan");
+        }
+        const deployed = await run("deploy-environment.sh", [remote, ...stacks], { ENVIRONMENT: remote, ...awsCredentials, ...protectedBranch, CREDENTIALS_FOR: "deploy" });
+        expect(deployed.status).toBe(0);
+        expect(deployed.output).toContain(`UNCHANGED ${stacks[0]}: its reviewed plan changes nothing; not applied`);
+        expect(deployed.output).toContain(`deployed ${remote}: applied ${stacks[1]}; unchanged: ${stacks[0]}`);
+        // Neither init nor apply for the unchanged stack; the changed one gets exactly its saved plan.
+        expect(deployed.calls).not.toContain(`/stacks/${stacks[0]} `);
+        expect(deployed.calls.match(/^terraform \S+ apply .*$/gm)).toEqual([`terraform -chdir=${path.join(outdir, "stacks", stacks[1])} apply -input=false -no-color -lock-timeout=5m tfplan`]);
+        // No marker (a plan made before there were markers): applied.
+        rmSync(path.join(outdir, "plans", `${stacks[0]}.changes`));
+        const unmarked = await run("deploy-environment.sh", [remote, stacks[0]], { ENVIRONMENT: remote, ...awsCredentials, ...protectedBranch, CREDENTIALS_FOR: "deploy" });
+        expect(unmarked.status).toBe(0);
+        expect(unmarked.calls).toContain(`-chdir=${path.join(outdir, "stacks", stacks[0])} apply -input=false -no-color -lock-timeout=5m tfplan`);
+      } finally {
+        for (const file of saved) rmSync(file, { force: true });
+        for (const stack of stacks) for (const suffix of ["changes", "json", "tfreport.json"]) rmSync(path.join(outdir, "plans", `${stack}.${suffix}`), { force: true });
+      }
+    });
+
     it("deploy without delivery: still refuses an unprotected ref and a merge-request pipeline, before the credential step", async () => {
       for (const [variable, value] of [["CI_COMMIT_REF_PROTECTED", "false"], ["PARENT_PIPELINE_SOURCE", "merge_request_event"]]) {
         const result = await run("deploy-environment.sh", [remote, remoteOidc], { ENVIRONMENT: remote, ...protectedBranch, [variable]: value, CREDENTIALS_FOR: "deploy" });
@@ -616,6 +648,9 @@ describe("the CI step scripts", () => {
       it("deploy: a protected deploy branch of the configured project on a recent GitLab applies the saved plan with the deploy identity pool", async () => {
         const saved = path.join(deliveryOutdir, "stacks", stack, "tfplan");
         writeFileSync(saved, "plan");
+        // A plan that changes something (the plan test above left one that changes nothing, which deploy skips).
+        mkdirSync(path.join(deliveryOutdir, "plans"), { recursive: true });
+        writeFileSync(path.join(deliveryOutdir, "plans", `${stack}.changes`), "changes: true\n");
         try {
           const env = jobEnvironment(`deploy:${environmentName}`);
           const result = await run("deploy-environment.sh", [environmentName, ...env.STACKS.split(" ").filter((id) => id === stack)], { ...env, ...gitlab() }, deliveryOutdir);

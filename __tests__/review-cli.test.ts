@@ -3,41 +3,24 @@
  * of this project, committed twice: a config change between, the shipped config at the head), `--base` on a
  * cdktf.out, and bad input (an unknown ref) failing with exit 2 and nothing written.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { copyBuild } from "../lib/review/base-revision";
-import { PROJECT_ROOT, shippedOutdir } from "./helpers";
+import { shippedOutdir } from "./helpers";
+import { projectRepository, ProjectRepository } from "./support/project-repository";
 
 jest.setTimeout(240_000);
 
-// (The tests are not needed to synthesize or review: leaving them out keeps the throw-away repository small.)
-const SKIP = new Set(["node_modules", "cdktf.out", ".git", "coverage", ".terraform", "dist", "__tests__"]);
+let repository: ProjectRepository;
 let root: string;
 let project: string;
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(command, args, { cwd: project, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env } });
-  return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
-}
-
-function git(...args: string[]) {
-  const result = run("git", ["-c", "user.email=review@example.invalid", "-c", "user.name=review", "-c", "commit.gpgsign=false", ...args]);
-  if (result.status !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
-  return result.stdout.trim();
-}
-
-const review = (...args: string[]) => run(process.execPath, ["dist/scripts/review.js", ...args]);
+const git = (...args: string[]) => repository.git(...args);
+const review = (...args: string[]) => repository.run(process.execPath, ["dist/scripts/review.js", ...args]);
 const reviewDirectory = () => path.join(project, "cdktf.out", "review");
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-review-e2e-"));
-  project = path.join(root, "project");
-  cpSync(PROJECT_ROOT, project, { recursive: true, preserveTimestamps: true, filter: (source) => !SKIP.has(path.basename(source)) });
-  symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(project, "node_modules"), "dir");
-  // This checkout's build (the test run compiled it), newer than the copied sources: the synth does not compile again.
-  copyBuild(path.join(PROJECT_ROOT, "dist"), path.join(project, "dist"));
+  repository = projectRepository("cluster-identity-review-e2e-");
+  ({ root, project } = repository);
   // The base revision: bq-reader without its BigQuery job role; the head: the shipped config, which grants it.
   const dev = path.join(project, "config", "dev.yaml");
   const shipped = readFileSync(dev, "utf8");
@@ -52,7 +35,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
+  if (repository) repository.remove();
 });
 
 describe("npm run review --base-ref", () => {

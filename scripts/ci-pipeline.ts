@@ -5,6 +5,12 @@
  * A scheduled pipeline (CI_PIPELINE_SOURCE=schedule, or `--mode drift`) gets drift checks instead of
  * plan/deploy jobs. Environments with the local state backend get a note job saying why they have none; the
  * same note is printed here, in the log of the job that generates the pipeline.
+ *
+ * `--changed-since <ref>` (the synth job of a merge request: origin/<target branch>): the ref is synthesized in a
+ * temporary worktree (lib/review/base-revision.ts) and only the stacks whose synthesized JSON differs from it, new
+ * stacks and their consumers get plan jobs (lib/ci/changed-stacks.ts); the log and a `changed-stacks` note job say
+ * which and why. When the ref cannot be synthesized, every stack is planned, and the log and the note say why.
+ * Drift mode ignores it: a scheduled pipeline checks every stack.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -12,7 +18,10 @@ import * as path from "node:path";
 import { App, TerraformStack } from "cdktf";
 import { stringify } from "yaml";
 import { ConfigError, loadEnvironments } from "../lib/config/load";
-import { childPipeline, localBackendNote, PipelineDelivery, PipelineEnvironment, PipelineError, PipelineMode } from "../lib/ci/child-pipeline";
+import { removedStackNote, selectChangedStacks, StackSelection } from "../lib/ci/changed-stacks";
+import { childPipeline, everyStackNote, localBackendNote, PipelineDelivery, PipelineEnvironment, PipelineError, PipelineMode, selectionLines } from "../lib/ci/child-pipeline";
+import { BaseRefCaller, synthesizeBaseRef } from "../lib/review/base-revision";
+import type { StackJson } from "../lib/rules/types";
 import { createEnvironmentStacks } from "../lib/environment-stacks";
 import type { Manifest } from "../lib/synthesize";
 
@@ -70,26 +79,103 @@ export function pipelineEnvironments(projectRoot: string, outdir: string): Pipel
   });
 }
 
-function modeOf(argv: readonly string[]): PipelineMode {
-  const flag = argv.indexOf("--mode");
-  const value = flag >= 0 ? argv[flag + 1] : process.env.CI_PIPELINE_SOURCE === "schedule" ? "drift" : "delivery";
-  if (value !== "delivery" && value !== "drift") throw new PipelineError(`--mode = ${JSON.stringify(value)}: expected delivery or drift`);
-  return value;
+export interface PipelineArguments {
+  readonly mode: PipelineMode;
+  /** Where to write the child pipeline. */
+  readonly target: string;
+  readonly changedSince?: string;
+}
+
+const FLAGS = ["--mode", "--changed-since"] as const;
+
+/** `[target] [--mode delivery|drift] [--changed-since <ref>]`, flags as `--flag value` or `--flag=value`. */
+export function parsePipelineArguments(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): PipelineArguments {
+  const values: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index];
+    if (!argument.startsWith("--")) {
+      positional.push(argument);
+      continue;
+    }
+    const [flag, inline] = argument.includes("=") ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)] : [argument, undefined];
+    if (!(FLAGS as readonly string[]).includes(flag)) throw new PipelineError(`${argument}: unknown argument; use [<target file>] [--mode delivery|drift] [--changed-since <git ref>]`);
+    const value = inline ?? argv[++index];
+    if (value === undefined || value === "") throw new PipelineError(`${flag}: needs a value`);
+    values[flag] = value;
+  }
+  if (positional.length > 1) throw new PipelineError(`${positional.join(" ")}: one target file at most`);
+  const mode = values["--mode"] ?? (env.CI_PIPELINE_SOURCE === "schedule" ? "drift" : "delivery");
+  if (mode !== "delivery" && mode !== "drift") throw new PipelineError(`--mode = ${JSON.stringify(mode)}: expected delivery or drift`);
+  return { mode, target: positional[0] ?? path.join("ci", "child-pipeline.yml"), ...(values["--changed-since"] !== undefined ? { changedSince: values["--changed-since"] } : {}) };
+}
+
+const CHANGED_SINCE: BaseRefCaller = { flag: "ci:pipeline: --changed-since", rerun: "generate the pipeline again" };
+
+/** This revision's synthesized stacks of the environments, by id. */
+function headStacks(outdir: string, environments: readonly PipelineEnvironment[]): Record<string, StackJson> {
+  const stacks: Record<string, StackJson> = {};
+  for (const stack of environments.flatMap((environment) => environment.stacks)) {
+    const file = path.join(outdir, "stacks", stack.id, "cdk.tf.json");
+    try {
+      stacks[stack.id] = JSON.parse(readFileSync(file, "utf8")) as StackJson;
+    } catch (error) {
+      throw new PipelineError(`${file} cannot be read (${(error as Error).message}): run \`npm run synth\` first`);
+    }
+  }
+  return stacks;
+}
+
+/**
+ * The stacks to plan against `ref`, or why every stack is planned: the ref is synthesized in a temporary worktree,
+ * and anything that keeps it from being synthesized (an unknown ref, a failed synth) plans everything.
+ */
+export function stacksChangedSince(
+  ref: string,
+  projectRoot: string,
+  outdir: string,
+  environments: readonly PipelineEnvironment[],
+): { readonly selection: StackSelection } | { readonly everyStackBecause: string } {
+  const head = headStacks(outdir, environments);
+  const dependencies = Object.fromEntries(environments.flatMap((environment) => environment.stacks.map((stack) => [stack.id, stack.dependencies])));
+  let base: ReturnType<typeof synthesizeBaseRef>;
+  try {
+    base = synthesizeBaseRef(ref, projectRoot, CHANGED_SINCE);
+  } catch (error) {
+    return { everyStackBecause: `the base revision ${ref} could not be synthesized, so nothing tells which stacks changed: ${(error as Error).message}` };
+  }
+  return { selection: selectChangedStacks({ head, dependencies, base: base.stacks, label: base.label }) };
 }
 
 function main(): number {
-  const argv = process.argv.slice(2);
   const projectRoot = process.cwd();
-  const target = argv.find((argument, index) => !argument.startsWith("--") && argv[index - 1] !== "--mode") ?? path.join("ci", "child-pipeline.yml");
   try {
-    const mode = modeOf(argv);
-    const environments = pipelineEnvironments(projectRoot, process.env.CDKTF_OUTDIR ?? "cdktf.out");
-    const document = childPipeline(environments, { mode });
+    const { mode, target, changedSince } = parsePipelineArguments(process.argv.slice(2));
+    const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
+    const environments = pipelineEnvironments(projectRoot, outdir);
+    let selection: StackSelection | undefined;
+    let everyStackBecause: string | undefined;
+    if (changedSince !== undefined && mode === "drift") process.stdout.write(`NOTE --changed-since ${changedSince} is ignored in drift mode: a scheduled pipeline checks every stack\n`);
+    else if (changedSince !== undefined) {
+      const started = Date.now();
+      const outcome = stacksChangedSince(changedSince, projectRoot, outdir, environments);
+      if ("selection" in outcome) {
+        selection = outcome.selection;
+        process.stdout.write(`changed stacks against ${selection.base} (base synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s):\n`);
+        const remote = new Set(environments.filter((environment) => environment.backend !== "local").flatMap((environment) => environment.stacks.map((stack) => stack.id)));
+        for (const line of selectionLines(selection, remote)) process.stdout.write(`  ${line}\n`);
+        for (const stack of selection.removed) process.stdout.write(`NOTE ${removedStackNote(stack, selection.base)}\n`);
+      } else {
+        everyStackBecause = outcome.everyStackBecause;
+        process.stdout.write(`NOTE ${everyStackNote(everyStackBecause)}\n`);
+      }
+    }
+    const document = childPipeline(environments, { mode, ...(selection ? { selection } : {}), ...(everyStackBecause !== undefined ? { everyStackBecause } : {}) });
     mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
     writeFileSync(target, HEADER + stringify(document, { lineWidth: 0, aliasDuplicateObjects: false }));
     for (const environment of environments) if (environment.backend === "local") process.stdout.write(`NOTE ${localBackendNote(environment)}\n`);
     const jobs = Object.keys(document).filter((key) => !key.startsWith(".") && key !== "stages" && key !== "variables");
-    process.stdout.write(`wrote ${target} (${mode}): ${jobs.join(", ")}\n`);
+    process.stdout.write(`wrote ${target} (${mode}${selection ? `, changed since ${selection.base}` : ""}): ${jobs.join(", ")}\n`);
     return 0;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof PipelineError) {

@@ -2,9 +2,12 @@
  * The child pipeline of `.gitlab-ci.yml` (written by `npm run ci:pipeline`): per environment, one plan job per
  * stack in the stack deploy order (each needs the plans of the stacks it reads outputs from), a review job,
  * and one manual deploy job on protected branches; or, for a scheduled pipeline, one drift check per stack.
+ * In a merge request (a StackSelection, lib/ci/changed-stacks.ts) only the stacks that differ from the target
+ * branch and their consumers get plan jobs; the other stacks have no job at all, so no plan waits on them.
  * Pure: environments and stack dependencies in, a GitLab CI document out. The shell steps live in
  * scripts/ci/*.sh so that the YAML stays short and the steps can be run and tested on their own.
  */
+import { describeReason, removedStackNote, StackSelection } from "./changed-stacks";
 
 /** A stack of an environment and the stacks (of the same environment) whose outputs it reads. */
 export interface PipelineStack {
@@ -125,9 +128,9 @@ function deliveryGateVariables(environment: PipelineEnvironment): Record<string,
 
 const terraformArtifacts = (stack: string) => [`cdktf.out/stacks/${stack}/tfplan`, `cdktf.out/stacks/${stack}/.terraform.lock.hcl`, `cdktf.out/plans/${stack}.*`];
 
-function planJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
-  const inEnvironment = new Set(environment.stacks.map((candidate) => candidate.id));
-  const producers = stack.dependencies.filter((dependency) => inEnvironment.has(dependency));
+/** `planned`: the stacks of the environment that have a plan job (all of them, or a merge request's selection). */
+function planJob(environment: PipelineEnvironment, stack: PipelineStack, planned: ReadonlySet<string>): Job {
+  const producers = stack.dependencies.filter((dependency) => planned.has(dependency));
   return {
     stage: "plan",
     extends: ".cloud",
@@ -151,11 +154,11 @@ function planJob(environment: PipelineEnvironment, stack: PipelineStack): Job {
   };
 }
 
-function reviewJob(environment: PipelineEnvironment): Job {
+function reviewJob(environment: PipelineEnvironment, order: readonly string[]): Job {
   return {
     stage: "review",
     extends: ".node",
-    needs: [parentArtifacts("synth"), ...environment.stacks.map((stack) => ({ job: `plan:${stack.id}`, artifacts: true }))],
+    needs: [parentArtifacts("synth"), ...order.map((stack) => ({ job: `plan:${stack}`, artifacts: true }))],
     variables: { ENVIRONMENT: environment.name },
     script: ["bash scripts/ci/review.sh"],
     artifacts: {
@@ -220,13 +223,34 @@ export function localBackendNote(environment: PipelineEnvironment): string {
   return `${environment.name}: no plan or deploy jobs: ${environment.file} uses the local state backend, which a CI job would lose with its workspace. Set backend s3 or gcs in ${environment.file} (README: "Moving an environment to a remote backend").`;
 }
 
-function noteJob(environment: PipelineEnvironment, stage: string): Job {
+/** Why a remote-state environment has no jobs in a merge request: none of its stacks differs from the base. */
+export function unchangedEnvironmentNote(environment: PipelineEnvironment, selection: StackSelection): string {
+  return `${environment.name}: no plan jobs: none of its stacks (${environment.stacks.map((stack) => stack.id).join(", ")}) differs from ${selection.base} or reads outputs of one that does. Protected branches plan every stack.`;
+}
+
+/** Why a merge request's pipeline plans every stack (its base revision could not be synthesized, say). */
+export function everyStackNote(reason: string): string {
+  return `every stack is planned: ${reason}`;
+}
+
+/**
+ * What a merge request's pipeline plans and why, one line per selected stack; `remote`: the stacks of
+ * remote-state environments (the others have no plan jobs in any pipeline).
+ */
+export function selectionLines(selection: StackSelection, remote: ReadonlySet<string>): string[] {
+  if (selection.planned.size === 0) return [`no stack differs from ${selection.base}: nothing to plan`];
+  return [...selection.planned].map(([stack, reason]) =>
+    remote.has(stack) ? `plan ${stack}: ${describeReason(reason, selection.base)}` : `${stack}: ${describeReason(reason, selection.base)}; not planned: its environment keeps local state`,
+  );
+}
+
+function noteJob(lines: string | readonly string[], stage = "notes"): Job {
   return {
     stage,
     image: NODE_IMAGE,
     needs: [],
     variables: { GIT_STRATEGY: "none" },
-    script: [`echo ${shellQuote(localBackendNote(environment))}`],
+    script: (typeof lines === "string" ? [lines] : lines).map((line) => `echo ${shellQuote(line)}`),
   };
 }
 
@@ -262,6 +286,14 @@ function templates(): Record<string, Job> {
 
 export interface ChildPipelineOptions {
   readonly mode: PipelineMode;
+  /**
+   * A merge request's stacks to plan (delivery mode only): plan jobs for those alone, review and deploy jobs
+   * needing only them, an `unchanged:<env>` note for an environment with none, a `removed:<stack>` note per stack
+   * of the base that this revision no longer has. Without it every stack is planned.
+   */
+  readonly selection?: StackSelection;
+  /** Why every stack is planned although a selection was asked for: shown by a `changed-stacks` note job. */
+  readonly everyStackBecause?: string;
 }
 
 /** The child pipeline document for the environments, in config-file order. */
@@ -269,26 +301,46 @@ export function childPipeline(environments: readonly PipelineEnvironment[], opti
   if (environments.length === 0) throw new PipelineError("no environment: add config/<env>.yaml");
   const jobs: Record<string, Job> = {};
   const stages = options.mode === "drift" ? ["notes", "drift"] : ["notes", "plan", "review", "deploy"];
+  // Drift checks every stack, whatever a merge request changed.
+  const selection = options.mode === "delivery" ? options.selection : undefined;
+  const notes: Record<string, Job> = {};
+  if (options.mode === "delivery" && options.everyStackBecause !== undefined) {
+    // The first line: a failed synth's output stays in the log of the job that generated the pipeline.
+    const [first, ...more] = options.everyStackBecause.split("\n");
+    notes["changed-stacks"] = noteJob(everyStackNote(more.length > 0 ? `${first} (the synth job's log has the rest)` : first));
+  }
   for (const environment of environments) {
     if (environment.stacks.length === 0) throw new PipelineError(`${environment.file}: the environment synthesized no stack`);
     if (environment.backend === "local") {
-      jobs[`no-remote-state:${environment.name}`] = noteJob(environment, "notes");
+      notes[`no-remote-state:${environment.name}`] = noteJob(localBackendNote(environment));
       continue;
     }
-    const order = deployOrder(environment.stacks);
     const byId = new Map(environment.stacks.map((stack) => [stack.id, stack]));
     if (options.mode === "drift") {
-      for (const id of order) jobs[`drift:${id}`] = driftJob(environment, byId.get(id)!);
+      for (const id of deployOrder(environment.stacks)) jobs[`drift:${id}`] = driftJob(environment, byId.get(id)!);
       continue;
     }
-    for (const id of order) jobs[`plan:${id}`] = planJob(environment, byId.get(id)!);
-    jobs[`review:${environment.name}`] = reviewJob(environment);
-    jobs[`deploy:${environment.name}`] = deployJob(environment, order);
+    const order = deployOrder(environment.stacks).filter((id) => !selection || selection.planned.has(id));
+    if (order.length === 0) {
+      notes[`unchanged:${environment.name}`] = noteJob(unchangedEnvironmentNote(environment, selection!));
+      continue;
+    }
+    const planned = new Set(order);
+    for (const id of order) jobs[`plan:${id}`] = planJob(environment, byId.get(id)!, planned);
+    jobs[`review:${environment.name}`] = reviewJob(environment, order);
+    // Only the pipeline's own identities changed: nothing for the deploy job (an administrator applies them).
+    if (order.some((id) => !isAdminStack(id))) jobs[`deploy:${environment.name}`] = deployJob(environment, order);
+  }
+  if (selection) {
+    const remote = new Set(environments.filter((environment) => environment.backend !== "local").flatMap((environment) => environment.stacks.map((stack) => stack.id)));
+    notes["changed-stacks"] = noteJob(selectionLines(selection, remote));
+    for (const stack of selection.removed) notes[`removed:${stack}`] = noteJob(removedStackNote(stack, selection.base));
   }
   return {
     stages,
     variables: { CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" },
     ...templates(),
+    ...notes,
     ...jobs,
   };
 }

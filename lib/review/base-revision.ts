@@ -2,8 +2,9 @@
  * The base revision of a review: a cdktf.out given as a directory (`--base <dir>`, e.g. the target branch's
  * CI artifact), or a git ref synthesized here (`--base-ref <ref>`): a temporary `git worktree` of that
  * commit runs that revision's own synth (`node bin/synth.js` with CDKTF_OUTDIR in the temporary directory) and is
- * removed afterwards. It shares this checkout's node_modules by symlink when its package-lock.json is the same, and
- * installs its own (`npm ci`) when not.
+ * removed afterwards (`npm run ci:pipeline -- --changed-since <ref>` synthesizes the target branch the same way). It
+ * shares this checkout's node_modules by symlink when its package-lock.json is the same, and installs its own
+ * (`npm ci`) when not.
  *
  * When the base commit's compiled sources are those of this checkout (a change of config only, the usual
  * merge request) and this checkout's dist/ is up to date, dist/ is copied into the worktree so the base
@@ -41,6 +42,19 @@ export function readBaseDirectory(directory: string): BaseRevision {
   return { stacks, label: `--base ${directory}` };
 }
 
+/**
+ * Who asks for the base revision, as its messages name it: `npm run review -- --base-ref` by default,
+ * `npm run ci:pipeline -- --changed-since` for the pipeline's changed stacks.
+ */
+export interface BaseRefCaller {
+  /** The command and flag, e.g. `review: --base-ref`. */
+  readonly flag: string;
+  /** What to do once the ref is fetched, e.g. `run the review again`. */
+  readonly rerun: string;
+}
+
+export const REVIEW_CALLER: BaseRefCaller = { flag: "review: --base-ref", rerun: "run the review again" };
+
 function git(args: readonly string[], cwd: string): { ok: boolean; stdout: string; stderr: string } {
   const result = spawnSync("git", args, { cwd, encoding: "utf8" });
   return { ok: result.status === 0 && !result.error, stdout: (result.stdout ?? "").trim(), stderr: `${result.stderr ?? ""}${result.error ? String(result.error) : ""}`.trim() };
@@ -50,10 +64,11 @@ function git(args: readonly string[], cwd: string): { ok: boolean; stdout: strin
  * The commit `ref` names: as given, else as the remote-tracking branch `origin/<ref>` (a CI clone has the
  * target branch only there, if at all).
  */
-export function resolveRef(ref: string, cwd: string): string {
-  const flag = `--base-ref = ${ref}`;
-  if (!git(["rev-parse", "--git-dir"], cwd).ok) throw new BaseRevisionError(`review: ${flag}: ${cwd} is not in a git repository; use --base <cdktf.out of the base revision> instead`);
-  if (ref.startsWith("-")) throw new BaseRevisionError(`review: ${flag}: not a git ref`);
+export function resolveRef(ref: string, cwd: string, caller: BaseRefCaller = REVIEW_CALLER): string {
+  const flag = `${caller.flag} = ${ref}`;
+  if (!git(["rev-parse", "--git-dir"], cwd).ok)
+    throw new BaseRevisionError(`${flag}: ${cwd} is not in a git repository${caller === REVIEW_CALLER ? "; use --base <cdktf.out of the base revision> instead" : ""}`);
+  if (ref.startsWith("-")) throw new BaseRevisionError(`${flag}: not a git ref`);
   for (const candidate of [ref, `origin/${ref}`, `refs/remotes/origin/${ref}`]) {
     const resolved = git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${candidate}^{commit}`], cwd);
     if (resolved.ok && /^[0-9a-f]{40,64}$/.test(resolved.stdout)) return resolved.stdout;
@@ -61,8 +76,8 @@ export function resolveRef(ref: string, cwd: string): string {
   const shallow = git(["rev-parse", "--is-shallow-repository"], cwd).stdout === "true";
   const branch = ref.replace(/^origin\//, "");
   throw new BaseRevisionError(
-    `review: ${flag}: unknown revision: no commit, branch or tag of that name here, nor origin/${branch}${shallow ? " (this is a shallow clone)" : ""}. ` +
-      `Fetch it first, e.g. \`git fetch --depth=1 origin +refs/heads/${branch}:refs/remotes/origin/${branch}\`, then run the review again.`,
+    `${flag}: unknown revision: no commit, branch or tag of that name here, nor origin/${branch}${shallow ? " (this is a shallow clone)" : ""}. ` +
+      `Fetch it first, e.g. \`git fetch --depth=1 origin +refs/heads/${branch}:refs/remotes/origin/${branch}\`, then ${caller.rerun}.`,
   );
 }
 
@@ -99,13 +114,13 @@ export function lockMatchesCommit(projectRoot: string, commit: string): boolean 
  * changed. npm is the one running this review when there is one (npm_execpath), else `npm` on PATH; install scripts
  * are not run (nothing the synth needs has one) and the local cache is preferred.
  */
-function installLockedPackages(ref: string, commit: string, project: string): void {
+function installLockedPackages(ref: string, commit: string, project: string, caller: BaseRefCaller): void {
   const args = ["ci", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"];
   const npmCli = process.env.npm_execpath;
   const install = npmCli ? spawnSync(process.execPath, [npmCli, ...args], { cwd: project, encoding: "utf8" }) : spawnSync("npm", args, { cwd: project, encoding: "utf8" });
   if (install.status !== 0 || install.error)
     throw new BaseRevisionError(
-      `review: --base-ref = ${ref}: the package-lock.json of ${commit.slice(0, 12)} differs from this checkout's and npm ci of it failed ` +
+      `${caller.flag} = ${ref}: the package-lock.json of ${commit.slice(0, 12)} differs from this checkout's and npm ci of it failed ` +
         `(${install.error ? String(install.error) : `exit ${String(install.status)}`}):\n${`${install.stdout ?? ""}${install.stderr ?? ""}`.trim()}\n` +
         "Synthesize that revision yourself (a checkout, npm ci, npm run synth) and pass --base <its cdktf.out>.",
     );
@@ -137,31 +152,31 @@ export function copyBuild(from: string, to: string): void {
 }
 
 /** Synthesizes `ref` in a temporary worktree and reads its stacks; the worktree is always removed. */
-export function synthesizeBaseRef(ref: string, projectRoot: string): BaseRevision {
-  const commit = resolveRef(ref, projectRoot);
+export function synthesizeBaseRef(ref: string, projectRoot: string, caller: BaseRefCaller = REVIEW_CALLER): BaseRevision {
+  const commit = resolveRef(ref, projectRoot, caller);
   const top = git(["rev-parse", "--show-toplevel"], projectRoot).stdout;
   const inside = path.relative(top, path.resolve(projectRoot));
   const temporary = mkdtempSync(path.join(os.tmpdir(), "cluster-identity-review-base-"));
   const tree = path.join(temporary, "tree");
   try {
     const added = git(["worktree", "add", "--detach", "--quiet", tree, commit], projectRoot);
-    if (!added.ok) throw new BaseRevisionError(`review: --base-ref = ${ref}: git worktree add failed: ${added.stderr}`);
+    if (!added.ok) throw new BaseRevisionError(`${caller.flag} = ${ref}: git worktree add failed: ${added.stderr}`);
     const project = path.join(tree, inside);
     if (lockMatchesCommit(projectRoot, commit)) {
       const modules = path.join(path.resolve(projectRoot), "node_modules");
       if (existsSync(modules) && !existsSync(path.join(project, "node_modules"))) symlinkSync(modules, path.join(project, "node_modules"), "dir");
-    } else installLockedPackages(ref, commit, project);
+    } else installLockedPackages(ref, commit, project, caller);
     if (distMatchesCommit(projectRoot, commit)) copyBuild(path.join(projectRoot, "dist"), path.join(project, "dist"));
     if (!existsSync(path.join(project, "bin", "synth.js")))
-      throw new BaseRevisionError(`review: --base-ref = ${ref}: the revision ${commit.slice(0, 12)} has no bin/synth.js to synthesize it with; synthesize it yourself and pass --base <its cdktf.out>`);
+      throw new BaseRevisionError(`${caller.flag} = ${ref}: the revision ${commit.slice(0, 12)} has no bin/synth.js to synthesize it with; synthesize it yourself and pass --base <its cdktf.out>`);
     const outdir = path.join(temporary, "cdktf.out");
     const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" };
     delete env.CLUSTER_IDENTITY_ENVIRONMENTS;
     const synth = spawnSync(process.execPath, ["bin/synth.js"], { cwd: project, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (synth.status !== 0)
-      throw new BaseRevisionError(`review: --base-ref = ${ref}: the synth of ${commit.slice(0, 12)} failed (exit ${String(synth.status)}):\n${`${synth.stdout ?? ""}${synth.stderr ?? ""}`.trim()}`);
+      throw new BaseRevisionError(`${caller.flag} = ${ref}: the synth of ${commit.slice(0, 12)} failed (exit ${String(synth.status)}):\n${`${synth.stdout ?? ""}${synth.stderr ?? ""}`.trim()}`);
     const stacks = readSynthesizedStacks(outdir);
-    if (Object.keys(stacks).length === 0) throw new BaseRevisionError(`review: --base-ref = ${ref}: the synth of ${commit.slice(0, 12)} wrote no stack`);
+    if (Object.keys(stacks).length === 0) throw new BaseRevisionError(`${caller.flag} = ${ref}: the synth of ${commit.slice(0, 12)} wrote no stack`);
     return { stacks, label: `${ref} (${commit.slice(0, 12)})` };
   } finally {
     git(["worktree", "remove", "--force", tree], projectRoot);

@@ -4,6 +4,8 @@
 # Once a stack's outputs change, the saved plans of the stacks after it were made against the old values: the
 # job stops there so a new pipeline plans and reviews them, unless DEPLOY_REPLAN_CONSUMERS=true (then those
 # stacks are planned and applied here). Administrator stacks (ADMIN_STACKS, delivery-<env>) are never applied.
+# A reviewed plan that changes nothing (plan:<stack> wrote `changes: false`, terraform plan -detailed-exitcode 0)
+# is not applied either (UNCHANGED <stack>); the job goes on with the next stack.
 # Before any credential is requested, the deploy gate (scripts/ci/deploy-gate.js) refuses a ref that is not
 # protected, a merge-request pipeline and, with delivery:, an older GitLab than delivery.gitlab.minimumVersion,
 # another project (id or path) and a branch not among deployBranches.
@@ -16,8 +18,16 @@ source scripts/ci/common.sh
 ci_prepare "$@"
 for stack in ${ADMIN_STACKS:-}; do echo "SKIPPED $stack: the pipeline's own identities, applied by an administrator (README)"; done
 stale=""
+applied=""
+unchanged=""
 for stack in "$@"; do
   dir="$OUTDIR/stacks/$stack"
+  # Only a marker that says so skips a plan: none (a plan made before markers existed) means apply it.
+  if [ -z "$stale" ] && [ -f "$dir/tfplan" ] && [ "$(cat "$OUTDIR/plans/$stack.changes" 2>/dev/null)" = "changes: false" ]; then
+    echo "UNCHANGED $stack: its reviewed plan changes nothing; not applied"
+    unchanged="$unchanged $stack"
+    continue
+  fi
   terraform -chdir="$dir" init -input=false -no-color
   if [ -z "$stale" ] && [ -f "$dir/tfplan" ]; then
     # Exactly the reviewed plan; terraform refuses it (exit 1) when the state moved since it was made.
@@ -29,6 +39,7 @@ for stack in "$@"; do
     echo "ERROR: STOPPED before $stack: no reviewed plan that is still valid${stale:+ after$stale changed}; run the pipeline again to plan and review it (or run this job with DEPLOY_REPLAN_CONSUMERS=true)" >&2
     exit 1
   fi
+  applied="$applied $stack"
   [ ! -f "$OUTDIR/plans/$stack.outputs-changed" ] || stale="$stale $stack"
 done
-echo "deployed $environment: $*"
+echo "deployed $environment: applied${applied:- nothing}${unchanged:+; unchanged:$unchanged}"

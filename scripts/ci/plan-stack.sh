@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # plan:<stack> (child pipeline): plan one stack against its real state with the environment's plan identity.
 # Writes cdktf.out/stacks/<stack>/tfplan (applied as is by deploy:<env>), cdktf.out/plans/<stack>.json
-# (terraform show -json, read by npm run review) and <stack>.tfreport.json (GitLab's Terraform report).
+# (terraform show -json, read by npm run review), <stack>.tfreport.json (GitLab's Terraform report) and
+# <stack>.changes: `changes: true`, or `changes: false` for a plan that changes nothing (-detailed-exitcode 0),
+# which deploy:<env> then does not apply.
 # A failed plan fails the job, except for a stack whose producers (PRODUCERS) change their outputs in this
 # deploy or were not planned themselves (first deploy: their state does not exist yet): it is marked
 # NOT PLANNED, and deploy:<env> stops before it unless run with DEPLOY_REPLAN_CONSUMERS=true.
@@ -35,6 +37,12 @@ case "$status" in
     exit 1 ;;
 esac
 terraform -chdir="$dir" show -json tfplan >"$plans/$stack.json"
+if [ "$status" = 0 ]; then
+  echo "NO CHANGES $stack: the plan changes nothing; deploy:${ENVIRONMENT:-<env>} will not apply it"
+  echo "changes: false" >"$plans/$stack.changes"
+else
+  echo "changes: true" >"$plans/$stack.changes"
+fi
 report=0
 node scripts/ci/terraform-report.js "$plans/$stack.json" "$plans/$stack.tfreport.json" || report=$?
 case "$report" in
