@@ -5,12 +5,12 @@
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
-import { TerraformStack } from "cdktf";
 import * as path from "node:path";
 import { constructIdCollisions, environmentConstructIds, fixedConstructIds, StackComponent, terraformLogicalId } from "../lib/config/construct-ids";
 import { gitlabProjectPathRule } from "../lib/config/delivery";
 import { oidcProviderChoiceRule } from "../lib/config/schema-parts";
 import { ConfigSource } from "../lib/config/source";
+import { allStacks } from "../lib/environment-stacks";
 import { runSynth } from "../lib/run-synth";
 import { configErrorOf, environmentFromYaml, PROJECT_ROOT, stacksOf } from "./helpers";
 
@@ -224,9 +224,9 @@ clusterAccess:
     const environment = environmentFromYaml(yaml, name);
     const claims = environmentConstructIds({ clusters: environment.clusters, catalog: environment.catalog, hasDelivery: !!environment.delivery });
     let checked = 0;
-    for (const stack of Object.values(stacksOf(environment)).filter((value): value is TerraformStack => value instanceof TerraformStack)) {
-      const component = stack.node.id.slice(0, -`-${environment.name}`.length) as StackComponent;
-      const computed = claims.filter((claim) => claim.stack === component).map((claim) => claim.id);
+    for (const stack of allStacks(stacksOf(environment))) {
+      const component = stack.component as StackComponent;
+      const computed = claims.filter((claim) => claim.stack === component && claim.team === stack.team).map((claim) => claim.id);
       const children = stack.node.children.map((child) => child.node.id);
       expect({ stack: stack.node.id, unknown: children.filter((id) => !computed.includes(id) && !fixedConstructIds(component).includes(id)) }).toEqual({ stack: stack.node.id, unknown: [] });
       expect({ stack: stack.node.id, missing: [...new Set(computed)].filter((id) => !children.includes(id)) }).toEqual({ stack: stack.node.id, missing: [] });

@@ -81,13 +81,18 @@ describe("EKS Pod Identity on two clusters (staging)", () => {
     expect(assume("staging-green", "other")).toBe("ImplicitlyDenied");
   });
 
-  it("has one association per cluster, the anchor's at the single-cluster address", () => {
-    const associations = awsWorkloads.resource?.aws_eks_pod_identity_association ?? {};
-    expect(Object.entries(associations).map(([id, association]) => [id.replace(/_[0-9A-F]{8}$/, ""), association.cluster_name]).sort()).toEqual([
-      ["role-payments-invoice-reader_association", "staging-blue"],
-      ["role-payments-invoice-reader_association-staging-green", "staging-green"],
+  it("has one association per cluster, the anchor's at the single-cluster address (a team's in the team's stack)", () => {
+    const associations = (stackId: string) =>
+      Object.entries(stacks[stackId].resource?.aws_eks_pod_identity_association ?? {})
+        .map(([id, association]) => [id.replace(/_[0-9A-F]{8}$/, ""), association.cluster_name])
+        .sort();
+    expect(associations("aws-workloads-staging")).toEqual([
       ["role-reporting-report-exporter_association", "staging-blue"],
       ["role-reporting-report-exporter_association-staging-green", "staging-green"],
+    ]);
+    expect(associations("aws-workloads-staging-payments")).toEqual([
+      ["role-payments-invoice-reader_association", "staging-blue"],
+      ["role-payments-invoice-reader_association-staging-green", "staging-green"],
     ]);
   });
 });
@@ -165,17 +170,19 @@ describe("Kubernetes side of two clusters (staging)", () => {
     ]);
   });
 
-  it("puts each ServiceAccount and Secret into every cluster its workload runs on, and nowhere else", () => {
-    const placed = (type: string) =>
-      Object.values(k8s.resource?.[type] ?? {})
+  it("puts each ServiceAccount and Secret into every cluster its workload runs on, and nowhere else (a team's in the team's stack)", () => {
+    const placed = (type: string, stack = k8s) =>
+      Object.values(stack.resource?.[type] ?? {})
         .map((resource) => `${(resource.metadata as { name: string }).name}@${(resource.provider as string | undefined) ?? "kubernetes"}`)
         .sort();
-    expect(placed("kubernetes_service_account_v1")).toEqual([
-      "bq-reader@kubernetes.staging-green",
+    expect(placed("kubernetes_service_account_v1", stacks["k8s-identities-staging-payments"])).toEqual([
       "invoice-reader@kubernetes",
       "invoice-reader@kubernetes.staging-green",
       "ledger-writer@kubernetes",
       "ledger-writer@kubernetes.staging-green",
+    ]);
+    expect(placed("kubernetes_service_account_v1")).toEqual([
+      "bq-reader@kubernetes.staging-green",
       "report-exporter@kubernetes",
       "report-exporter@kubernetes.staging-green",
       "report-writer@kubernetes",

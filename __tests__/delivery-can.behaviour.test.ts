@@ -1067,6 +1067,8 @@ describe("the environments the can table covers", () => {
       // Another environment's stacks share no state location with this one.
       for (const other of ENVIRONMENTS.filter((candidate) => candidate !== env)) for (const id of other.deployedIds) expect(env.stacks[id]).toBeUndefined();
     }
+    // A team's stacks keep their state next to the environment's: the tables cover them like the rest.
+    expect(ENVIRONMENTS.find((env) => env.name === "staging")?.deployedIds).toEqual(expect.arrayContaining(["aws-workloads-staging-payments", "k8s-identities-staging-payments"]));
   });
 
   it("has rows for every AWS resource and data source of every stack the deploy applies, and a backend for each (no empty table)", () => {

@@ -43,6 +43,7 @@ import type { PolicyDocument, PolicyStatement } from "../lib/iam/policy-document
 import { evaluateEnvironment, evaluateStack } from "../lib/rules";
 import { DELIVERY_RULES, isReadAction } from "../lib/rules/delivery";
 import { actionCovers, resourceCovers } from "../lib/rules/policy";
+import { parseStackIds } from "../lib/rules/stack-ids";
 import type { StackJson } from "../lib/rules/types";
 import { environmentFromYaml, shippedEnvironment, shippedStacks } from "./helpers";
 import { identityDecision } from "./iam-engine";
@@ -268,13 +269,15 @@ describe("managedScope", () => {
       partition: "aws",
       accountId: "444444444444",
       region: "ap-northeast-1",
-      stackIds: ["delivery-staging", "oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging"],
-      deployedStackIds: ["oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging"],
+      // Team payments' stacks (no gcp-wif-staging-payments: payments has no Google workload).
+      stackIds: ["delivery-staging", "oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging", "aws-workloads-staging-payments", "k8s-identities-staging-payments"],
+      deployedStackIds: ["oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging", "aws-workloads-staging-payments", "k8s-identities-staging-payments"],
       bucketNames: ["cluster-identity-staging-payments", "cluster-identity-staging-reports"],
       issuerObjects: [],
       catalogBucketNames: ["cluster-identity-staging-payments", "cluster-identity-staging-reports"],
       referencedKeyArns: ["arn:aws:kms:ap-northeast-1:444444444444:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"],
-      // The payments bucket is encrypted with the environment's data key, which it brings into being.
+      // The payments bucket (aws-workloads-staging-payments) is encrypted with the environment's data key
+      // (aws-workloads-staging), which it brings into being.
       createsKeys: true,
       readsAwsManagedKey: false,
       workloadRoleNames: ["staging-blue-payments-invoice-reader", "staging-blue-payments-ledger-writer", "staging-blue-reporting-report-exporter", "staging-blue-reporting-report-writer"],
@@ -432,12 +435,16 @@ describe("managedScope", () => {
     expect(() => managedScope(shippedEnvironment("dev"))).toThrow("config/dev.yaml: no delivery section");
   });
 
-  it("names every stack the environment synthesizes, delivery first", () => {
-    const shipped = Object.keys(shippedStacks());
+  it("names every stack the environment synthesizes, delivery first, its teams' last", () => {
+    const shipped = parseStackIds(Object.keys(shippedStacks()));
     for (const name of ["prod", "staging", "dev"]) {
       const ids = environmentStackIds(shippedEnvironment(name));
-      expect([...ids].sort()).toEqual(shipped.filter((id) => id.endsWith(`-${name}`)).sort());
+      expect([...ids].sort()).toEqual([...shipped].filter(([, parts]) => parts.environment === name).map(([id]) => id).sort());
     }
+    expect(environmentStackIds(shippedEnvironment("staging"))).toEqual([
+      "delivery-staging", "oidc-staging", "aws-workloads-staging", "gcp-wif-staging", "k8s-identities-staging",
+      "aws-workloads-staging-payments", "k8s-identities-staging-payments",
+    ]);
     expect(environmentStackIds(shippedEnvironment("prod"))).toEqual(["delivery-prod", "oidc-prod", "aws-workloads-prod", "gitlab-storage-prod", "gcp-wif-prod", "k8s-identities-prod"]);
     expect(environmentStackIds(shippedEnvironment("dev"))).toEqual(["oidc-dev", "aws-workloads-dev", "gitlab-storage-dev", "gcp-wif-dev", "k8s-identities-dev"]);
   });

@@ -11,9 +11,16 @@
 import { isCelError, run } from "@bufbuild/cel";
 import type { PolicyDocument } from "../lib/iam/policy-document";
 import { Decision, identityDecision, trustDecision } from "./iam-engine";
+import { parseStackIds } from "../lib/rules/stack-ids";
 import { ENVIRONMENTS, shippedEnvironment, shippedStacks } from "./helpers";
 
 const stacks = shippedStacks();
+const STACK_IDS = parseStackIds(Object.keys(stacks));
+/** The aws-workloads stacks of an environment: its own and its teams' (aws-workloads-<env>-<team>). */
+const awsWorkloadsStacksOf = (name: string) =>
+  Object.keys(stacks)
+    .filter((id) => STACK_IDS.get(id)?.component === "aws-workloads" && STACK_IDS.get(id)?.environment === name)
+    .map((id) => stacks[id]);
 const DELIVERY_ENVIRONMENTS = ENVIRONMENTS.filter((name) => stacks[`delivery-${name}`] !== undefined);
 
 it("covers every shipped environment with delivery: (prod and staging today)", () => {
@@ -247,7 +254,10 @@ describe.each(DELIVERY_ENVIRONMENTS)("delivery-%s: what a compromised deploy job
   const { account, region } = delivery;
   const scopeBuckets = [...delivery.environment.catalog.buckets.map((bucket) => bucket.name), ...(delivery.environment.catalog.gitlab?.buckets.map((bucket) => bucket.name) ?? [])];
   const ownBucket = `arn:aws:s3:::${scopeBuckets[0]}`;
-  const workloadRoles = Object.values(stacks[`aws-workloads-${name}`].resource!.aws_iam_role ?? {}).map((role) => `arn:aws:iam::${account}:role/${role.name as string}`);
+  // The teams' roles too: the pipeline cannot assume or misuse them either.
+  const workloadRoles = awsWorkloadsStacksOf(name)
+    .flatMap((stack) => Object.values(stack.resource!.aws_iam_role ?? {}))
+    .map((role) => `arn:aws:iam::${account}:role/${role.name as string}`);
   const boundaryArn = `arn:aws:iam::${account}:policy/${delivery.settings.boundaryPolicyName}`;
   const withBoundary = { "iam:PermissionsBoundary": boundaryArn };
   const foreignKey = `arn:aws:kms:${region}:${account}:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0`;
@@ -332,7 +342,8 @@ describe.each(DELIVERY_ENVIRONMENTS)("delivery-%s: what a compromised deploy job
         .flatMap((stack) => Object.values(stack.resource?.aws_eks_pod_identity_association ?? {}))
         .map((association) => association.role_arn as string),
     );
-    const irsaRoles = Object.entries(stacks[`aws-workloads-${name}`].resource!.aws_iam_role ?? {})
+    const irsaRoles = awsWorkloadsStacksOf(name)
+      .flatMap((stack) => Object.entries(stack.resource!.aws_iam_role ?? {}))
       .filter(([id]) => ![...podIdentity].some((arn) => arn.includes(`aws_iam_role.${id}.`)))
       .map(([, role]) => `arn:aws:iam::${account}:role/${role.name as string}`);
     for (const role of irsaRoles) expect(deploy("iam:PassRole", role, { "iam:PassedToService": "pods.eks.amazonaws.com" })).not.toBe("Allowed");

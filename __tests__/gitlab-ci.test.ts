@@ -14,6 +14,7 @@ import { availableEnvironments, Environment, loadEnvironment } from "../lib/conf
 import { runSynth } from "../lib/run-synth";
 import { pipelineEnvironments } from "../scripts/ci-pipeline";
 import { codeQualityReport } from "../lib/rules/report";
+import { parseStackIds } from "../lib/rules/stack-ids";
 import type { Finding } from "../lib/rules/types";
 import { PROJECT_ROOT, shippedOutdir } from "./helpers";
 import { cognitoError, FAKE_CREDENTIALS, FAKE_IDENTITY_ID, FakeCognito, fakeIdToken, runAsync } from "./support/fake-cognito";
@@ -124,8 +125,9 @@ function expectDeliveryPipeline(projectRoot: string, outdir: string, document: R
   const jobs = jobsOf(document);
   const names = availableEnvironments(projectRoot);
   expect(names.length).toBeGreaterThan(0);
-  const allStacksOf = (environment: string) =>
-    Object.keys(manifest).filter((id) => id.endsWith(`-${environment}`) && !names.some((other) => other.length > environment.length && id.endsWith(`-${other}`)));
+  // An environment's stacks and its teams' (`<component>-<env>-<team>`: plan jobs and deploy order like the rest).
+  const parsed = parseStackIds(Object.keys(manifest));
+  const allStacksOf = (environment: string) => Object.keys(manifest).filter((id) => parsed.get(id)?.environment === environment);
   for (const name of names) {
     const environment = loadEnvironment(`config/${name}.yaml`, projectRoot);
     const stacks = allStacksOf(name);

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Testing } from "cdktf";
 import { availableEnvironments, ConfigError, loadEnvironment, parseEnvironment, Environment } from "../lib/config/load";
-import { createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
+import { allStacks, createEnvironmentStacks, EnvironmentStacks } from "../lib/environment-stacks";
 import { synthesizeApp } from "../lib/synthesize";
 import { KEY_FILES, KeyPairName } from "./support/key-pairs";
 
@@ -36,7 +36,7 @@ export const ENVIRONMENTS: readonly string[] = availableEnvironments(PROJECT_ROO
 /** The stack ids an environment synthesizes, sorted. */
 export function stackIdsOf(...environments: Environment[]): string[] {
   const app = Testing.app();
-  return environments.flatMap((environment) => Object.values(createEnvironmentStacks(app, environment)).map((stack) => stack.node.id)).sort();
+  return environments.flatMap((environment) => allStacks(createEnvironmentStacks(app, environment)).map((stack) => stack.node.id)).sort();
 }
 
 export function shippedEnvironment(name: string): Environment {

@@ -3,7 +3,7 @@ import { awsAuthData, keepsNodeRolesCondition } from "../lib/kubernetes/aws-auth
 import { externalAccountCredentials } from "../lib/kubernetes/credential-config";
 import { podSpecSnippet } from "../lib/kubernetes/pod-spec";
 import { gitlabConnectionSecret, gitlabRegistryStorageSecret } from "../lib/gitlab/secrets";
-import { configErrorOf, ENVIRONMENTS, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks } from "./helpers";
+import { configErrorOf, ENVIRONMENTS, environmentFromYaml, resourcesOfType, shippedEnvironment, synthesizedStacks, SynthesizedStack, shippedStacks, stackIdsOf } from "./helpers";
 
 const stacks = shippedStacks();
 
@@ -52,6 +52,13 @@ describe("pure helpers", () => {
 describe.each(ENVIRONMENTS)("k8s-identities-%s", (environmentName) => {
   const stack = stacks[`k8s-identities-${environmentName}`];
   const environment = shippedEnvironment(environmentName);
+  /** A workload's stacks: the environment's, or its team's (`<component>-<env>-<team>`). */
+  const stackIdOf = (component: string, workload: { team?: string }) => `${component}-${environmentName}${workload.team ? `-${workload.team}` : ""}`;
+  /** The ServiceAccounts of the environment's k8s-identities stack and its teams'. */
+  const allServiceAccounts = () =>
+    stackIdsOf(environment)
+      .filter((id) => id.startsWith(`k8s-identities-${environmentName}`))
+      .flatMap((id) => serviceAccounts(stacks[id]));
 
   it("has a ServiceAccount for every catalog workload and GitLab, in an explicit namespace, automount explicit", () => {
     const gitlab = environment.catalog.gitlab;
@@ -65,7 +72,7 @@ describe.each(ENVIRONMENTS)("k8s-identities-%s", (environmentName) => {
       ...environment.catalog.workloads.map((w) => [w.serviceAccount, w.automountServiceAccountToken] as const),
       ...(gitlab ? [[gitlab.serviceAccount, gitlab.automountServiceAccountToken] as const] : []),
     ]);
-    const names = serviceAccounts(stack).map((sa) => {
+    const names = allServiceAccounts().map((sa) => {
       const metadata = metadataOf(sa);
       const namespace = metadata.namespace
         .replace(/^\$\{kubernetes_namespace_v1\.namespace-([a-z0-9-]+)\.metadata\[0\]\.name\}$/, "$1")
@@ -73,7 +80,7 @@ describe.each(ENVIRONMENTS)("k8s-identities-%s", (environmentName) => {
       return `${namespace}/${metadata.name}`;
     });
     expect(names.sort()).toEqual(expected);
-    for (const sa of serviceAccounts(stack)) {
+    for (const sa of allServiceAccounts()) {
       expect(metadataOf(sa).namespace).toBeTruthy();
       expect(sa.automount_service_account_token).toBe(automount.get(metadataOf(sa).name));
       expect(metadataOf(sa).labels).toEqual({ "app.kubernetes.io/managed-by": "cluster-identity" });
@@ -82,25 +89,27 @@ describe.each(ENVIRONMENTS)("k8s-identities-%s", (environmentName) => {
 
   it("annotates IRSA ServiceAccounts with their own role, by cross-stack reference", () => {
     for (const workload of environment.catalog.workloads) {
-      const sa = serviceAccounts(stack).find((s) => metadataOf(s).name === workload.serviceAccount)!;
+      const sa = serviceAccounts(stacks[stackIdOf("k8s-identities", workload)]).find((s) => metadataOf(s).name === workload.serviceAccount)!;
       const annotation = metadataOf(sa).annotations?.["eks.amazonaws.com/role-arn"];
       if (workload.aws?.mode !== "irsa") {
         expect(annotation).toBeUndefined();
         continue;
       }
       const roleId = workload.id.replace("/", "-");
+      // A team's ServiceAccount is annotated with the team's role (aws-workloads-<env>-<team>).
       expect(annotation).toMatch(
-        new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-aws-workloads-${environmentName}\\.outputs\\.cross-stack-output-aws_iam_rolerole-${roleId}_role_[0-9A-F]{8}arn\\}$`),
+        new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${stackIdOf("aws-workloads", workload)}\\.outputs\\.cross-stack-output-aws_iam_rolerole-${roleId}_role_[0-9A-F]{8}arn\\}$`),
       );
     }
   });
 
   it("stores each GCP workload's credential configuration, referring to its service account across stacks", () => {
     for (const workload of environment.catalog.workloads.filter((w) => w.gcp)) {
-      const secret = resourcesOfType(stack, "kubernetes_secret_v1").find((s) => metadataOf(s).name === workload.gcp!.credentialsSecretName)!;
+      const secret = resourcesOfType(stacks[stackIdOf("k8s-identities", workload)], "kubernetes_secret_v1").find((s) => metadataOf(s).name === workload.gcp!.credentialsSecretName)!;
       const config = JSON.parse((secret.data as Record<string, string>)["key.json"]);
+      // The service account of the workload's gcp-wif stack (a team's own), the provider of the environment's.
       expect(config.service_account_impersonation_url).toMatch(
-        new RegExp(`^https://iamcredentials\\.googleapis\\.com/v1/projects/-/serviceAccounts/\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-gcp-wif-${environmentName}\\.outputs\\.[^}]+email\\}:generateAccessToken$`),
+        new RegExp(`^https://iamcredentials\\.googleapis\\.com/v1/projects/-/serviceAccounts/\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${stackIdOf("gcp-wif", workload)}\\.outputs\\.[^}]+email\\}:generateAccessToken$`),
       );
       expect(config.credential_source.file).toBe(workload.gcp!.tokenPath);
       expect(config.audience).toMatch(

@@ -221,10 +221,21 @@ describe("every check of the catalog applies to team entries, at their place in 
     );
   });
 
-  it("a construct id collision, with an entry of the environment file named with its file", () => {
+  it("a construct id collision in a team's stack (k8s-identities-staging-payments); none between the environment's stack and a team's", () => {
+    const teamWorkload = edited(PAYMENTS, "workloads:\n", "workloads:\n  - namespace: payments\n    serviceAccount: ledger-writer-staging-green\n");
+    expect(loadError({ [PAYMENTS]: teamWorkload })).toBe(
+      'config/staging/payments.yaml:11:5: workloads[1] = "payments/ledger-writer": the ServiceAccount of payments/ledger-writer in staging-green and the ServiceAccount of payments/ledger-writer-staging-green in staging-blue (workloads[0] at 8:5) would both be sa-payments-ledger-writer-staging-green in k8s-identities-staging-payments: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them',
+    );
+    // The same pair with the first in the environment file: its ServiceAccount is k8s-identities-staging's, the
+    // team's k8s-identities-staging-payments', two stacks.
     const envWorkload = edited(STAGING, "    serviceAccount: report-writer\n", "    serviceAccount: report-writer\n  - namespace: payments\n    serviceAccount: ledger-writer-staging-green\n");
-    expect(loadError({ [STAGING]: envWorkload })).toBe(
-      'config/staging/payments.yaml:9:5: workloads[0] = "payments/ledger-writer": the ServiceAccount of payments/ledger-writer in staging-green and the ServiceAccount of payments/ledger-writer-staging-green in staging-blue (config/staging.yaml: workloads[1] at 46:5) would both be sa-payments-ledger-writer-staging-green in k8s-identities-staging: construct ids join names with "-" (and drop other punctuation), so the two cannot be told apart; rename one of them',
+    expect(loadEnvironments(projectWith({ [STAGING]: envWorkload }), "staging")[0].catalog.workloads.map((workload) => workload.id)).toContain("payments/ledger-writer-staging-green");
+  });
+
+  it("a team whose stacks would read as another environment's (config/staging-payments.yaml beside team payments of staging)", () => {
+    const other = shipped("dev.yaml").replace(/cluster-identity-dev/g, "cluster-identity-spdev").replace(/dev-kops/g, "sp-kops");
+    expect(loadError({ "staging-payments.yaml": other })).toBe(
+      'config/staging.yaml:94:11: teams[1].name = "payments": the team\'s stacks would be <component>-staging-payments (aws-workloads-staging-payments, …), which read as the stacks of the environment staging-payments (config/staging-payments.yaml); rename the team',
     );
   });
 });

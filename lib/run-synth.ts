@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { availableEnvironments, ConfigError, loadEnvironments } from "./config/load";
-import { createEnvironmentStacks } from "./environment-stacks";
+import { allStacks, createEnvironmentStacks } from "./environment-stacks";
 import { PartialSynthesis, SynthesisError, synthesizeApp } from "./synthesize";
 
 export interface RunSynthOptions {
@@ -16,14 +16,18 @@ export interface RunSynthOptions {
 }
 
 /**
- * The environment a stack id `<component>-<env>` belongs to. Environment names may contain hyphens, so
- * several may fit (`oidc-a-dev`: `a-dev` or `dev`): the one whose component part is a known component wins,
- * else the longest.
+ * The environment a stack id `<component>-<env>` or `<component>-<env>-<team>` (a team's stack) belongs to.
+ * Environment and team names may contain hyphens, so several may fit (`oidc-a-dev`: `a-dev` or `dev`): an
+ * environment whose own stack it is (`<component>-<env>`, a known component) wins, then the longest whose team
+ * stack it is (`<component>-<env>-…`), else the longest the id ends with.
  */
 export function environmentOfStack(stackId: string, environments: readonly string[], components: ReadonlySet<string>): string | undefined {
-  const fitting = environments.filter((name) => stackId.length > name.length + 1 && stackId.endsWith(`-${name}`));
-  const component = (name: string) => stackId.slice(0, stackId.length - name.length - 1);
-  return fitting.find((name) => components.has(component(name))) ?? [...fitting].sort((a, b) => b.length - a.length)[0];
+  const longest = (names: readonly string[]) => [...names].sort((a, b) => b.length - a.length)[0];
+  const own = environments.filter((name) => [...components].some((component) => stackId === `${component}-${name}`));
+  if (own.length > 0) return longest(own);
+  const team = environments.filter((name) => [...components].some((component) => stackId.startsWith(`${component}-${name}-`)));
+  if (team.length > 0) return longest(team);
+  return longest(environments.filter((name) => stackId.length > name.length + 1 && stackId.endsWith(`-${name}`)));
 }
 
 function plural(count: number, word: string): string {
@@ -47,8 +51,7 @@ export function runSynth(options: RunSynthOptions): number {
     const outdir = options.outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
     const result = synthesizeApp((app) => {
       for (const environment of environments)
-        for (const stack of Object.values(createEnvironmentStacks(app, environment)))
-          components.add(stack.node.id.slice(0, stack.node.id.length - environment.name.length - 1));
+        for (const stack of allStacks(createEnvironmentStacks(app, environment))) components.add(stack.component);
     }, outdir, partial);
     const where = path.relative(process.cwd(), path.resolve(outdir)) || ".";
     let line = `cluster-identity: wrote ${plural(Object.keys(result.stacks).length, "stack")} (${names.join(", ")}) to ${where}`;

@@ -7,7 +7,9 @@
  *   every shipped environment, into a throw-away output directory;
  * - catalogs: a generated environment of 10, 100 and 1,000 workloads, and of 1,000 on two clusters (IRSA and Pod Identity roles with S3 grants,
  *   every fourth with Google access) as the only config of a temporary project, synthesized by the app command as
- *   `npm run synth` runs it once the build is fresh: the bundled app (dist/app.bundle.js), else dist/main.js.
+ *   `npm run synth` runs it once the build is fresh: the bundled app (dist/app.bundle.js), else dist/main.js;
+ * - teams: 50 teams × 20 workloads in one environment, every workload in a team file (config/bench/<team>.yaml), so
+ *   in the teams' stacks (aws-workloads-, gcp-wif-, k8s-identities-bench-<team>), synthesized the same way.
  *
  * Each figure is the median of BENCH_RUNS runs (default 3) after one warm-up (the floor and the app command: BENCH_PAIRS
  * alternating pairs, default 9, their ratio the median of the pairs' ratios); peak RSS is the child's maximum
@@ -116,6 +118,51 @@ export function generatedCatalog(count: number, clusters = 1): string {
 }
 
 /**
+ * An EKS environment whose workloads are all teams': `teams` teams, each with its namespace, a team file
+ * `config/bench/<team>.yaml` holding a bucket and `perTeam` workloads shaped like generatedCatalog's (IRSA and Pod
+ * Identity roles granted the team's bucket, every fourth with Google access). By file name under config/.
+ */
+export function generatedTeams(teams: number, perTeam: number): Record<string, string> {
+  const name = (index: number) => `team-${index}`;
+  const files: Record<string, string> = {
+    "bench.yaml": [
+      "aws:",
+      '  accountId: "333333333333"',
+      "  region: ap-northeast-1",
+      "cluster:",
+      "  type: eks",
+      "  name: bench",
+      `  issuerUrl: https://oidc.eks.ap-northeast-1.amazonaws.com/id/BENCH${"0".repeat(28)}`,
+      "gcp:",
+      "  projectId: cluster-identity-bench",
+      '  projectNumber: "333333333333"',
+      'platformOwners: ["@bench/platform"]',
+      "teams:",
+      ...Array.from({ length: teams }, (_, index) => `  - { name: ${name(index)}, namespaces: [${name(index)}], owners: ["@bench/${name(index)}"] }`),
+      "",
+    ].join("\n"),
+  };
+  for (let team = 0; team < teams; team++) {
+    const bucket = `cluster-identity-bench-${name(team)}`;
+    const lines = ["buckets:", `  - name: ${bucket}`, "workloads:"];
+    for (let index = 0; index < perTeam; index++) {
+      lines.push(
+        `  - namespace: ${name(team)}`,
+        `    serviceAccount: app-${index}`,
+        "    aws:",
+        `      mode: ${index % 2 === 0 ? "irsa" : "pod-identity"}`,
+        "      s3:",
+        `        - { bucket: ${bucket}, access: ${index % 3 === 0 ? "read" : "read-write"} }`,
+      );
+      if (index % 4 === 0)
+        lines.push("    gcp:", `      serviceAccountId: bench-t${team}-app-${index}`, "      projectRoles: [roles/bigquery.jobUser]", "      token: projected-token");
+    }
+    files[`bench/${name(team)}.yaml`] = `${lines.join("\n")}\n`;
+  }
+  return files;
+}
+
+/**
  * The app command against the floor, in alternating runs (floor, app, floor, app, …) after one warm-up of each:
  * each figure's median, and the median of the pairwise ratios, which a machine whose speed drifts moves least.
  */
@@ -207,6 +254,30 @@ function main(): number {
             ? "target ≤ 5 s, linear in workloads"
             : "";
       rows.push({ what, measurement, note });
+    }
+
+    // Team self-service at scale: every workload in a team file, each team's entries in stacks of their own.
+    {
+      const [teams, perTeam] = [50, 20];
+      const project = path.join(scratch, `teams-${teams}x${perTeam}`);
+      for (const [file, text] of Object.entries(generatedTeams(teams, perTeam))) {
+        mkdirSync(path.dirname(path.join(project, "config", file)), { recursive: true });
+        writeFileSync(path.join(project, "config", file), text);
+      }
+      symlinkSync(path.join(root, "node_modules"), path.join(project, "node_modules"), "dir");
+      if (bundled) {
+        mkdirSync(path.join(project, "dist"));
+        cpSync(bundle, path.join(project, "dist", "app.bundle.js"));
+      } else cpSync(dist, path.join(project, "dist"), { recursive: true });
+      const entry = bundled ? "dist/app.bundle.js" : "dist/main.js";
+      const out = path.join(project, "out");
+      const measurement = measure(process.execPath, [entry], { cwd: project, env: { ...env, CDKTF_OUTDIR: out } }, scratch);
+      const teamStacks = readdirSync(path.join(out, "stacks")).length;
+      rows.push({
+        what: `${teams} teams × ${perTeam} workloads in one environment (app command${bundled ? "" : ", unbundled: no dist/app.bundle.js"})`,
+        measurement,
+        note: `${teamStacks} stacks; target ≤ 10 s, ≤ 500 MB`,
+      });
     }
 
     process.stdout.write(

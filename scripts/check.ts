@@ -18,12 +18,19 @@ import type { Finding } from "../lib/rules/types";
 
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 
-/** `config/<env>.yaml` of the stack (`<component>-<env>`, longest environment name that matches), else its JSON. */
+/**
+ * `config/<env>.yaml` of the stack (`<component>-<env>`, longest environment name that matches), or the team file
+ * `config/<env>/<team>.yaml` of a team's stack (`<component>-<env>-<team>`), else its JSON.
+ */
 function configFileOf(finding: Finding): string {
   const parts = finding.stackId.split("-");
   for (let start = 1; start < parts.length; start++) {
     const file = `config/${parts.slice(start).join("-")}.yaml`;
     if (existsSync(file)) return file;
+    for (let split = start + 1; split < parts.length; split++) {
+      const teamFile = `config/${parts.slice(start, split).join("-")}/${parts.slice(split).join("-")}.yaml`;
+      if (existsSync(teamFile)) return teamFile;
+    }
   }
   return path.join(outdir, "stacks", finding.stackId, "cdk.tf.json").split(path.sep).join("/");
 }

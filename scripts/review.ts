@@ -24,6 +24,7 @@ import { reviewAgainstBase, StackPlan, summarizePlan } from "../lib/review";
 import { parseReviewArguments, ReviewOptions } from "../lib/review/arguments";
 import { BaseRevision, BaseRevisionError, readBaseDirectory, synthesizeBaseRef } from "../lib/review/base-revision";
 import { readSynthesizedStacks } from "../lib/review/read";
+import { parseStackIds } from "../lib/rules/stack-ids";
 
 const outdir = process.env.CDKTF_OUTDIR ?? "cdktf.out";
 
@@ -84,13 +85,15 @@ function write(stacks: ReturnType<typeof readSynthesizedStacks>, options: Review
     if (plan) plans.set(stackId, plan);
   }
   const hint = `looked for ${shown(path.join(directory, "<stack>.json"))} and the offline plans of npm run validate`;
+  // Stack ids read together: a team's stacks (`<component>-<env>-<team>`) belong to their environment.
+  const stackIds = parseStackIds(Object.keys(stacks));
   const reviews = reviewAgainstBase({ head: stacks, ...(base ? { base } : {}), plans, planHint: hint });
   const target = path.join(outdir, "review");
   mkdirSync(target, { recursive: true });
   for (const [environment, review] of reviews) {
     const file = path.join(target, `${environment}.md`);
     writeFileSync(file, review.markdown);
-    const planned = plans.size > 0 ? `${[...plans.keys()].filter((id) => id.endsWith(`-${environment}`)).length} plan(s)` : "no plans";
+    const planned = plans.size > 0 ? `${[...plans.keys()].filter((id) => stackIds.get(id)?.environment === environment).length} plan(s)` : "no plans";
     let access = "";
     if (review.comparison) {
       writeFileSync(path.join(target, `${environment}.changes.json`), `${JSON.stringify(review.comparison.changes, null, 2)}\n`);
@@ -107,7 +110,8 @@ function write(stacks: ReturnType<typeof readSynthesizedStacks>, options: Review
   if (base) {
     const environments = new Set(reviews.keys());
     const gone = [...new Set(Object.keys(base.stacks).map((id) => Object.keys(stacks).includes(id) ? "" : id))].filter(Boolean);
-    const removed = gone.filter((id) => ![...environments].some((environment) => id.endsWith(`-${environment}`)));
+    const known = parseStackIds([...Object.keys(stacks), ...gone]);
+    const removed = gone.filter((id) => !environments.has(known.get(id)?.environment ?? id));
     if (removed.length > 0) process.stdout.write(`stacks of the base revision without an environment in this one (their environments are removed): ${removed.join(", ")}\n`);
   }
   return 0;

@@ -7,17 +7,24 @@ import { defaultStatePrefix } from "../lib/config/state-prefix";
 export { defaultStatePrefix };
 
 /**
- * Every stack of an environment: named `<component>-<env>` (what users type in `cdktf deploy`), keeping
- * its state in the environment's backend under a path derived from that id.
+ * Every stack of an environment: named `<component>-<env>` (what users type in `cdktf deploy`), or
+ * `<component>-<env>-<team>` for the stacks holding a team's entries (config/<env>/<team>.yaml), keeping its
+ * state in the environment's backend under a path derived from that id.
  */
 export abstract class EnvironmentStack extends TerraformStack {
   readonly environment: Environment;
+  /** `aws-workloads`, `oidc`, …: the id without the environment and team. */
+  readonly component: string;
+  /** The team whose entries the stack holds. @default undefined (the environment's own stack) */
+  readonly team?: string;
   /** The JSON the security rules checked, handed to the synthesizer's write that follows (see toTerraform). */
   private checkedTerraform?: ReturnType<TerraformStack["toTerraform"]>;
 
-  protected constructor(scope: Construct, component: string, environment: Environment) {
-    super(scope, `${component}-${environment.name}`);
+  protected constructor(scope: Construct, component: string, environment: Environment, team?: string) {
+    super(scope, team === undefined ? `${component}-${environment.name}` : `${component}-${environment.name}-${team}`);
     this.environment = environment;
+    this.component = component;
+    if (team !== undefined) this.team = team;
     configureBackend(this, environment);
     // SPEC §4 on every stack while it synthesizes: a violation becomes an error annotation, so nothing is published.
     Aspects.of(this).add(new SecurityRulesAspect());

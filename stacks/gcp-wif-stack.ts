@@ -59,6 +59,12 @@ export interface ClusterWorkloadIdentityProvider {
   readonly provider: IamWorkloadIdentityPoolProvider;
 }
 
+/** A team's `gcp-wif-<env>-<team>`: its service accounts, in the pool and behind the providers of `gcp-wif-<env>`. */
+export interface GcpWifTeamScope {
+  readonly name: string;
+  readonly environmentStack: GcpWifStack;
+}
+
 /**
  * `gcp-wif-<env>`: Google Workload Identity Federation for the cluster's service-account tokens (seed 001).
  *
@@ -66,6 +72,11 @@ export interface ClusterWorkloadIdentityProvider {
  * provider type: that one needs the EC2 metadata server, which Fargate pods do not have), an attribute
  * condition admitting only the catalog's ServiceAccounts, and per workload a Google service account with its
  * roles and `roles/iam.workloadIdentityUser` for exactly that ServiceAccount's principal set.
+ *
+ * The pool and the providers are the environment's: their attribute conditions admit every workload of the
+ * catalog, the teams' included. A team's Google workloads get their service accounts in `gcp-wif-<env>-<team>`
+ * (a team scope): the same constructs under the same ids, deployed after `gcp-wif-<env>` (a stack dependency: the
+ * principal sets name the pool by id).
  */
 export class GcpWifStack extends EnvironmentStack {
   readonly gcp: GcpEnvironment;
@@ -86,8 +97,8 @@ export class GcpWifStack extends EnvironmentStack {
   /** By workload id (`<namespace>/<serviceAccount>`), only workloads with GCP access. */
   readonly workloadIdentities: ReadonlyMap<string, GcpWorkloadIdentity>;
 
-  constructor(scope: Construct, environment: Environment, oidc: OidcStack) {
-    super(scope, "gcp-wif", environment);
+  constructor(scope: Construct, environment: Environment, oidc: OidcStack, team?: GcpWifTeamScope) {
+    super(scope, "gcp-wif", environment, team?.name);
     const gcp = environment.catalog.gcp;
     if (!gcp) throw new Error(`${environment.file}: gcp-wif-${environment.name} needs a gcp: section`);
     this.gcp = gcp;
@@ -98,6 +109,27 @@ export class GcpWifStack extends EnvironmentStack {
       .filter((workload): workload is Workload & { gcp: WorkloadGcpAccess } => !!workload.gcp)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const ref = { projectNumber: gcp.projectNumber, poolId: gcp.poolId };
+    // The service accounts of this stack: the environment file's workloads, or the team's.
+    const own = workloads.filter((workload) => workload.team === team?.name);
+    const audiencesOf = new Map<string, { irsa: string; provider: string }>();
+    for (const cluster of environment.clusters)
+      audiencesOf.set(cluster.name, { irsa: oidc.issuerOf(cluster.name).audiences[0], provider: providerAudience({ ...ref, providerId: gcpProviderIdOf(cluster, gcp) }) });
+
+    if (team) {
+      const shared = team.environmentStack;
+      this.addDependency(shared);
+      this.poolName = shared.poolName;
+      this.providers = shared.providers;
+      this.providerName = shared.providerName;
+      this.providerAudience = shared.providerAudience;
+      this.publishedProviderAudience = shared.publishedProviderAudience;
+      this.workloadIdentities = this.serviceAccounts(environment, own, audiencesOf, () => ({}));
+      new TerraformOutput(this, "service_account_emails", {
+        value: Object.fromEntries([...this.workloadIdentities].map(([id, identity]) => [id, identity.serviceAccountEmail])),
+        description: `Google service account of each workload of team ${team.name} (<namespace>/<serviceAccount>)`,
+      });
+      return;
+    }
 
     const apis = new Map<string, ProjectService>();
     if (gcp.enableApis)
@@ -130,11 +162,9 @@ export class GcpWifStack extends EnvironmentStack {
     // Principal sets are pool-wide, so this condition is what keeps a workload pinned to one cluster from being
     // impersonated with a token of another.
     const providers = new Map<string, ClusterWorkloadIdentityProvider>();
-    const audiencesOf = new Map<string, { irsa: string; provider: string }>();
     for (const cluster of environment.clusters) {
       const providerRef = { ...ref, providerId: gcpProviderIdOf(cluster, gcp) };
-      const audiences = { irsa: oidc.issuerOf(cluster.name).audiences[0], provider: providerAudience(providerRef) };
-      audiencesOf.set(cluster.name, audiences);
+      const audiences = audiencesOf.get(cluster.name)!;
       const here = workloads.filter((workload) => workload.clusters.includes(cluster.name));
       const elsewhere = workloads.filter((workload) => !workload.clusters.includes(cluster.name));
       const condition = attributeCondition(here, elsewhere);
@@ -175,6 +205,36 @@ export class GcpWifStack extends EnvironmentStack {
     this.providerAudience = first.providerAudience;
     this.publishedProviderAudience = first.publishedProviderAudience;
 
+    // The principal sets name the pool by id: grant them once the pool exists.
+    this.workloadIdentities = this.serviceAccounts(environment, own, audiencesOf, () => ({ dependsOn: [pool] }), after);
+    const identities = this.workloadIdentities;
+
+    for (const cluster of environment.clusters)
+      new TerraformOutput(this, gcpWifIds.providerAudienceOutput(cluster), {
+        value: providers.get(cluster.name)!.providerAudience,
+        description: `Full resource name of the workload identity provider${cluster.idSuffix ? ` of ${cluster.name}` : ""}: the audience of credential configurations and of projected tokens for Google`,
+      });
+    new TerraformOutput(this, "pool_name", { value: this.poolName, description: "Workload identity pool" });
+    new TerraformOutput(this, "service_account_emails", {
+      value: Object.fromEntries([...identities].map(([id, identity]) => [id, identity.serviceAccountEmail])),
+      description: "Google service account of each workload (<namespace>/<serviceAccount>)",
+    });
+  }
+
+  /**
+   * Per workload a Google service account, its roles and roles/iam.workloadIdentityUser for its ServiceAccount's
+   * principal set, in a scope of its own (its logical ids derive from the workload id alone).
+   */
+  private serviceAccounts(
+    environment: Environment,
+    workloads: readonly (Workload & { gcp: WorkloadGcpAccess })[],
+    audiencesOf: ReadonlyMap<string, { irsa: string; provider: string }>,
+    afterPool: () => { dependsOn?: IamWorkloadIdentityPool[] },
+    after: (...services: string[]) => { dependsOn?: ProjectService[] } = () => ({}),
+  ): Map<string, GcpWorkloadIdentity> {
+    const gcp = this.gcp;
+    const ref = { projectNumber: gcp.projectNumber, poolId: gcp.poolId };
+    const providers = this.providers;
     const constructIds = new Map<string, string>();
     const identities = new Map<string, GcpWorkloadIdentity>();
     for (const workload of workloads) {
@@ -229,8 +289,7 @@ export class GcpWifStack extends EnvironmentStack {
         serviceAccountId: serviceAccount.name,
         role: WORKLOAD_IDENTITY_USER_ROLE,
         member: principalSet,
-        // The principal set names the pool by id: grant it once the pool exists.
-        dependsOn: [pool],
+        ...afterPool(),
       });
 
       identities.set(workload.id, {
@@ -250,18 +309,7 @@ export class GcpWifStack extends EnvironmentStack {
         ),
       });
     }
-    this.workloadIdentities = identities;
-
-    for (const cluster of environment.clusters)
-      new TerraformOutput(this, gcpWifIds.providerAudienceOutput(cluster), {
-        value: providers.get(cluster.name)!.providerAudience,
-        description: `Full resource name of the workload identity provider${cluster.idSuffix ? ` of ${cluster.name}` : ""}: the audience of credential configurations and of projected tokens for Google`,
-      });
-    new TerraformOutput(this, "pool_name", { value: this.poolName, description: "Workload identity pool" });
-    new TerraformOutput(this, "service_account_emails", {
-      value: Object.fromEntries([...identities].map(([id, identity]) => [id, identity.serviceAccountEmail])),
-      description: "Google service account of each workload (<namespace>/<serviceAccount>)",
-    });
+    return identities;
   }
 
   /** The GCP identity of a workload; throws for a workload without GCP access (a wiring bug). */

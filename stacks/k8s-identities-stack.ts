@@ -23,11 +23,18 @@ import type { GcpWifStack } from "./gcp-wif-stack";
 import type { GitlabStorageStack } from "./gitlab-storage-stack";
 
 export interface K8sIdentitiesSources {
-  readonly awsWorkloads: AwsWorkloadsStack;
+  /** The roles of the stack's workloads: `aws-workloads-<env>` (or the team's); absent only for a team without AWS access. */
+  readonly awsWorkloads?: AwsWorkloadsStack;
   /** When the environment configures GitLab storage. */
   readonly gitlabStorage?: GitlabStorageStack;
-  /** When the environment configures Google access. */
+  /** When the environment configures Google access (the team's gcp-wif-<env>-<team> for a team's stack). */
   readonly gcpWif?: GcpWifStack;
+  /**
+   * The team whose ServiceAccounts the stack holds (`k8s-identities-<env>-<team>`), with the environment's own
+   * stack, whose namespaces the team's ServiceAccounts are put into by reference when it creates them.
+   * @default the environment file's (`k8s-identities-<env>`: its workloads, GitLab's, aws-auth)
+   */
+  readonly team?: { readonly name: string; readonly environmentStack: K8sIdentitiesStack };
 }
 
 export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "cluster-identity" };
@@ -40,15 +47,24 @@ export const ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn";
  * with their IRSA role (Pod Identity needs no annotation), the Google credential configurations, GitLab's
  * ServiceAccount and object-storage Secrets, and — for EKS clusters still on it — the aws-auth ConfigMap.
  * Every ARN, audience and e-mail in it is a cross-stack reference to the stack that owns it.
+ *
+ * With a team scope, `k8s-identities-<env>-<team>`: the team's ServiceAccounts (annotated with the roles of
+ * `aws-workloads-<env>-<team>`), their credential Secrets (naming `gcp-wif-<env>-<team>`'s service accounts and the
+ * environment's providers) and the namespaces they create, under the same ids; GitLab and aws-auth stay the
+ * environment's.
  */
 export class K8sIdentitiesStack extends EnvironmentStack {
   /** By workload id; GitLab's under `<namespace>/<serviceAccount>` too. The first cluster's. */
   readonly serviceAccounts: ReadonlyMap<string, ServiceAccountV1>;
   /** By cluster name, then as `serviceAccounts`. */
   readonly serviceAccountsByCluster: ReadonlyMap<string, ReadonlyMap<string, ServiceAccountV1>>;
+  /** The namespaces the stack creates, by cluster name, then by namespace name. */
+  readonly namespacesByCluster: ReadonlyMap<string, ReadonlyMap<string, NamespaceV1>>;
+  private readonly createdNamespaces = new Map<string, Map<string, NamespaceV1>>();
 
   constructor(scope: Construct, environment: Environment, sources: K8sIdentitiesSources) {
-    super(scope, "k8s-identities", environment);
+    super(scope, "k8s-identities", environment, sources.team?.name);
+    this.namespacesByCluster = this.createdNamespaces;
     if (environment.clusters.some((cluster) => cluster.type === "eks")) new EnvironmentAwsProvider(this, "aws", environment);
     const byCluster = new Map<string, ReadonlyMap<string, ServiceAccountV1>>();
     for (const cluster of environment.clusters) byCluster.set(cluster.name, this.clusterIdentities(environment, cluster, sources));
@@ -59,12 +75,17 @@ export class K8sIdentitiesStack extends EnvironmentStack {
   /** Everything this stack puts into one cluster. */
   private clusterIdentities(environment: Environment, cluster: ResolvedCluster, sources: K8sIdentitiesSources): Map<string, ServiceAccountV1> {
     const { catalog } = environment;
+    const team = sources.team;
     const provider = this.configureProvider(environment, cluster);
     const inCluster = provider ? { provider } : {};
 
     const namespaces = new Map<string, NamespaceV1>();
+    this.createdNamespaces.set(cluster.name, namespaces);
     const namespaceOf = (name: string, create: boolean): string => {
       if (!create) return name;
+      // A namespace the environment's stack creates (a workload of the environment file there): that one, by reference.
+      const environments = team?.environmentStack.namespacesByCluster.get(cluster.name)?.get(name);
+      if (environments) return environments.metadata.name;
       let namespace = namespaces.get(name);
       // A namespace holds everything deployed into it: never let a plan delete one.
       namespace ??= new NamespaceV1(this, k8sIds.namespace(name, cluster), { metadata: { name, labels: MANAGED_BY_LABELS }, lifecycle: { preventDestroy: true }, ...inCluster });
@@ -74,9 +95,10 @@ export class K8sIdentitiesStack extends EnvironmentStack {
 
     const serviceAccounts = new Map<string, ServiceAccountV1>();
     for (const workload of catalog.workloads) {
-      if (!workload.clusters.includes(cluster.name)) continue;
+      if (!workload.clusters.includes(cluster.name) || workload.team !== team?.name) continue;
       const annotations: Record<string, string> = {};
       if (workload.aws?.mode === "irsa") {
+        if (!sources.awsWorkloads) throw new Error(`${this.node.id}: ${workload.id} has AWS access but there is no aws-workloads stack`);
         annotations[ROLE_ARN_ANNOTATION] = sources.awsWorkloads.roleArnOf(workload.id);
         if (cluster.audiences[0] !== DEFAULT_AUDIENCE) annotations["eks.amazonaws.com/audience"] = cluster.audiences[0];
         if (workload.aws.tokenExpirationSeconds) annotations["eks.amazonaws.com/token-expiration"] = String(workload.aws.tokenExpirationSeconds);
@@ -123,7 +145,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
       }
     }
 
-    const gitlab = sources.gitlabStorage;
+    const gitlab = team ? undefined : sources.gitlabStorage;
     if (gitlab) {
       const settings = gitlab.settings;
       const namespace = namespaceOf(settings.namespace, settings.createNamespace);
@@ -157,7 +179,7 @@ export class K8sIdentitiesStack extends EnvironmentStack {
     }
 
     const access = catalog.clusterAccess;
-    if (access?.method === "aws-auth" && cluster.type === "eks") {
+    if (!team && access?.method === "aws-auth" && cluster.type === "eks") {
       const existing = new DataKubernetesConfigMapV1(this, k8sIds.awsAuthCurrent(cluster), { metadata: { name: "aws-auth", namespace: "kube-system" }, ...inCluster });
       const data = awsAuthData(access.nodeRoleArns, access.mappings);
       const awsAuth = new ConfigMapV1Data(this, k8sIds.awsAuth(cluster), {

@@ -122,6 +122,8 @@ export function fixedConstructIds(component: StackComponent): readonly string[] 
 /** One top-level construct a stack of the environment gets from the config. */
 export interface ConstructIdClaim {
   readonly stack: StackComponent;
+  /** A team's stack (`<component>-<env>-<team>`: its buckets, workloads and their namespaces). @default the environment's own */
+  readonly team?: string;
   readonly id: string;
   /** The thing it is (equal keys: the same construct, e.g. a namespace two workloads create). */
   readonly key: string;
@@ -138,7 +140,10 @@ export interface ConstructIdInput {
   readonly hasDelivery: boolean;
 }
 
-/** Every config-derived top-level construct id of the environment's stacks, in the order the stacks create them. */
+/**
+ * Every config-derived top-level construct id of the environment's stacks, in the order the stacks create them; a
+ * team's entries in the team's stacks (`team`), each with its own per-cluster provider, data sources and outputs.
+ */
 export function environmentConstructIds(input: ConstructIdInput): ConstructIdClaim[] {
   const { clusters, catalog } = input;
   const claims: ConstructIdClaim[] = [];
@@ -156,7 +161,8 @@ export function environmentConstructIds(input: ConstructIdInput): ConstructIdCla
     if (gitlab && field === "gitlab.registrySecretName") return gitlab.registrySecretName;
     return "";
   };
-  const claim = (stack: StackComponent, id: string, key: string, origin: string, field: string) => claims.push({ stack, id, key, origin, field, value: valueAt(field) });
+  const claim = (stack: StackComponent, id: string, key: string, origin: string, field: string, team?: string) =>
+    claims.push({ stack, id, key, origin, field, value: valueAt(field), ...(team !== undefined ? { team } : {}) });
   const clusterField = (cluster: ResolvedCluster) => `${cluster.field}.name`;
 
   for (const cluster of clusters) {
@@ -171,9 +177,11 @@ export function environmentConstructIds(input: ConstructIdInput): ConstructIdCla
     for (const base of outputs) claim("oidc", oidcIds.output(base, cluster), `output ${base}@${cluster.name}`, `the output ${base} of ${of}`, clusterField(cluster));
   }
 
-  catalog.buckets.forEach((bucket, index) => claim("aws-workloads", awsWorkloadsIds.bucket(bucket.name), `bucket ${bucket.name}`, `the data bucket ${bucket.name}`, `buckets[${index}].name`));
+  catalog.buckets.forEach((bucket, index) =>
+    claim("aws-workloads", awsWorkloadsIds.bucket(bucket.name), `bucket ${bucket.name}`, `the data bucket ${bucket.name}`, `buckets[${index}].name`, bucket.team),
+  );
   catalog.workloads.forEach((workload, index) => {
-    if (workload.aws) claim("aws-workloads", awsWorkloadsIds.role(workload.id), `role ${workload.id}`, `the role of ${workload.id}`, `workloads[${index}]`);
+    if (workload.aws) claim("aws-workloads", awsWorkloadsIds.role(workload.id), `role ${workload.id}`, `the role of ${workload.id}`, `workloads[${index}]`, workload.team);
   });
   if (catalog.clusterAccess?.method === "access-entries")
     for (const cluster of clusters)
@@ -185,39 +193,49 @@ export function environmentConstructIds(input: ConstructIdInput): ConstructIdCla
       claim("gcp-wif", gcpWifIds.providerAudienceOutput(cluster), `output provider_audience@${cluster.name}`, `the output provider_audience of cluster ${cluster.name}`, clusterField(cluster));
     }
     catalog.workloads.forEach((workload, index) => {
-      if (workload.gcp) claim("gcp-wif", gcpWifIds.workload(workload.id), `gcp ${workload.id}`, `the Google identity of ${workload.id}`, `workloads[${index}]`);
+      if (workload.gcp) claim("gcp-wif", gcpWifIds.workload(workload.id), `gcp ${workload.id}`, `the Google identity of ${workload.id}`, `workloads[${index}]`, workload.team);
     });
   }
 
+  // k8s-identities-<env> and each team's k8s-identities-<env>-<team> (a team with workloads): each has every cluster's provider.
+  const k8sStacks: (string | undefined)[] = [undefined, ...new Set(catalog.workloads.flatMap((workload) => (workload.team !== undefined ? [workload.team] : [])))];
   for (const cluster of clusters) {
     const in_ = `in ${cluster.name}`;
     const at = (what: string) => `${what}@${cluster.name}`;
-    claim("k8s-identities", k8sIds.provider(cluster), at("kubernetes"), `the Kubernetes provider of cluster ${cluster.name}`, clusterField(cluster));
-    if (cluster.type === "eks") claim("k8s-identities", k8sIds.eksCluster(cluster), at("eks"), `the EKS cluster data source of ${cluster.name}`, clusterField(cluster));
-    const namespace = (name: string, field: string) => claim("k8s-identities", k8sIds.namespace(name, cluster), at(`namespace ${name}`), `the namespace ${name} ${in_}`, field);
-    catalog.workloads.forEach((workload, index) => {
-      if (!workload.clusters.includes(cluster.name)) return;
-      const field = `workloads[${index}]`;
-      if (workload.createNamespace) namespace(workload.namespace, `${field}.namespace`);
-      claim("k8s-identities", k8sIds.serviceAccount(workload.id, cluster), at(`sa ${workload.id}`), `the ServiceAccount of ${workload.id} ${in_}`, field);
-      if (workload.gcp) {
-        claim("k8s-identities", k8sIds.gcpCredentials(workload.id, cluster), at(`credentials ${workload.id}`), `the credentials Secret of ${workload.id} ${in_}`, field);
-        claim("k8s-identities", k8sIds.podSpecOutput(workload.id, cluster), at(`pod spec ${workload.id}`), `the pod spec output of ${workload.id} ${in_}`, field);
+    // Namespaces the environment's stack creates: a team's workload in one of them uses it (by reference).
+    const environmentNamespaces = new Set([
+      ...catalog.workloads.filter((workload) => workload.team === undefined && workload.createNamespace && workload.clusters.includes(cluster.name)).map((workload) => workload.namespace),
+      ...(catalog.gitlab?.createNamespace ? [catalog.gitlab.namespace] : []),
+    ]);
+    for (const team of k8sStacks) {
+      const k8s = (id: string, key: string, origin: string, field: string) => claim("k8s-identities", id, key, origin, field, team);
+      k8s(k8sIds.provider(cluster), at("kubernetes"), `the Kubernetes provider of cluster ${cluster.name}`, clusterField(cluster));
+      if (cluster.type === "eks") k8s(k8sIds.eksCluster(cluster), at("eks"), `the EKS cluster data source of ${cluster.name}`, clusterField(cluster));
+      const namespace = (name: string, field: string) => k8s(k8sIds.namespace(name, cluster), at(`namespace ${name}`), `the namespace ${name} ${in_}`, field);
+      catalog.workloads.forEach((workload, index) => {
+        if (!workload.clusters.includes(cluster.name) || workload.team !== team) return;
+        const field = `workloads[${index}]`;
+        if (workload.createNamespace && (team === undefined || !environmentNamespaces.has(workload.namespace))) namespace(workload.namespace, `${field}.namespace`);
+        k8s(k8sIds.serviceAccount(workload.id, cluster), at(`sa ${workload.id}`), `the ServiceAccount of ${workload.id} ${in_}`, field);
+        if (workload.gcp) {
+          k8s(k8sIds.gcpCredentials(workload.id, cluster), at(`credentials ${workload.id}`), `the credentials Secret of ${workload.id} ${in_}`, field);
+          k8s(k8sIds.podSpecOutput(workload.id, cluster), at(`pod spec ${workload.id}`), `the pod spec output of ${workload.id} ${in_}`, field);
+        }
+      });
+      const gitlab = catalog.gitlab;
+      if (gitlab && team === undefined) {
+        if (gitlab.createNamespace) namespace(gitlab.namespace, "gitlab.namespace");
+        k8s(k8sIds.gitlabServiceAccount(cluster), at("sa gitlab"), `GitLab's ServiceAccount ${in_}`, "gitlab.serviceAccount");
+        k8s(k8sIds.gitlabConnection(cluster), at("gitlab connection"), `GitLab's connection Secret ${in_}`, "gitlab.connectionSecretName");
+        if (gitlab.buckets.some((bucket) => bucket.purpose === "registry"))
+          k8s(k8sIds.gitlabRegistryStorage(cluster), at("gitlab registry"), `GitLab's registry storage Secret ${in_}`, "gitlab.registrySecretName");
       }
-    });
-    const gitlab = catalog.gitlab;
-    if (gitlab) {
-      if (gitlab.createNamespace) namespace(gitlab.namespace, "gitlab.namespace");
-      claim("k8s-identities", k8sIds.gitlabServiceAccount(cluster), at("sa gitlab"), `GitLab's ServiceAccount ${in_}`, "gitlab.serviceAccount");
-      claim("k8s-identities", k8sIds.gitlabConnection(cluster), at("gitlab connection"), `GitLab's connection Secret ${in_}`, "gitlab.connectionSecretName");
-      if (gitlab.buckets.some((bucket) => bucket.purpose === "registry"))
-        claim("k8s-identities", k8sIds.gitlabRegistryStorage(cluster), at("gitlab registry"), `GitLab's registry storage Secret ${in_}`, "gitlab.registrySecretName");
+      if (team === undefined && catalog.clusterAccess?.method === "aws-auth" && cluster.type === "eks") {
+        k8s(k8sIds.awsAuthCurrent(cluster), at("aws-auth current"), `the data source reading aws-auth ${in_}`, clusterField(cluster));
+        k8s(k8sIds.awsAuth(cluster), at("aws-auth"), `the aws-auth ConfigMap ${in_}`, clusterField(cluster));
+      }
+      k8s(k8sIds.serviceAccountsOutput(cluster), at("output service_accounts"), `the output service_accounts of cluster ${cluster.name}`, clusterField(cluster));
     }
-    if (catalog.clusterAccess?.method === "aws-auth" && cluster.type === "eks") {
-      claim("k8s-identities", k8sIds.awsAuthCurrent(cluster), at("aws-auth current"), `the data source reading aws-auth ${in_}`, clusterField(cluster));
-      claim("k8s-identities", k8sIds.awsAuth(cluster), at("aws-auth"), `the aws-auth ConfigMap ${in_}`, clusterField(cluster));
-    }
-    claim("k8s-identities", k8sIds.serviceAccountsOutput(cluster), at("output service_accounts"), `the output service_accounts of cluster ${cluster.name}`, clusterField(cluster));
   }
 
   if (input.hasDelivery)
@@ -262,12 +280,12 @@ export function constructIdCollisions(environmentName: string, claims: readonly 
     for (const id of fixedConstructIds(component)) fixed.set(`${component} ${terraformLogicalId(id)}`, id);
   for (const claim of claims) {
     const logicalId = terraformLogicalId(claim.id);
-    const slot = `${claim.stack} ${logicalId}`;
-    const stack = `${claim.stack}-${environmentName}`;
-    const fixedId = fixed.get(slot);
+    const stack = claim.team === undefined ? `${claim.stack}-${environmentName}` : `${claim.stack}-${environmentName}-${claim.team}`;
+    const slot = `${stack} ${logicalId}`;
+    const fixedId = fixed.get(`${claim.stack} ${logicalId}`);
     if (fixedId !== undefined) {
-      if (reported.has(claim.key)) continue;
-      reported.add(claim.key);
+      if (reported.has(`${stack} ${claim.key}`)) continue;
+      reported.add(`${stack} ${claim.key}`);
       issues.push({
         field: claim.field,
         value: claim.value,

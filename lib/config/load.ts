@@ -14,7 +14,7 @@ import { checkGcpProviders, checkPlacement, clusterKind, resolveClusters } from 
 import { constructIdCollisions, environmentConstructIds } from "./construct-ids";
 import { iamRoleArn, issuerWritersWithDelivery, resolveDelivery } from "./delivery";
 import type { Environment } from "./environment";
-import { ConfigError, ConfigIssue, formatIssue } from "./issues";
+import { CatalogIssue, ConfigError, ConfigIssue, formatIssue } from "./issues";
 import { NameClaim, nameClaims, nameConflictsAcross, nameConflictsWithin } from "./name-owners";
 import { DataBucketConfig, EnvironmentFile, environmentSchema, teamFileSchema, WorkloadConfig } from "./schema";
 import { ConfigSource, formatFieldPath, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseFieldPath } from "./source";
@@ -408,6 +408,26 @@ function misnamedConfigFiles(projectRoot: string): ConfigIssue[] {
 }
 
 /**
+ * A team's stacks are `<component>-<env>-<team>`: a team whose `<env>-<team>` is another environment's name, or
+ * begins with one and a hyphen, would give stack ids that read as that environment's (or be them).
+ */
+function teamStackIdIssues(environmentName: string, teams: readonly { readonly name: string }[], available: readonly string[]): CatalogIssue[] {
+  return teams.flatMap((team, index) => {
+    const joined = `${environmentName}-${team.name}`;
+    const other = available.find((name) => name.length > environmentName.length && (joined === name || joined.startsWith(`${name}-`)));
+    return other === undefined
+      ? []
+      : [
+          {
+            field: `teams[${index}].name`,
+            value: team.name,
+            rule: `the team's stacks would be <component>-${joined} (aws-workloads-${joined}, …), which read as ${joined === other ? "the stacks" : "team stacks"} of the environment ${other} (config/${other}.yaml); rename the team`,
+          },
+        ];
+  });
+}
+
+/**
  * Loads the selected environments (a comma-separated list such as `CLUSTER_IDENTITY_ENVIRONMENTS=dev`),
  * or all of them. Collects the issues of every file before throwing, so one run shows them all. Every
  * config/*.yaml is read, selected or not, to check that no bucket or other global name (./name-owners) has two
@@ -474,6 +494,7 @@ export function loadEnvironments(projectRoot: string, selection?: string): Envir
     const cross = [
       ...crossEnvironmentIssues(entry.buckets, others.map((other) => ({ file: other.file, claims: other.buckets.claims }))),
       ...nameConflictsAcross(entry.claims, others.map((other) => ({ file: other.file, claims: other.claims }))),
+      ...teamStackIdIssues(entry.name, entry.environment?.teams ?? [], available),
     ].map((issue) => ({ file: entry.file, ...issue }));
     issues.push(...located(cross, entry.sources));
     if (entry.environment && cross.length === 0) environments.push(entry.environment);

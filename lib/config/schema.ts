@@ -448,11 +448,11 @@ export const environmentSchema = z
 /** config/<env>/<team>.yaml: a team's own buckets and workloads, nothing else (the environment file declares the team). */
 export const teamFileSchema = z
   .object({
-    buckets: z.array(teamBucket).optional().describe("Data buckets the team owns (created in the environment's stacks). @default []"),
+    buckets: z.array(teamBucket).optional().describe("Data buckets the team owns (created in aws-workloads-<env>-<team>, encrypted with the environment's data key). @default []"),
     workloads: z
       .array(workload)
       .optional()
-      .describe("The team's workloads, in its namespaces; grants only on its own buckets and those shared with it. @default []"),
+      .describe("The team's workloads, in its namespaces (their roles, Google service accounts and ServiceAccounts in the team's stacks, <component>-<env>-<team>); grants only on its own buckets and those shared with it. @default []"),
   })
   .strict();
 

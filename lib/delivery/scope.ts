@@ -13,6 +13,7 @@ import { iamPolicyArn, iamRoleArn } from "../config/delivery";
 import { gitlabPolicies } from "../gitlab/policies";
 import { oidcProviderArn } from "../iam/oidc-provider-arn";
 import { DISCOVERY_KEY, JWKS_KEY } from "../oidc/issuer";
+import { teamStackKinds } from "../config/team-stacks";
 
 /** How the environment has a cluster's IAM OIDC provider (config `oidcProvider`). */
 export type ProviderOrigin = "created" | "imported" | "used";
@@ -40,7 +41,7 @@ export interface ManagedScope {
   readonly partition: string;
   readonly accountId: string;
   readonly region: string;
-  /** Every stack of the environment (`<component>-<env>`): the plan reads each one's state, exactly. */
+  /** Every stack of the environment (`<component>-<env>`, a team's `<component>-<env>-<team>`): the plan reads each one's state, exactly. */
   readonly stackIds: readonly string[];
   /** The stacks the pipeline applies (all but delivery-<env>): the deploy writes exactly their state and locks. */
   readonly deployedStackIds: readonly string[];
@@ -79,8 +80,11 @@ function sortedUnique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
 }
 
-/** The stack ids of an environment, as lib/environment-stacks.ts creates them (a test compares the two). */
-export function environmentStackIds(environment: Pick<Environment, "name" | "delivery" | "catalog">): string[] {
+/**
+ * The stack ids of an environment, as lib/environment-stacks.ts creates them (a test compares the two): its own
+ * (`<component>-<env>`), then each team's (`<component>-<env>-<team>`, ../config/team-stacks).
+ */
+export function environmentStackIds(environment: Pick<Environment, "name" | "delivery" | "catalog" | "teams">): string[] {
   const components = [
     ...(environment.delivery ? ["delivery"] : []),
     "oidc",
@@ -89,7 +93,14 @@ export function environmentStackIds(environment: Pick<Environment, "name" | "del
     ...(environment.catalog.gcp ? ["gcp-wif"] : []),
     "k8s-identities",
   ];
-  return components.map((component) => `${component}-${environment.name}`);
+  const teams = teamStackKinds(environment).flatMap((kinds) =>
+    [
+      ...(kinds.awsWorkloads ? ["aws-workloads"] : []),
+      ...(kinds.gcpWif ? ["gcp-wif"] : []),
+      ...(kinds.k8sIdentities ? ["k8s-identities"] : []),
+    ].map((component) => `${component}-${environment.name}-${kinds.team}`),
+  );
+  return [...components.map((component) => `${component}-${environment.name}`), ...teams];
 }
 
 function originOf(choice: { readonly use: string } | { readonly import: string } | undefined): ProviderOrigin {

@@ -3,33 +3,44 @@
  * and how `${…}` references and cross-stack remote states translate into names people recognise.
  */
 import { isObject } from "../rules/json";
+import { parseStackIds, STACK_COMPONENTS } from "../rules/stack-ids";
 import type { ResourceConfig, StackJson } from "../rules/types";
 
-/** Stack components in deploy order (SPEC §3); a stack id is `<component>-<env>`. */
-export const COMPONENTS = ["delivery", "oidc", "aws-workloads", "gitlab-storage", "gcp-wif", "k8s-identities"] as const;
+/** Stack components in deploy order (SPEC §3); a stack id is `<component>-<env>`, a team's `<component>-<env>-<team>`. */
+export const COMPONENTS = STACK_COMPONENTS;
 export type Component = (typeof COMPONENTS)[number];
 
-export function splitStackId(stackId: string): { readonly component: Component; readonly environment: string } | undefined {
-  for (const component of COMPONENTS)
-    if (stackId.startsWith(`${component}-`) && stackId.length > component.length + 1) return { component, environment: stackId.slice(component.length + 1) };
-  return undefined;
+/**
+ * One stack id alone: component and the rest as the environment (a team's stack reads as `<env>-<team>`; see
+ * groupByEnvironment, which reads the ids together).
+ */
+export function splitStackId(stackId: string): { readonly component: Component; readonly environment: string; readonly team?: string } | undefined {
+  return parseStackIds([stackId]).get(stackId);
 }
 
-/** Stacks by environment name, each environment's stacks in component order. */
+/**
+ * Stacks by environment name, each environment's stacks in component order, a team's stacks of a component after
+ * the environment's own (by team name).
+ */
 export function groupByEnvironment(stacks: Readonly<Record<string, StackJson>>): Map<string, Map<string, StackJson>> {
   const environments = new Map<string, Map<string, StackJson>>();
-  const ordered = Object.keys(stacks)
-    .map((id) => ({ id, split: splitStackId(id) }))
-    .filter((entry): entry is { id: string; split: NonNullable<ReturnType<typeof splitStackId>> } => !!entry.split)
-    .sort((a, b) => a.split.environment.localeCompare(b.split.environment) || COMPONENTS.indexOf(a.split.component) - COMPONENTS.indexOf(b.split.component));
+  const parsed = parseStackIds(Object.keys(stacks));
+  const ordered = [...parsed]
+    .map(([id, split]) => ({ id, split }))
+    .sort(
+      (a, b) =>
+        a.split.environment.localeCompare(b.split.environment) ||
+        COMPONENTS.indexOf(a.split.component) - COMPONENTS.indexOf(b.split.component) ||
+        (a.split.team ?? "").localeCompare(b.split.team ?? ""),
+    );
   for (const { id, split } of ordered) {
     if (!environments.has(split.environment)) environments.set(split.environment, new Map());
     environments.get(split.environment)!.set(id, stacks[id]);
   }
-  // Stacks of other components (delivery-<env>, …) join the environment whose name ends their id (the
-  // longest such name), after the known components, by id.
+  // Stacks of other components join the environment whose name ends their id (the longest such name), after the
+  // known components, by id.
   const names = [...environments.keys()].sort((a, b) => b.length - a.length || a.localeCompare(b));
-  for (const id of Object.keys(stacks).filter((candidate) => !splitStackId(candidate)).sort()) {
+  for (const id of Object.keys(stacks).filter((candidate) => !parsed.has(candidate)).sort()) {
     const environment = names.find((name) => id.endsWith(`-${name}`) && id.length > name.length + 1);
     if (environment) environments.get(environment)!.set(id, stacks[id]);
   }

@@ -10,21 +10,28 @@
 import { asStrings, isObject, resourcesOf } from "./json";
 import type { EnvironmentUnderTest, ResourceConfig, ResourceUnderTest, StackJson } from "./types";
 import { memoized } from "./memo";
+import { parseStackIds } from "./stack-ids";
 
-/** Stack components (SPEC §3; `delivery` of day 2); a stack id is `<component>-<env>`. */
-export const STACK_COMPONENTS: readonly string[] = ["oidc", "aws-workloads", "gitlab-storage", "gcp-wif", "k8s-identities", "delivery"];
+export { STACK_COMPONENTS } from "./stack-ids";
 
-/** `gcp-wif-dev` → `dev`; undefined for a stack of no known component. */
+/**
+ * `gcp-wif-dev` → `dev`; undefined for a stack of no known component. One id alone: a team's stack
+ * (`aws-workloads-dev-payments`) reads as an environment `dev-payments` here; groupEnvironments reads the ids
+ * together and knows better.
+ */
 export function environmentNameOf(stackId: string): string | undefined {
-  const component = STACK_COMPONENTS.find((candidate) => stackId.startsWith(`${candidate}-`) && stackId.length > candidate.length + 1);
-  return component === undefined ? undefined : stackId.slice(component.length + 1);
+  return parseStackIds([stackId]).get(stackId)?.environment;
 }
 
-/** Stacks grouped by environment, environments and stacks in id order. */
+/**
+ * Stacks grouped by environment, environments and stacks in id order: a team's stacks
+ * (`<component>-<env>-<team>`) with their environment's, so that every environment-scope rule sees them.
+ */
 export function groupEnvironments(stacks: Readonly<Record<string, StackJson>>): EnvironmentUnderTest[] {
+  const parsed = parseStackIds(Object.keys(stacks));
   const byName = new Map<string, Map<string, StackJson>>();
   for (const stackId of Object.keys(stacks).sort()) {
-    const name = environmentNameOf(stackId);
+    const name = parsed.get(stackId)?.environment;
     if (name === undefined) continue;
     if (!byName.has(name)) byName.set(name, new Map());
     byName.get(name)!.set(stackId, stacks[stackId]);
@@ -32,10 +39,20 @@ export function groupEnvironments(stacks: Readonly<Record<string, StackJson>>): 
   return [...byName.keys()].sort().map((name) => ({ name, stacks: byName.get(name)! }));
 }
 
+/** The environment's own stack of a component (`<component>-<env>`), not a team's. */
 export function componentStack(environment: EnvironmentUnderTest, component: string): [string, StackJson] | undefined {
   const id = `${component}-${environment.name}`;
   const stack = environment.stacks.get(id);
   return stack ? [id, stack] : undefined;
+}
+
+/** Every stack of a component in the environment: its own (`<component>-<env>`) first, then the teams' (`<component>-<env>-<team>`), by id. */
+export function componentStacks(environment: EnvironmentUnderTest, component: string): [string, StackJson][] {
+  const own = componentStack(environment, component);
+  const teams = [...environment.stacks]
+    .filter(([id]) => id.startsWith(`${component}-${environment.name}-`))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...(own ? [own] : []), ...teams];
 }
 
 /** Every resource of every stack of the environment, each carrying the environment. */
@@ -307,39 +324,42 @@ function clusterKeyOfResource(config: ResourceConfig): string {
 }
 
 /**
- * The environment's clusters by key, from oidc-<env>'s outputs and k8s-identities-<env>'s providers and
- * ServiceAccounts. Undefined without a k8s-identities stack (no ServiceAccount can be placed on a cluster).
+ * The environment's clusters by key, from oidc-<env>'s outputs and the providers and ServiceAccounts of
+ * k8s-identities-<env> and its teams' k8s-identities-<env>-<team>. Undefined without a k8s-identities stack (no ServiceAccount can be placed on a cluster).
  */
 export function environmentClusters(environment: EnvironmentUnderTest): ReadonlyMap<string, ClusterFacts> | undefined {
   return memoized(environment, "clusters", () => {
-    const k8s = componentStack(environment, "k8s-identities");
-    if (!k8s) return undefined;
+    // The environment's k8s-identities stack and its teams' (k8s-identities-<env>-<team>): each configures the
+    // providers of the clusters it writes into, by the same keys.
+    const k8sStacks = componentStacks(environment, "k8s-identities");
+    if (k8sStacks.length === 0) return undefined;
     const facts = new Map<string, { key: string; configured: boolean; eksName?: string; issuer?: string; providerArn?: string; audiences: string[]; serviceAccounts: Map<string, Set<string>> }>();
     const cluster = (key: string) => {
       let known = facts.get(key);
       if (!known) facts.set(key, (known = { key, configured: false, audiences: [], serviceAccounts: new Map() }));
       return known;
     };
-    const [k8sId, k8sStack] = k8s;
-    const providers = k8sStack.provider?.kubernetes;
-    for (const provider of Array.isArray(providers) ? providers : providers === undefined ? [] : [providers]) {
-      if (!isObject(provider)) continue;
-      const entry = cluster(typeof provider.alias === "string" ? provider.alias : "");
-      entry.configured = true;
-      const args = asStrings(firstBlockOf(provider.exec).args);
-      const at = args.indexOf("--cluster-name");
-      if (at >= 0 && args[at + 1] !== undefined) entry.eksName = args[at + 1];
-    }
-    for (const type of SERVICE_ACCOUNT_TYPES)
-      for (const config of Object.values(k8sStack.resource?.[type] ?? {})) {
-        const subject = serviceAccountSubject(environment, k8sId, config);
-        if (!subject) continue;
-        const accounts = cluster(clusterKeyOfResource(config)).serviceAccounts;
-        if (!accounts.has(subject)) accounts.set(subject, new Set());
-        const annotations = attributeAt(config, "metadata[0].annotations");
-        const role = isObject(annotations) ? appRoleNamed(environment, k8sId, annotations[ROLE_ARN_ANNOTATION]) : undefined;
-        if (role) accounts.get(subject)!.add(roleKey(role.stackId, role.name));
+    for (const [k8sId, k8sStack] of k8sStacks) {
+      const providers = k8sStack.provider?.kubernetes;
+      for (const provider of Array.isArray(providers) ? providers : providers === undefined ? [] : [providers]) {
+        if (!isObject(provider)) continue;
+        const entry = cluster(typeof provider.alias === "string" ? provider.alias : "");
+        entry.configured = true;
+        const args = asStrings(firstBlockOf(provider.exec).args);
+        const at = args.indexOf("--cluster-name");
+        if (at >= 0 && args[at + 1] !== undefined) entry.eksName = args[at + 1];
       }
+      for (const type of SERVICE_ACCOUNT_TYPES)
+        for (const config of Object.values(k8sStack.resource?.[type] ?? {})) {
+          const subject = serviceAccountSubject(environment, k8sId, config);
+          if (!subject) continue;
+          const accounts = cluster(clusterKeyOfResource(config)).serviceAccounts;
+          if (!accounts.has(subject)) accounts.set(subject, new Set());
+          const annotations = attributeAt(config, "metadata[0].annotations");
+          const role = isObject(annotations) ? appRoleNamed(environment, k8sId, annotations[ROLE_ARN_ANNOTATION]) : undefined;
+          if (role) accounts.get(subject)!.add(roleKey(role.stackId, role.name));
+        }
+    }
     const oidc = componentStack(environment, "oidc");
     if (oidc) {
       const [oidcId, oidcStack] = oidc;
