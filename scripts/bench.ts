@@ -20,6 +20,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { selectChangedStacks } from "../lib/ci/changed-stacks";
+import type { StackJson } from "../lib/rules/types";
 
 const root = path.resolve(__dirname, "..", "..");
 const dist = path.join(root, "dist");
@@ -163,6 +165,26 @@ export function generatedTeams(teams: number, perTeam: number): Record<string, s
 }
 
 /**
+ * What a merge request changing one team's file plans: the project synthesized again after an edit of team-7's
+ * file, and the stacks the child pipeline would plan against the first synth (lib/ci/changed-stacks), which should
+ * be that team's stacks only.
+ */
+export function oneTeamChange(project: string, entry: string, before: string, env: NodeJS.ProcessEnv): string {
+  const file = path.join(project, "config", "bench", "team-7.yaml");
+  writeFileSync(file, readFileSync(file, "utf8").replace("access: read }", "access: list }"));
+  const after = path.join(project, "out-after");
+  const synth = spawnSync(process.execPath, [entry], { cwd: project, env: { ...env, CDKTF_OUTDIR: after }, encoding: "utf8" });
+  if (synth.status !== 0) return `a one-team change failed to synthesize: ${synth.stderr.trim().split("\n")[0]}`;
+  const stacksIn = (directory: string) =>
+    Object.fromEntries(readdirSync(path.join(directory, "stacks")).map((id) => [id, JSON.parse(readFileSync(path.join(directory, "stacks", id, "cdk.tf.json"), "utf8")) as StackJson]));
+  const manifest = JSON.parse(readFileSync(path.join(after, "manifest.json"), "utf8")) as { stacks: Record<string, { dependencies?: string[] }> };
+  const dependencies = Object.fromEntries(Object.entries(manifest.stacks).map(([id, stack]) => [id, stack.dependencies ?? []]));
+  const planned = [...selectChangedStacks({ head: stacksIn(after), dependencies, base: stacksIn(before), label: "the first synth" }).planned.keys()].sort();
+  const onlyTheTeam = planned.length > 0 && planned.every((id) => id.endsWith("-bench-team-7"));
+  return `a one-team change plans ${planned.join(", ") || "nothing"}${onlyTheTeam ? " (that team's stacks only)" : " (NOT only that team's stacks)"}`;
+}
+
+/**
  * The app command against the floor, in alternating runs (floor, app, floor, app, …) after one warm-up of each:
  * each figure's median, and the median of the pairwise ratios, which a machine whose speed drifts moves least.
  */
@@ -276,7 +298,7 @@ function main(): number {
       rows.push({
         what: `${teams} teams × ${perTeam} workloads in one environment (app command${bundled ? "" : ", unbundled: no dist/app.bundle.js"})`,
         measurement,
-        note: `${teamStacks} stacks; target ≤ 10 s, ≤ 500 MB`,
+        note: `${teamStacks} stacks; target ≤ 10 s, ≤ 500 MB; ${oneTeamChange(project, entry, out, env)}`,
       });
     }
 
