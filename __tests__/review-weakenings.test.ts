@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { accessModel } from "../lib/review/access-model";
 import { AccessChange, compareEnvironment, diffAccess } from "../lib/review/changes";
+import { accessCodeQuality } from "../lib/review/codequality";
 import { groupByEnvironment } from "../lib/review/stacks";
 import type { StackJson } from "../lib/rules/types";
 import { environmentFromYaml, PROJECT_ROOT, shippedStacks, synthesizedStacks } from "./helpers";
@@ -469,5 +470,97 @@ describe("conditions read by what they admit", () => {
       provider.attribute_condition = "assertion.sub in [] || assertion.sub == 'system:serviceaccount:analytics:bq-reader'";
     });
     expect(brief(changes).map((entry) => entry.slice(2))).toEqual([["widened", "subjects the attribute condition admits", "nobody (the condition admits no value)", "sub = system:serviceaccount:analytics:bq-reader", true]]);
+  });
+});
+
+describe("code-quality report: each change to review at the config line that caused it", () => {
+  const configText = (name: string) => readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8");
+  const lineOf = (name: string, pattern: RegExp, after = 0) => configText(name).split("\n").findIndex((line, index) => index >= after && pattern.test(line)) + 1;
+  const report = (name: string, changes: readonly AccessChange[]) =>
+    accessCodeQuality({ environment: name, file: `config/${name}.yaml`, text: configText(name), changes }, (text) => `fp:${text.length}`);
+
+  it("a workload's AWS change at its aws: line, a Google change at its gcp: line; narrowings are left out", () => {
+    const widened = changesOf("prod", (stacks) =>
+      editPolicy(only(stacks.get("aws-workloads-prod")!, "aws_iam_role_policy", "irsa-for-google-cloud"), "policy", (document) => {
+        document.Statement[0].Action = "s3:*";
+      }),
+    );
+    const narrowed = changesOf("prod", (stacks) => {
+      delete stacks.get("gcp-wif-prod")!.resource.google_project_iam_member;
+    });
+    expect(narrowed.map((change) => change.review)).toEqual([false]);
+    const entry = lineOf("prod", /serviceAccount: irsa-for-google-cloud/);
+    const issues = report("prod", [...widened, ...narrowed]);
+    expect(issues.map((issue) => [issue.check_name, issue.severity, issue.location])).toEqual([["access-widened", "major", { path: "config/prod.yaml", lines: { begin: lineOf("prod", /^    aws:/, entry) } }]]);
+    expect(issues[0].description).toBe(
+      "Access change to review: default/irsa-for-google-cloud (aws) widened: AWS permission widened: s3:* on s3://cluster-identity-prod-s3cmd-test of AWS role gitlab-cluster-default-irsa-for-google-cloud (IRSA): s3:GetBucketLocation, s3:ListBucket on s3://cluster-identity-prod-s3cmd-test → s3:* on s3://cluster-identity-prod-s3cmd-test (from workloads[1].aws)",
+    );
+  });
+
+  it("an issuer writer at issuer.writers (else issuer:), flagged and critical", () => {
+    const writers = (yaml: string) => yaml.replace("  issuer:\n    bucketName: cluster-identity-dev-oidc-issuer\n", "  issuer:\n    bucketName: cluster-identity-dev-oidc-issuer\n    writers:\n      - arn:aws:iam::111111111111:role/issuer-publisher\n");
+    const changes = compareEnvironment(synthesizedFromConfig("dev", (yaml) => `${yaml}\n`), synthesizedFromConfig("dev", writers)).changes.filter((change) => change.kind === "added");
+    expect(changes.map((change) => change.flags)).toEqual([["issuer-writer"]]);
+    const withWriters = accessCodeQuality({ environment: "dev", file: "config/dev.yaml", text: writers(configText("dev")), changes }, (text) => text);
+    expect(withWriters.map((issue) => [issue.severity, issue.location.lines.begin, / \(from cluster\.issuer\.writers\)$/.test(issue.description)])).toEqual([["critical", lineOf("dev", /^  issuer:/) + 2, true]]);
+    expect(report("dev", changes).map((issue) => [issue.location.lines.begin, / \(from cluster\.issuer\)$/.test(issue.description)])).toEqual([[lineOf("dev", /^  issuer:/), true]]);
+  });
+
+  it("cluster access at its mapping, a data bucket's policy at its buckets entry, the pipeline's identities at delivery:", () => {
+    const changes = changesOf("prod", (stacks) => {
+      only(stacks.get("aws-workloads-prod")!, "aws_eks_access_policy_association", "EditPolicy").access_scope = { type: "cluster" };
+      editPolicy(only(stacks.get("aws-workloads-prod")!, "aws_s3_bucket_policy"), "policy", (document) => {
+        document.Statement = [];
+      });
+      editPolicy(only(stacks.get("delivery-prod")!, "aws_iam_policy", "guardrails"), "policy", (document) => {
+        document.Statement = document.Statement.filter((entry: Mutable) => entry.Sid !== "DenyUsersAndKeys");
+      });
+    });
+    const origins = report("prod", changes).map((issue) => [issue.location.lines.begin, / \(from ([^ ]+)\)$/.exec(issue.description)?.[1]]);
+    expect(origins).toEqual(
+      expect.arrayContaining([
+        [lineOf("prod", /- arn: arn:aws:iam::222222222222:role\/developers/), "clusterAccess.mappings[1]"],
+        [lineOf("prod", /- name: cluster-identity-prod-s3cmd-test/), "buckets[0]"],
+        [lineOf("prod", /^delivery:/), "delivery"],
+      ]),
+    );
+    expect(origins).toHaveLength(4);
+  });
+
+  it("a change no config entry explains: line 1 of the environment's file, saying so; no config text at all: line 1 too", () => {
+    const changes = changesOf("dev", (stacks) => {
+      stacks.get("k8s-identities-dev")!.resource.kubernetes_cluster_role_binding_v1 = {};
+      const gcp = stacks.get("gcp-wif-dev")!;
+      gcp.resource.google_project_iam_member.extra = { ...only(gcp, "google_project_iam_member"), member: "user:someone@example.com", project: "elsewhere" };
+    });
+    const issues = report("dev", changes);
+    expect(issues.map((issue) => issue.location)).toEqual([{ path: "config/dev.yaml", lines: { begin: 1 } }]);
+    expect(issues[0].description).toMatch(/\(no config origin: nothing in config\/dev\.yaml makes gcp-wif-dev:google_project_iam_member\.extra; located at its first line\)$/);
+    expect(accessCodeQuality({ environment: "dev", file: "config/dev.yaml", changes }, (text) => text).map((issue) => issue.location.lines.begin)).toEqual([1]);
+    expect(accessCodeQuality({ environment: "dev", file: "config/dev.yaml", text: "a: [", changes }, (text) => text).map((issue) => issue.location.lines.begin)).toEqual([1]);
+  });
+
+  it("fingerprints are stable and differ per change", () => {
+    const changes = changesOf("prod", (stacks) => {
+      only(stacks.get("aws-workloads-prod")!, "aws_eks_access_policy_association", "EditPolicy").access_scope = { type: "cluster" };
+      editPolicy(only(stacks.get("aws-workloads-prod")!, "aws_s3_bucket_policy"), "policy", (document) => {
+        document.Statement = [];
+      });
+    });
+    const first = accessCodeQuality({ environment: "prod", file: "config/prod.yaml", changes }, (text) => text).map((issue) => issue.fingerprint);
+    expect(new Set(first).size).toBe(first.length);
+    expect(accessCodeQuality({ environment: "prod", file: "config/prod.yaml", changes }, (text) => text).map((issue) => issue.fingerprint)).toEqual(first);
+    expect(first[0].split("\n")[0]).toBe("prod");
+  });
+});
+
+describe("code-quality report: the environment's Google pool and providers", () => {
+  it("a provider's condition widened (no workload named) is located at gcp:", () => {
+    const changes = changesOf("prod", (stacks) => {
+      only(stacks.get("gcp-wif-prod")!, "google_iam_workload_identity_pool_provider").attribute_condition = "assertion.sub.startsWith('system:serviceaccount:default:')";
+    });
+    const text = readFileSync(path.join(PROJECT_ROOT, "config", "prod.yaml"), "utf8");
+    const issues = accessCodeQuality({ environment: "prod", file: "config/prod.yaml", text, changes }, (value) => value);
+    expect(issues.map((issue) => [issue.location.lines.begin, / \(from gcp\)$/.test(issue.description)])).toEqual([[text.split("\n").findIndex((line) => line.startsWith("gcp:")) + 1, true]]);
   });
 });
