@@ -128,19 +128,23 @@ describe("property: any single statement removed or added is classified in the r
     );
   });
 
-  it.each(cases.map((entry) => [`${entry.field.where} ${entry.effect} ${entry.sid}`, entry] as const))("%s", (_, { name, field, index, effect }) => {
-    const without = environment(name);
-    const document = JSON.parse(field.get(without));
-    document.Statement.splice(index, 1);
-    field.set(without, JSON.stringify(document));
-    const removed = diff(environment(name), without);
-    const added = diff(without, environment(name));
-    // Removing an Allow takes access away, removing a Deny gives it; adding either back, the reverse.
-    const removalWidens = effect === "Deny";
-    expect(removed.length).toBeGreaterThan(0);
-    expect(added.length).toBeGreaterThan(0);
-    for (const change of removed) expect({ kind: change.kind, review: change.review }).toEqual(removalWidens ? { kind: expect.stringMatching(/^(added|widened)$/), review: true } : { kind: expect.stringMatching(/^(removed|narrowed)$/), review: false });
-    for (const change of added) expect({ kind: change.kind, review: change.review }).toEqual(removalWidens ? { kind: expect.stringMatching(/^(removed|narrowed)$/), review: false } : { kind: expect.stringMatching(/^(added|widened)$/), review: true });
+  // One test over every case (the first misclassified statement fails it, naming the statement).
+  it(`classifies each of the ${cases.length} statements' removal and addition`, () => {
+    for (const { name, field, index, effect, sid } of cases) {
+      const where = `${field.where} ${effect} ${sid}`;
+      const without = environment(name);
+      const document = JSON.parse(field.get(without));
+      document.Statement.splice(index, 1);
+      field.set(without, JSON.stringify(document));
+      const removed = diff(environment(name), without);
+      const added = diff(without, environment(name));
+      // Removing an Allow takes access away, removing a Deny gives it; adding either back, the reverse.
+      const widening = { kind: expect.stringMatching(/^(added|widened)$/), review: true };
+      const narrowing = { kind: expect.stringMatching(/^(removed|narrowed)$/), review: false };
+      expect({ where, removed: removed.length > 0, added: added.length > 0 }).toEqual({ where, removed: true, added: true });
+      for (const change of removed) expect({ where, kind: change.kind, review: change.review }).toEqual({ where, ...(effect === "Deny" ? widening : narrowing) });
+      for (const change of added) expect({ where, kind: change.kind, review: change.review }).toEqual({ where, ...(effect === "Deny" ? narrowing : widening) });
+    }
   });
 });
 
@@ -562,5 +566,115 @@ describe("code-quality report: the environment's Google pool and providers", () 
     const text = readFileSync(path.join(PROJECT_ROOT, "config", "prod.yaml"), "utf8");
     const issues = accessCodeQuality({ environment: "prod", file: "config/prod.yaml", text, changes }, (value) => value);
     expect(issues.map((issue) => [issue.location.lines.begin, / \(from gcp\)$/.test(issue.description)])).toEqual([[text.split("\n").findIndex((line) => line.startsWith("gcp:")) + 1, true]]);
+  });
+});
+
+describe("statement shapes the shipped stacks do not make (Terraform JSON can)", () => {
+  const bucketPolicy = (stacks: Map<string, Mutable>) => only(stacks.get("gitlab-storage-prod")!, "aws_s3_bucket_policy", "artifacts");
+  const ARTIFACTS = "${aws_s3_bucket.bucket-artifacts_bucket_F8E3A613.arn}";
+  const whats = (changes: readonly AccessChange[]) => changes.map((change) => [change.kind, change.what, change.review]);
+
+  it("NotAction, NotResource and NotPrincipal are facts of their own", () => {
+    const changes = changesOf("prod", (stacks) =>
+      editPolicy(bucketPolicy(stacks), "policy", (document) => {
+        document.Statement.push(
+          { Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/a" }, NotAction: ["s3:DeleteObject", "s3:DeleteBucket"], NotResource: [`${ARTIFACTS}/private/*`] },
+          { Effect: "Deny", NotPrincipal: { AWS: "arn:aws:iam::222222222222:role/b" }, Action: "s3:GetObject", Resource: `${ARTIFACTS}/*` },
+          { Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/c" }, Action: "s3:ListBucket" },
+        );
+      }),
+    );
+    expect(whats(changes)).toEqual([
+      ["added", "bucket policy grant NotAction s3:DeleteBucket, s3:DeleteObject on NotResource s3://example-gitlab-eks-artifacts/private/* for AWS arn:aws:iam::222222222222:role/a", true],
+      ["added", "bucket policy grant s3:ListBucket on * for AWS arn:aws:iam::222222222222:role/c", true],
+      ["narrowed", "bucket policy Deny s3:GetObject on s3://example-gitlab-eks-artifacts/* for NotPrincipal (everyone but the named)", false],
+    ]);
+  });
+
+  it("an Allow condition with an empty list admits nobody: given values, it widens", () => {
+    const grant = (values: string[]) => (stacks: Map<string, Mutable>) =>
+      editPolicy(bucketPolicy(stacks), "policy", (document) => {
+        document.Statement.push({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/a" }, Action: "s3:GetObject", Resource: `${ARTIFACTS}/*`, Condition: { StringEquals: { "aws:PrincipalTag/team": values } } });
+      });
+    const base = environment("prod");
+    grant([])(base);
+    const head = environment("prod");
+    grant(["data"])(head);
+    expect(brief(diff(base, head)).map((entry) => entry.slice(2))).toEqual([
+      ["widened", "condition aws:PrincipalTag/team on s3://example-gitlab-eks-artifacts/* for AWS arn:aws:iam::222222222222:role/a", "nobody (the condition admits no value)", "StringEquals data", true],
+    ]);
+  });
+
+  it("negated operators exempt (…NotEquals, …NotLike, IfExists, ForAnyValue); other conditions qualify the Deny", () => {
+    const deny = (condition: Mutable) => (stacks: Map<string, Mutable>) =>
+      editPolicy(bucketPolicy(stacks), "policy", (document) => {
+        document.Statement.push({ Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${ARTIFACTS}/*`, Condition: condition });
+      });
+    const base = environment("prod");
+    deny({ "ForAnyValue:StringNotEqualsIgnoreCaseIfExists": { "aws:PrincipalTag/team": ["a"] }, NumericNotEquals: { "s3:max-keys": ["10"] } })(base);
+    const head = environment("prod");
+    deny({ "ForAnyValue:StringNotEqualsIgnoreCaseIfExists": { "aws:PrincipalTag/team": ["a", "b"] }, NumericNotEquals: { "s3:max-keys": ["10"] } })(head);
+    expect(brief(diff(base, head)).map((entry) => entry.slice(2))).toEqual([
+      [
+        "added",
+        'exempt (aws:PrincipalTag/team) from the Deny of s3:PutObject on s3://example-gitlab-eks-artifacts/* if NumericNotEquals s3:max-keys = 10',
+        null,
+        "ForAnyValue:StringNotEqualsIgnoreCaseIfExists b",
+        true,
+      ],
+    ]);
+  });
+
+  it("a separate aws_kms_key_policy is the key's policy; a grant's constraints are part of it", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const workloads = stacks.get("aws-workloads-prod")!;
+      workloads.resource.aws_kms_key_policy = {
+        extra: {
+          key_id: "${aws_kms_key.data-key_5D719C34.id}",
+          policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/x" }, Action: "kms:Encrypt", Resource: "*" }] }),
+        },
+        other: { key_id: "${aws_kms_key.another.id}", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }] }) },
+      };
+      workloads.resource.aws_kms_grant = {
+        grant: { key_id: "${aws_kms_key.data-key_5D719C34.arn}", grantee_principal: "arn:aws:iam::222222222222:role/y", operations: ["Decrypt"], constraints: [{ encryption_context_equals: { team: "data" } }] },
+        elsewhere: { key_id: "arn:aws:kms:ap-northeast-1:222222222222:key/other", grantee_principal: "arn:aws:iam::222222222222:role/z", operations: ["Decrypt"] },
+      };
+    });
+    expect(whats(changes)).toEqual([
+      ["added", 'KMS grant Decrypt on key alias/cluster-identity-prod-workloads to arn:aws:iam::222222222222:role/y if encryption_context_equals {"team":"data"}', true],
+      ["added", "key policy grant kms:Encrypt on * for AWS arn:aws:iam::222222222222:role/x", true],
+    ]);
+  });
+
+  it("a key without an alias is named by its address; a bucket policy on a bucket of another stack by its name", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const workloads = stacks.get("aws-workloads-prod")!;
+      workloads.resource.aws_kms_key.lonely = {
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/x" }, Action: "kms:Encrypt", Resource: "*" }] }),
+      };
+      workloads.resource.aws_s3_bucket_policy.foreign = {
+        bucket: "someone-elses-bucket",
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/x" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::someone-elses-bucket/*" }] }),
+      };
+    });
+    expect(changes.map((change) => [change.kind, change.identity, change.review])).toEqual([
+      ["added", "KMS key aws-workloads-prod:aws_kms_key.lonely", true],
+      ["added", "bucket policy of someone-elses-bucket", true],
+    ]);
+  });
+
+  it("a Google binding on a service account the stacks do not make, named by reference", () => {
+    const changes = changesOf("dev", (stacks) => {
+      const gcp = stacks.get("gcp-wif-dev")!;
+      gcp.resource.google_service_account_iam_member.foreign = {
+        service_account_id: "${data.google_service_account.shared.name}",
+        role: "roles/iam.serviceAccountUser",
+        member: "group:admins@example.com",
+        condition: [{ expression: "request.time < timestamp('2030-01-01T00:00:00Z')", title: "until 2030" }],
+      };
+    });
+    expect(changes.map((change) => [change.kind, change.identity, change.after, change.review])).toEqual([
+      ["added", "Google member group:admins@example.com", "service account ${data.google_service_account.shared.name}: roles/iam.serviceAccountUser if request.time < timestamp('2030-01-01T00:00:00Z')", true],
+    ]);
   });
 });
