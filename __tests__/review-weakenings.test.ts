@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { accessModel } from "../lib/review/access-model";
+import { accessModel, AccessModel } from "../lib/review/access-model";
 import { AccessChange, compareEnvironment, diffAccess } from "../lib/review/changes";
 import { accessCodeQuality } from "../lib/review/codequality";
 import { groupByEnvironment } from "../lib/review/stacks";
@@ -17,9 +17,11 @@ import { environmentFromYaml, PROJECT_ROOT, shippedStacks, synthesizedStacks } f
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const shippedJson = JSON.stringify(shippedStacks());
-const environment = (name: string) => groupByEnvironment(JSON.parse(shippedJson) as Record<string, StackJson>).get(name)! as unknown as Map<string, Mutable>;
-const diff = (base: Map<string, Mutable>, head: Map<string, Mutable>): AccessChange[] =>
-  JSON.parse(JSON.stringify(diffAccess(accessModel(base as never), accessModel(head as never))));
+/** Each environment's stacks as JSON text, serialized once: environment() is a fresh copy to edit. */
+const environmentJson = new Map([...groupByEnvironment(JSON.parse(shippedJson) as Record<string, StackJson>)].map(([name, stacks]) => [name, JSON.stringify([...stacks])]));
+const environment = (name: string) => new Map(JSON.parse(environmentJson.get(name)!) as [string, Mutable][]);
+const diffModels = (base: AccessModel, head: AccessModel): AccessChange[] => JSON.parse(JSON.stringify(diffAccess(base, head)));
+const diff = (base: Map<string, Mutable>, head: Map<string, Mutable>): AccessChange[] => diffModels(accessModel(base as never), accessModel(head as never));
 
 function changesOf(name: string, mutate: (stacks: Map<string, Mutable>) => void): AccessChange[] {
   const head = environment(name);
@@ -130,14 +132,16 @@ describe("property: any single statement removed or added is classified in the r
 
   // One test over every case (the first misclassified statement fails it, naming the statement).
   it(`classifies each of the ${cases.length} statements' removal and addition`, () => {
+    const shipped = new Map(ENVIRONMENT_NAMES.map((name) => [name, accessModel(environment(name) as never)]));
     for (const { name, field, index, effect, sid } of cases) {
       const where = `${field.where} ${effect} ${sid}`;
-      const without = environment(name);
-      const document = JSON.parse(field.get(without));
+      const edited = environment(name);
+      const document = JSON.parse(field.get(edited));
       document.Statement.splice(index, 1);
-      field.set(without, JSON.stringify(document));
-      const removed = diff(environment(name), without);
-      const added = diff(without, environment(name));
+      field.set(edited, JSON.stringify(document));
+      const without = accessModel(edited as never);
+      const removed = diffModels(shipped.get(name)!, without);
+      const added = diffModels(without, shipped.get(name)!);
       // Removing an Allow takes access away, removing a Deny gives it; adding either back, the reverse.
       const widening = { kind: expect.stringMatching(/^(added|widened)$/), review: true };
       const narrowing = { kind: expect.stringMatching(/^(removed|narrowed)$/), review: false };
