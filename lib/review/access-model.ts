@@ -904,7 +904,7 @@ function publicEntities(stacks: Stacks, entities: Map<string, Entity>): void {
         if (!block || block[1][flag] !== true)
           entityFor(bucket, resource).sets.add({ key: "block", what: "public access block", addedKind: "widened", removedKind: "narrowed", listWithEntity: true }, item(`${flag} off`, `${flag} not set`, undefined, { resource }));
       if (typeof config.acl === "string" && PUBLIC_ACLS.has(config.acl))
-        entityFor(bucket, resource).sets.add({ key: "acl", what: "public ACL", listWithEntity: true }, item(`bucket acl ${config.acl}`, `bucket ACL ${config.acl}`, undefined, { flags: ["anonymous"] }));
+        entityFor(bucket, resource).sets.add({ key: "acl", what: "public ACL", listWithEntity: true }, item(`bucket acl ${config.acl}`, `bucket ACL ${config.acl}`, undefined, { resource: address(stackId, "aws_s3_bucket", name), flags: ["anonymous"] }));
     }
     for (const type of ["aws_s3_bucket_acl", "aws_s3_object"])
       for (const [name, config] of Object.entries(stack.resource?.[type] ?? {}).sort(([a], [b]) => compare(a, b))) {

@@ -1,0 +1,294 @@
+/**
+ * Corners of the access model (lib/review/access-model.ts) the shipped stacks do not reach: managed policies
+ * attached by ARN, roles named by ARN, anonymous Google grants, Kubernetes providers by context, annotations
+ * naming a Google account or a literal role ARN, aws-auth that is not YAML, public ACLs and conditioned
+ * anonymous statements; and how entities added or removed are summarized.
+ */
+import { accessModel } from "../lib/review/access-model";
+import { AccessChange, cloudOfStack, compareEnvironment, diffAccess } from "../lib/review/changes";
+import { groupByEnvironment } from "../lib/review/stacks";
+import type { StackJson } from "../lib/rules/types";
+import { shippedStacks } from "./helpers";
+
+type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const environmentJson = new Map([...groupByEnvironment(shippedStacks() as Record<string, StackJson>)].map(([name, stacks]) => [name, JSON.stringify([...stacks])]));
+const environment = (name: string) => new Map(JSON.parse(environmentJson.get(name)!) as [string, Mutable][]);
+const diff = (base: Map<string, Mutable>, head: Map<string, Mutable>): AccessChange[] => JSON.parse(JSON.stringify(diffAccess(accessModel(base as never), accessModel(head as never))));
+function changesOf(name: string, mutate: (stacks: Map<string, Mutable>) => void): AccessChange[] {
+  const head = environment(name);
+  mutate(head);
+  return diff(environment(name), head);
+}
+const brief = (changes: readonly AccessChange[]) => changes.map((change) => [change.workload, change.cloud, change.kind, change.what, change.before, change.after, change.review, change.identity, change.resource, change.flags ?? []]);
+
+describe("AWS roles", () => {
+  it("managed policies attached by ARN to a role named by ARN or by name; an attachment to a role not here changes nothing", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const workloads = stacks.get("aws-workloads-prod")!;
+      const role = Object.values(workloads.resource.aws_iam_role as Record<string, Mutable>).find((entry) => String(entry.name).endsWith("s3-full-access"))!;
+      workloads.resource.aws_iam_role_policy_attachment = {
+        readonly: { role: `arn:aws:iam::222222222222:role/${role.name}`, policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" },
+        byname: { role: role.name, policy_arn: "${data.terraform_remote_state.cross-stack-reference-input-delivery-prod.outputs.nothing}" },
+        unknown: { role: "arn:aws:iam::222222222222:role/not-here", policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" },
+        nopolicy: { role: role.name },
+      };
+    });
+    expect(brief(changes)).toEqual([
+      [
+        "default/s3-full-access",
+        "aws",
+        "added",
+        "AWS permission all actions of on managed policy arn:aws:iam::aws:policy/ReadOnlyAccess",
+        null,
+        "all actions of on managed policy arn:aws:iam::aws:policy/ReadOnlyAccess",
+        true,
+        "AWS role gitlab-cluster-default-s3-full-access (IRSA)",
+        "aws-workloads-prod:aws_iam_role_policy_attachment.readonly",
+        [],
+      ],
+      [
+        "default/s3-full-access",
+        "aws",
+        "added",
+        "AWS permission all actions of on managed policy nothing (from delivery-prod)",
+        null,
+        "all actions of on managed policy nothing (from delivery-prod)",
+        true,
+        "AWS role gitlab-cluster-default-s3-full-access (IRSA)",
+        "aws-workloads-prod:aws_iam_role_policy_attachment.byname",
+        [],
+      ],
+    ]);
+  });
+});
+
+describe("Google", () => {
+  it("anonymous grants on any resource are public; other members of bindings on organizations, folders, topics are theirs", () => {
+    const changes = changesOf("dev", (stacks) => {
+      const gcp = stacks.get("gcp-wif-dev")!;
+      gcp.resource.google_storage_bucket_iam_member = { pub: { bucket: "reports", role: "roles/storage.objectViewer", member: "allUsers" } };
+      gcp.resource.google_pubsub_topic_iam_binding = { t: { topic: "events", role: "roles/pubsub.publisher", members: ["allAuthenticatedUsers", "user:x@example.com"] } };
+      gcp.resource.google_organization_iam_member = { o: { org_id: "1234", role: "roles/viewer", member: "group:g@example.com" } };
+      gcp.resource.google_folder_iam_member = { f: { folder: "folders/9", role: "roles/viewer", member: "group:g@example.com" } };
+      gcp.resource.google_billing_account_iam_member = { f: { role: "roles/billing.viewer", member: "group:g@example.com" } };
+    });
+    expect(brief(changes)).toEqual([
+      ["gcp-wif-dev:google_billing_account_iam_member.f", "gcp", "added", "Google role", null, "billing_account: roles/billing.viewer", true, "Google member group:g@example.com", "gcp-wif-dev:google_billing_account_iam_member.f", []],
+      ["gcp-wif-dev:google_folder_iam_member.f", "gcp", "added", "Google role", null, "folder folders/9: roles/viewer", true, "Google member group:g@example.com", "gcp-wif-dev:google_folder_iam_member.f", []],
+      ["gcp-wif-dev:google_organization_iam_member.o", "gcp", "added", "Google role", null, "organization 1234: roles/viewer", true, "Google member group:g@example.com", "gcp-wif-dev:google_organization_iam_member.o", []],
+      [
+        "gcp-wif-dev:google_pubsub_topic_iam_binding.t",
+        "public",
+        "added",
+        "anonymous Google grant",
+        null,
+        "roles/pubsub.publisher on pubsub_topic events to allAuthenticatedUsers",
+        true,
+        "anonymous Google grants",
+        "gcp-wif-dev:google_pubsub_topic_iam_binding.t",
+        ["anonymous"],
+      ],
+      ["gcp-wif-dev:google_pubsub_topic_iam_binding.t", "gcp", "added", "Google role", null, "pubsub_topic events: roles/pubsub.publisher", true, "Google member user:x@example.com", "gcp-wif-dev:google_pubsub_topic_iam_binding.t", []],
+      [
+        "gcp-wif-dev:google_storage_bucket_iam_member.pub",
+        "public",
+        "added",
+        "anonymous Google grant",
+        null,
+        "roles/storage.objectViewer on storage_bucket reports to allUsers",
+        true,
+        "anonymous Google grants",
+        "gcp-wif-dev:google_storage_bucket_iam_member.pub",
+        ["anonymous"],
+      ],
+    ]);
+  });
+});
+
+describe("Kubernetes", () => {
+  it("a provider by context or missing names the cluster; annotations of a literal role; aws-auth that is not YAML is skipped", () => {
+    const changes = changesOf("dev", (stacks) => {
+      const k8s = stacks.get("k8s-identities-dev")!;
+      const sa = Object.values(k8s.resource.kubernetes_service_account_v1 as Record<string, Mutable>)[0];
+      k8s.resource.kubernetes_service_account_v1.ctx = {
+        ...sa,
+        provider: "kubernetes.other",
+        metadata: [{ ...sa.metadata, name: "ctx", annotations: { "iam.gke.io/gcp-service-account": "${data.terraform_remote_state.cross-stack-reference-input-gcp-wif-dev.outputs.x}", "eks.amazonaws.com/role-arn": "arn:aws:iam::111111111111:role/literal" } }],
+      };
+      k8s.provider.kubernetes.push({ alias: "other", config_context: "ctx-other" });
+      k8s.resource.kubernetes_service_account_v1.noalias = { ...sa, provider: "kubernetes.missing", metadata: [{ ...sa.metadata, name: "noalias", namespace: "plain" }], automount_service_account_token: true };
+      k8s.resource.kubernetes_config_map_v1_data = {
+        auth: { metadata: [{ name: "aws-auth", namespace: "kube-system" }], data: { mapRoles: "- rolearn: [unclosed", mapUsers: "- userarn: arn:aws:iam::111111111111:user/u\n  groups: [system:masters]\n" } },
+        other: { metadata: [{ name: "something", namespace: "kube-system" }], data: { mapRoles: "- rolearn: x\n  groups: [a]\n" } },
+      };
+    });
+    expect(brief(changes)).toEqual([
+      [
+        "analytics/ctx",
+        "kubernetes",
+        "added",
+        "Kubernetes ServiceAccount analytics/ctx on ctx-other",
+        null,
+        "automount off, annotations eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account",
+        true,
+        "Kubernetes ServiceAccount analytics/ctx on ctx-other",
+        "k8s-identities-dev:kubernetes_service_account_v1.ctx",
+        [],
+      ],
+      [
+        "k8s-identities-dev:kubernetes_config_map_v1_data.auth",
+        "kubernetes",
+        "added",
+        "Kubernetes group (aws-auth)",
+        null,
+        "system:masters",
+        true,
+        "aws-auth mapping of arn:aws:iam::111111111111:user/u on dev-kops.k8s.local",
+        "k8s-identities-dev:kubernetes_config_map_v1_data.auth",
+        ["system:masters"],
+      ],
+      [
+        "k8s-identities-dev:kubernetes_config_map_v1_data.auth",
+        "kubernetes",
+        "added",
+        "aws-auth mapping of arn:aws:iam::111111111111:user/u on dev-kops.k8s.local",
+        null,
+        "system:masters",
+        true,
+        "aws-auth mapping of arn:aws:iam::111111111111:user/u on dev-kops.k8s.local",
+        "k8s-identities-dev:kubernetes_config_map_v1_data.auth",
+        [],
+      ],
+      ["plain/noalias", "kubernetes", "added", "Kubernetes ServiceAccount plain/noalias on missing", null, "automount on", true, "Kubernetes ServiceAccount plain/noalias on missing", "k8s-identities-dev:kubernetes_service_account_v1.noalias", []],
+    ]);
+    const model = accessModel(environment("dev") as never);
+    const annotated = environment("dev");
+    const k8s = annotated.get("k8s-identities-dev")!;
+    const sa = Object.values(k8s.resource.kubernetes_service_account_v1 as Record<string, Mutable>).find((entry) => entry.metadata.annotations["eks.amazonaws.com/role-arn"])!;
+    sa.metadata.annotations["eks.amazonaws.com/role-arn"] = "arn:aws:iam::111111111111:role/literal";
+    expect(brief(diffAccess(model, accessModel(annotated as never))).map((entry) => entry.slice(2, 6))).toEqual([["added", "annotation eks.amazonaws.com/role-arn", null, "role literal"], ["removed", "annotation eks.amazonaws.com/role-arn", expect.stringMatching(/^role /), null]]);
+  });
+});
+
+describe("public surface", () => {
+  it("public ACLs of buckets and objects, anonymous statements with conditions, a public access block turned off", () => {
+    const changes = changesOf("dev", (stacks) => {
+      const oidc = stacks.get("oidc-dev")!;
+      const bucketName = Object.keys(oidc.resource.aws_s3_bucket)[0];
+      oidc.resource.aws_s3_bucket[bucketName].acl = "public-read";
+      oidc.resource.aws_s3_bucket_acl = { a: { bucket: `\${aws_s3_bucket.${bucketName}.id}`, acl: "authenticated-read" }, p: { bucket: "x", acl: "private" } };
+      oidc.resource.aws_s3_object.extra = { bucket: `\${aws_s3_bucket.${bucketName}.bucket}`, key: "extra.txt", acl: "public-read-write" };
+      const policy = Object.values(oidc.resource.aws_s3_bucket_policy as Record<string, Mutable>)[0];
+      const document = JSON.parse(policy.policy);
+      document.Statement.push({ Effect: "Allow", Principal: { AWS: "*" }, Action: "s3:ListBucket", Resource: `\${aws_s3_bucket.${bucketName}.arn}`, Condition: { IpAddress: { "aws:SourceIp": ["10.0.0.0/8"] } } });
+      policy.policy = JSON.stringify(document);
+      Object.values(oidc.resource.aws_s3_bucket_public_access_block as Record<string, Mutable>)[0].block_public_acls = false;
+    });
+    const ISSUER = "bucket cluster-identity-dev-oidc-issuer";
+    expect(brief(changes)).toEqual([
+      ["oidc-dev:aws_s3_bucket.issuer_bucket_CFD23B53", "public", "added", "public ACL", null, "bucket ACL public-read", true, ISSUER, "oidc-dev:aws_s3_bucket.issuer_bucket_CFD23B53", ["anonymous"]],
+      ["oidc-dev:aws_s3_bucket_acl.a", "public", "added", "public ACL", null, "bucket ACL authenticated-read", true, ISSUER, "oidc-dev:aws_s3_bucket_acl.a", ["anonymous"]],
+      [
+        "oidc-dev:aws_s3_bucket_policy.issuer_policy_7B08F5EC",
+        "public",
+        "added",
+        "anonymous access s3:ListBucket on s3://cluster-identity-dev-oidc-issuer if IpAddress aws:SourceIp = 10.0.0.0/8",
+        null,
+        "s3:ListBucket on s3://cluster-identity-dev-oidc-issuer if IpAddress aws:SourceIp = 10.0.0.0/8",
+        true,
+        ISSUER,
+        "oidc-dev:aws_s3_bucket_policy.issuer_policy_7B08F5EC",
+        ["anonymous"],
+      ],
+      [
+        "oidc-dev:aws_s3_bucket_public_access_block.issuer_public-access-block_BF4C3B26",
+        "public",
+        "widened",
+        "public access block",
+        null,
+        "block_public_acls not set",
+        true,
+        ISSUER,
+        "oidc-dev:aws_s3_bucket_public_access_block.issuer_public-access-block_BF4C3B26",
+        [],
+      ],
+      ["oidc-dev:aws_s3_object.extra", "public", "added", "public ACL", null, "object extra.txt ACL public-read-write", true, ISSUER, "oidc-dev:aws_s3_object.extra", ["anonymous"]],
+    ]);
+  });
+
+  it("the cloud of a new environment's stack is read from its providers", () => {
+    expect([cloudOfStack({ provider: { "google-beta": [{}] } } as never), cloudOfStack({ provider: { google: [{}] } } as never), cloudOfStack({ provider: { kubernetes: [{}] } } as never), cloudOfStack({} as never)]).toEqual(["gcp", "gcp", "kubernetes", "aws"]);
+  });
+});
+
+describe("how changes are reported (lib/review/changes.ts)", () => {
+  it("a role trust opened to Principal \"*\" is public and flagged anonymous", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const role = Object.values(stacks.get("aws-workloads-prod")!.resource.aws_iam_role as Record<string, Mutable>).find((entry) => String(entry.name).endsWith("s3-full-access"))!;
+      const document = JSON.parse(role.assume_role_policy);
+      document.Statement.push({ Effect: "Allow", Principal: "*", Action: "sts:AssumeRole" });
+      role.assume_role_policy = JSON.stringify(document);
+    });
+    expect(brief(changes)).toEqual([
+      [
+        "default/s3-full-access",
+        "public",
+        "added",
+        "trusted principal",
+        null,
+        'anyone (Principal "*")',
+        true,
+        "AWS role gitlab-cluster-default-s3-full-access (IRSA)",
+        "aws-workloads-prod:aws_iam_role.role-default-s3-full-access_role_64FC0EFC",
+        ["anonymous"],
+      ],
+    ]);
+  });
+
+  it("widenings on different resources of one set are separate entries; the same widening for two workloads is one each", () => {
+    const changes = changesOf("prod", (stacks) => {
+      for (const policy of Object.values(stacks.get("aws-workloads-prod")!.resource.aws_iam_role_policy as Record<string, Mutable>)) {
+        const document = JSON.parse(policy.policy);
+        for (const statement of document.Statement) if (String(statement.Sid ?? "").includes("Kms") === false) statement.Action = "s3:*";
+        policy.policy = JSON.stringify(document);
+      }
+    });
+    const widened = changes.filter((change) => change.kind === "widened").map((change) => [change.workload, change.what]);
+    expect(widened.length).toBeGreaterThan(2);
+    expect(new Set(widened.map(([workload]) => workload))).toEqual(new Set(["default/irsa-for-google-cloud", "default/s3-full-access"]));
+    expect(widened.every(([, what]) => /^AWS permission widened: s3:\* on s3:\/\/[^;]+$/.test(what))).toBe(true);
+  });
+
+  it("a new environment is one entry per stack with its resource count", () => {
+    const head = environment("dev");
+    const comparison = compareEnvironment(undefined, head as never);
+    expect(comparison.changes.map((change) => [change.workload, change.after, change.identity, change.resource, change.what])).toEqual(
+      [...head].map(([stackId, stack]) => [
+        stackId,
+        `${Object.values(stack.resource as Record<string, object>).reduce((count, resources) => count + Object.keys(resources).length, 0)} resources`,
+        `stack ${stackId}`,
+        stackId,
+        `new environment: stack ${stackId}`,
+      ]),
+    );
+    expect(compareEnvironment(new Map() as never, head as never).status).toBe("new-environment");
+    expect(compareEnvironment(environment("dev") as never, head as never)).toEqual({ status: "compared", changes: [] });
+  });
+
+  it("sorts reviews first, then by workload, cloud, identity and what", () => {
+    const changes = changesOf("prod", (stacks) => {
+      delete stacks.get("gcp-wif-prod")!.resource.google_project_iam_member;
+      const gcp = stacks.get("gcp-wif-prod")!;
+      gcp.resource.google_project_iam_member = { extra: { project: "p", role: "roles/viewer", member: "user:z@example.com" } };
+      Object.values(stacks.get("aws-workloads-prod")!.resource.aws_eks_access_policy_association as Record<string, Mutable>).forEach((association) => {
+        association.access_scope = { type: "cluster" };
+      });
+    });
+    const keys = changes.map((change) => [Number(!change.review), change.workload, ["public", "aws", "gcp", "kubernetes"].indexOf(change.cloud), change.identity, change.what]);
+    const sorted = [...keys].sort((a, b) => (a[0] as number) - (b[0] as number) || String(a[1]).localeCompare(String(b[1]), "en") || (a[2] as number) - (b[2] as number) || String(a[3]).localeCompare(String(b[3])) || String(a[4]).localeCompare(String(b[4])));
+    expect(keys).toEqual(sorted);
+    expect(changes[changes.length - 1].review).toBe(false);
+    expect(changes[0].review).toBe(true);
+  });
+});
