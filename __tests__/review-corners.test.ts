@@ -292,3 +292,90 @@ describe("how changes are reported (lib/review/changes.ts)", () => {
     expect(changes[0].review).toBe(true);
   });
 });
+
+describe("trust corners", () => {
+  const storageRole = (stacks: Map<string, Mutable>) => Object.values(stacks.get("gitlab-storage-prod")!.resource.aws_iam_role as Record<string, Mutable>)[0];
+  const s3Role = (stacks: Map<string, Mutable>) => Object.values(stacks.get("aws-workloads-prod")!.resource.aws_iam_role as Record<string, Mutable>).find((entry) => String(entry.name).endsWith("s3-full-access"))!;
+  const editTrust = (role: Mutable, edit: (document: Mutable) => void) => {
+    const document = JSON.parse(role.assume_role_policy);
+    edit(document);
+    role.assume_role_policy = JSON.stringify(document);
+  };
+  const rows = (changes: readonly AccessChange[]) => changes.map((change) => [change.workload, change.kind, change.what, change.before, change.after, change.review]);
+
+  it("Pod Identity: namespace, ServiceAccount and account conditions are named; the account condition dropped widens", () => {
+    const changes = changesOf("prod", (stacks) =>
+      editTrust(storageRole(stacks), (document) => {
+        const condition = document.Statement[0].Condition.StringEquals;
+        condition["aws:RequestTag/kubernetes-namespace"] = ["gitlab", "other"];
+        condition["aws:RequestTag/kubernetes-service-account"] = "gitlab-*";
+        document.Statement[0].Condition.StringLike = { "aws:RequestTag/kubernetes-service-account": "gitlab-*" };
+        delete condition["aws:RequestTag/kubernetes-service-account"];
+        delete condition["aws:SourceAccount"];
+      }),
+    );
+    expect(rows(changes)).toEqual([
+      ["gitlab/gitlab-global", "widened", "trust condition aws:SourceAccount via Service pods.eks.amazonaws.com", "StringEquals 222222222222", "no condition (any value)", true],
+      ["gitlab/gitlab-global", "widened", "trusted ServiceAccount via Service pods.eks.amazonaws.com", "StringEquals gitlab-global", "StringLike gitlab-*", true],
+      ["gitlab/gitlab-global", "added", "trusted namespace via Service pods.eks.amazonaws.com", null, "StringEquals other", true],
+    ]);
+  });
+
+  it("a role trusted by a service or an account is 'other trust'; its summary names the principal", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const workloads = stacks.get("aws-workloads-prod")!;
+      workloads.resource.aws_iam_role.lambda = {
+        name: "a-lambda",
+        assume_role_policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com", AWS: "arn:aws:iam::222222222222:root" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": "222222222222" } } }] }),
+      };
+    });
+    expect(rows(changes)).toEqual([
+      [
+        "aws-workloads-prod:aws_iam_role.lambda",
+        "added",
+        "AWS role a-lambda (other trust)",
+        null,
+        "trusts AWS arn:aws:iam::222222222222:root (aws:SourceAccount StringEquals 222222222222); Service lambda.amazonaws.com (aws:SourceAccount StringEquals 222222222222)",
+        true,
+      ],
+    ]);
+  });
+
+  it("a role trusting nothing is summarized so; one whose IRSA issuer cannot be resolved is read from its condition keys", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const workloads = stacks.get("aws-workloads-prod")!;
+      workloads.resource.aws_iam_role.nobody = { name: "nobody", assume_role_policy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) };
+      workloads.resource.aws_iam_role.unresolved = {
+        name: "unresolved",
+        assume_role_policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Federated: "${var.provider}" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: { "issuer.example.com/id/X:sub": "system:serviceaccount:ns:app", "issuer.example.com/id/X:amr": "x" } } }],
+        }),
+      };
+      workloads.resource.aws_iam_role.opaque = {
+        name: "opaque",
+        assume_role_policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Federated: "${var.other}" }, Action: "sts:AssumeRoleWithWebIdentity" }] }),
+      };
+    });
+    expect(rows(changes)).toEqual([
+      ["aws-workloads-prod:aws_iam_role.nobody", "added", "AWS role nobody (other trust)", null, "trusts nobody", true],
+      ["aws-workloads-prod:aws_iam_role.opaque", "added", "AWS role opaque (IRSA)", null, "trusts Federated ${var.other} (aud any; sub any)", true],
+      ["ns/app", "added", "AWS role unresolved (IRSA)", null, "trusts Federated issuer.example.com/id/X (amr StringEquals x; aud any; sub StringEquals system:serviceaccount:ns:app)", true],
+    ]);
+  });
+
+  it("the same subject in two statements keeps the looser operator", () => {
+    const changes = changesOf("prod", (stacks) =>
+      editTrust(s3Role(stacks), (document) => {
+        const second = JSON.parse(JSON.stringify(document.Statement[0]));
+        second.Condition.StringLike = second.Condition.StringEquals;
+        delete second.Condition.StringEquals;
+        document.Statement.push(second);
+      }),
+    );
+    expect(rows(changes).map((row) => row.slice(1, 5))).toEqual([
+      ["widened", expect.stringMatching(/^trusted audience via Federated /), "StringEquals sts.amazonaws.com", "StringLike sts.amazonaws.com"],
+      ["widened", expect.stringMatching(/^trusted subject via Federated /), "StringEquals system:serviceaccount:default:s3-full-access", "StringLike system:serviceaccount:default:s3-full-access"],
+    ]);
+  });
+});

@@ -25,7 +25,7 @@ import { parseOidcProviderArn } from "../iam/oidc-provider-arn";
 import { asStrings, blocks, firstBlock, isObject } from "../rules/json";
 import { parsePolicy, Statement } from "../rules/policy";
 import type { ResourceConfig, StackJson } from "../rules/types";
-import { compare, globMatches, item, Item, NO_CONDITION, NOBODY } from "./items";
+import { compare, globMatches, item, Item, looseness, NO_CONDITION, NOBODY } from "./items";
 import { address, follow, referencedResource, Stacks, unresolvedText } from "./references";
 import { describeTarget, workloadOfPrincipal } from "./workloads";
 
@@ -88,7 +88,7 @@ class SetBuilder {
     for (const entry of items) {
       const existing = target.get(entry.key);
       // The same fact twice (two statements): keep the looser operator.
-      if (!existing || (entry.op && existing.op && entry.op.length > existing.op.length)) target.set(entry.key, entry);
+      if (!existing || looseness(entry.op) > looseness(existing.op)) target.set(entry.key, entry);
     }
   }
   build(): Map<string, FactSet> {
