@@ -484,3 +484,89 @@ describe("cluster access and the public access block", () => {
     ]);
   });
 });
+
+describe("report text and order (mutation-tested)", () => {
+  const bq = (stacks: Map<string, Mutable>) => stacks.get("gcp-wif-dev")!;
+  const projectRole = (stacks: Map<string, Mutable>, name: string, role: string) => {
+    const gcp = bq(stacks);
+    const existing = Object.values(gcp.resource.google_project_iam_member as Record<string, Mutable>)[0];
+    gcp.resource.google_project_iam_member[name] = { ...existing, role };
+  };
+
+  it("changes alike but for before/after are ordered by them; a removed entity's items have no after", () => {
+    const added = changesOf("dev", (stacks) => {
+      projectRole(stacks, "z", "roles/z.viewer");
+      projectRole(stacks, "a", "roles/a.viewer");
+    });
+    expect(added.map((change) => change.after)).toEqual(["project cluster-identity-dev: roles/a.viewer", "project cluster-identity-dev: roles/z.viewer"]);
+    const base = environment("dev");
+    projectRole(base, "z", "roles/z.viewer");
+    projectRole(base, "a", "roles/a.viewer");
+    expect(diff(base, environment("dev")).map((change) => [change.kind, change.before, change.after])).toEqual([
+      ["removed", "project cluster-identity-dev: roles/a.viewer", null],
+      ["removed", "project cluster-identity-dev: roles/z.viewer", null],
+    ]);
+    const member = environment("dev");
+    bq(member).resource.google_folder_iam_member = { f: { folder: "folders/9", role: "roles/viewer", member: "group:g@example.com" } };
+    expect(diff(member, environment("dev")).map((change) => [change.kind, change.identity, change.before, change.after])).toEqual([["removed", "Google member group:g@example.com", "folder folders/9: roles/viewer", null]]);
+  });
+
+  it("several items of a plain set are joined by '; '; widenings over groups with other heads are told apart", () => {
+    const changes = changesOf("prod", (stacks) => {
+      const role = Object.values(stacks.get("aws-workloads-prod")!.resource.aws_iam_role as Record<string, Mutable>).find((entry) => String(entry.name).endsWith("s3-full-access"))!;
+      const document = JSON.parse(role.assume_role_policy);
+      const key = Object.keys(document.Statement[0].Condition.StringEquals).find((name) => name.endsWith(":sub"))!;
+      document.Statement[0].Condition.StringEquals[key] = ["system:serviceaccount:default:s3-full-access", "system:serviceaccount:default:other"];
+      role.assume_role_policy = JSON.stringify(document);
+    });
+    expect(changes.map((change) => change.after)).toEqual(["StringEquals system:serviceaccount:default:other"]);
+    const base = environment("prod");
+    const head = environment("prod");
+    const role = (stacks: Map<string, Mutable>) => Object.values(stacks.get("aws-workloads-prod")!.resource.aws_iam_role as Record<string, Mutable>).find((entry) => String(entry.name).endsWith("s3-full-access"))!;
+    for (const [stacks, subjects] of [
+      [base, ["system:serviceaccount:default:a", "system:serviceaccount:default:b"]],
+      [head, ["system:serviceaccount:default:*"]],
+    ] as const) {
+      const document = JSON.parse(role(stacks).assume_role_policy);
+      const key = Object.keys(document.Statement[0].Condition.StringEquals).find((name) => name.endsWith(":sub"))!;
+      delete document.Statement[0].Condition.StringEquals[key];
+      document.Statement[0].Condition.StringLike = { [key]: subjects };
+      role(stacks).assume_role_policy = JSON.stringify(document);
+    }
+    expect(diff(base, head).map((change) => [change.kind, change.before, change.after])).toEqual([
+      ["widened", "StringLike system:serviceaccount:default:a; StringLike system:serviceaccount:default:b", "StringLike system:serviceaccount:default:*"],
+    ]);
+    const policy = (stacks: Map<string, Mutable>) => Object.values(stacks.get("aws-workloads-prod")!.resource.aws_iam_role_policy as Record<string, Mutable>).find((entry) => String(entry.policy).includes("s3cmd"))!;
+    const narrow = environment("prod");
+    const wide = environment("prod");
+    const document = JSON.parse(policy(narrow).policy);
+    document.Statement = [
+      { Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::cluster-identity-prod-s3cmd-test/a/*"] },
+      { Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::cluster-identity-prod-s3cmd-test/b/*", "arn:aws:s3:::cluster-identity-prod-s3cmd-test/c/*"] },
+    ];
+    policy(narrow).policy = JSON.stringify(document);
+    policy(wide).policy = JSON.stringify({ ...document, Statement: [{ Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::cluster-identity-prod-s3cmd-test/*"] }] });
+    expect(diff(narrow, wide).filter((change) => change.kind === "widened").map((change) => [change.before, change.after])).toEqual([
+      [
+        "s3:GetObject on s3://cluster-identity-prod-s3cmd-test/a/*; s3:PutObject on s3://cluster-identity-prod-s3cmd-test/b/*, s3://cluster-identity-prod-s3cmd-test/c/*",
+        "s3:* on s3://cluster-identity-prod-s3cmd-test/*",
+      ],
+    ]);
+  });
+
+  it("a new bucket policy lists its grants, not its Denies or their exemptions", () => {
+    const changes = changesOf("prod", (stacks) => {
+      stacks.get("aws-workloads-prod")!.resource.aws_s3_bucket_policy.foreign = {
+        bucket: "someone-elses-bucket",
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/x" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::someone-elses-bucket/*" },
+            { Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: "arn:aws:s3:::someone-elses-bucket/*", Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::222222222222:role/w" } } },
+          ],
+        }),
+      };
+    });
+    expect(changes.map((change) => [change.kind, change.what])).toEqual([["added", "bucket policy grant s3:GetObject on s3://someone-elses-bucket/* for AWS arn:aws:iam::222222222222:role/x"]]);
+  });
+});
