@@ -50,7 +50,12 @@ module.exports = {
     importsOnly("facts-import-facts", "lib/iam, lib/oidc and lib/gcp know the clouds, not this app: they import nothing of ours above them.", `^${FACTS}`, [FACTS]),
     importsOnly("model-imports-facts", "lib/config (the model) builds on the facts only: never on a builder, a check, a construct or a stack.", `^${MODEL}`, [MODEL, FACTS]),
     importsOnly("builders-read-the-model", "lib/delivery, lib/gitlab and lib/kubernetes read the model and make documents: never a construct, a stack or the wiring.", `^${BUILDERS}`, [BUILDERS, MODEL, FACTS]),
-    importsOnly("checks-read-synthesized-json", "lib/rules, lib/review, lib/terraform and lib/ci read synthesized JSON (and plans): never the model, a builder, a construct or a stack.", `^${CHECKS}`, [CHECKS, FACTS]),
+    importsOnly(
+      "checks-read-synthesized-json",
+      "lib/rules, lib/review, lib/terraform and lib/ci read synthesized JSON (and plans): never the model, a builder, a construct or a stack. They may read where a field is written in a config file (lib/config/source.ts, which knows YAML, not the model): the review locates each change at its config line.",
+      `^${CHECKS}`,
+      [CHECKS, FACTS, "lib/config/source[.]ts$"],
+    ),
     importsOnly("constructs-below-stacks", "constructs/ build on the builders, the model, the facts and the rule pack (the Aspect): never on a stack or the wiring.", "^constructs/", ["constructs/", BUILDERS, MODEL, FACTS, "lib/rules/"]),
     importsOnly("stacks-below-wiring", "stacks/ are made of constructs and documents: never the wiring, the review, offline terraform or the CI pipeline.", "^stacks/", ["stacks/", "constructs/", BUILDERS, MODEL, FACTS, "lib/rules/"]),
     {

@@ -21,10 +21,11 @@ describe("parseReviewArguments", () => {
   it("reads --flag value and --flag=value", () => {
     expect(parseReviewArguments(["--base-ref", "main", "--plans=plans"])).toEqual({ baseRef: "main", plans: "plans" });
     expect(parseReviewArguments([])).toEqual({});
+    expect(parseReviewArguments(["--base", "b", "--codequality", "q.json", "--codequality-environment=prod"])).toEqual({ base: "b", codequality: "q.json", codequalityEnvironment: "prod" });
   });
 
   it.each([
-    [["--bas", "x"], "review: --bas: unknown argument; use --base <cdktf.out of the base revision>, --base-ref <git ref> or --plans <dir>"],
+    [["--bas", "x"], "review: --bas: unknown argument; use --base <cdktf.out of the base revision>, --base-ref <git ref>, --plans <dir>, --codequality <file> or --codequality-environment <env>"],
     [["--base"], "review: --base: needs a value"],
     [["--plans", "a", "--plans", "b"], "review: --plans = b: given twice"],
     [["--base", "a", "--base-ref", "b"], "review: --base = a and --base-ref = b: give one base revision, not both"],

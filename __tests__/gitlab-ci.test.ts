@@ -78,9 +78,15 @@ describe("the parent pipeline (.gitlab-ci.yml)", () => {
 
   it("exposes the identity review, with access changes against the merge request's target branch", () => {
     const review = resolved(parent, "review");
-    expect(review.artifacts).toMatchObject({ expose_as: expect.any(String), paths: ["cdktf.out/review/"] });
+    expect(review.artifacts).toMatchObject({
+      expose_as: expect.any(String),
+      paths: ["cdktf.out/review/", "gl-code-quality-review.json"],
+      reports: { codequality: "gl-code-quality-review.json" },
+    });
     const script = readFileSync(path.join(PROJECT_ROOT, "scripts/ci/review.sh"), "utf8");
-    expect(script).toContain('npm run review -- --base-ref "origin/$target"');
+    expect(script).toContain('npm run review -- --base-ref "origin/$target" "${report[@]}"');
+    expect(script).toContain("report=(--codequality gl-code-quality-review.json)");
+    expect(script).toContain('report+=(--codequality-environment "$ENVIRONMENT")');
     expect(script).toContain("CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
   });
 
@@ -167,7 +173,9 @@ function expectDeliveryPipeline(projectRoot: string, outdir: string, document: R
     order.forEach((stack, index) => {
       for (const producer of manifest[stack].dependencies) if (order.includes(producer)) expect(order.indexOf(producer)).toBeLessThan(index);
     });
-    expect(resolved(document, `review:${name}`).artifacts).toMatchObject({ expose_as: expect.any(String) });
+    // The access changes to review of this environment, in the merge request at their config lines.
+    expect(resolved(document, `review:${name}`).artifacts).toMatchObject({ expose_as: expect.any(String), reports: { codequality: "gl-code-quality-review.json" } });
+    expect(resolved(document, `review:${name}`).variables).toMatchObject({ ENVIRONMENT: name });
   }
 }
 

@@ -42,7 +42,25 @@ describe("npm run review --base-ref", () => {
   let result: ReturnType<typeof review>;
   beforeAll(() => {
     rmSync(reviewDirectory(), { recursive: true, force: true });
-    result = review("--base-ref", "main~1");
+    result = review("--base-ref", "main~1", "--codequality", "gl-code-quality-review.json");
+  });
+
+  it("writes the change to review as a code-quality issue at the workload's gcp: line of config/dev.yaml", () => {
+    const issues = JSON.parse(readFileSync(path.join(project, "gl-code-quality-review.json"), "utf8"));
+    const lines = readFileSync(path.join(project, "config", "dev.yaml"), "utf8").split("\n");
+    const entry = lines.findIndex((line) => line.includes("serviceAccount: bq-reader"));
+    const gcpLine = lines.findIndex((line, index) => index > entry && line.trim() === "gcp:") + 1;
+    expect(issues).toEqual([
+      {
+        description:
+          "Access change to review: analytics/bq-reader (gcp) added: Google role of Google service account dev-bq-reader@cluster-identity-dev.iam.gserviceaccount.com: — → project cluster-identity-dev: roles/bigquery.jobUser (from workloads[1].gcp)",
+        check_name: "access-added",
+        fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+        severity: "major",
+        location: { path: "config/dev.yaml", lines: { begin: gcpLine } },
+      },
+    ]);
+    expect(result.stdout).toContain("wrote gl-code-quality-review.json (1 access change(s) to review)");
   });
 
   it("synthesizes the base revision in a temporary worktree and reports the access change", () => {
@@ -70,7 +88,7 @@ describe("npm run review --base-ref", () => {
     const dev = readFileSync(path.join(reviewDirectory(), "dev.md"), "utf8");
     expect(dev.split("\n").find((line) => line.startsWith("## "))).toBe("## Access changes");
     expect(dev).toContain(`Compared with the base revision (main~1 (${base})): 1 change, 1 granting more than before`);
-    expect(dev).toContain("| **⚠ review** | analytics/bq-reader | gcp | added | Google role");
+    expect(dev).toContain("| **⚠ review** | analytics/bq-reader | — | gcp | added | Google role");
     expect(readFileSync(path.join(reviewDirectory(), "prod.md"), "utf8")).toContain("## Access changes\n\nNo access changes.\n");
   });
 
@@ -83,9 +101,10 @@ describe("npm run review --base", () => {
   it("compares with a cdktf.out directory", () => {
     const copy = path.join(root, "base.out");
     cpSync(path.join(project, "cdktf.out"), copy, { recursive: true });
-    const result = review("--base", copy);
+    const result = review("--base", copy, "--codequality", "reports/review.json");
     expect(result.status).toBe(0);
     expect(readFileSync(path.join(reviewDirectory(), "dev.md"), "utf8")).toContain("## Access changes\n\nNo access changes.\n");
+    expect(JSON.parse(readFileSync(path.join(project, "reports", "review.json"), "utf8"))).toEqual([]);
   });
 });
 

@@ -299,7 +299,7 @@ describe("public surface and delivery identities", () => {
         "public",
         "widened",
         "anonymous access widened: s3:GetObject on s3://cluster-identity-dev-oidc-issuer/*",
-        "s3:GetObject on s3://cluster-identity-dev-oidc-issuer/.well-known/openid-configuration; s3:GetObject on s3://cluster-identity-dev-oidc-issuer/keys.json",
+        "s3:GetObject on s3://cluster-identity-dev-oidc-issuer/.well-known/openid-configuration, s3://cluster-identity-dev-oidc-issuer/keys.json",
         "s3:GetObject on s3://cluster-identity-dev-oidc-issuer/*",
       ],
     ]);

@@ -3,7 +3,7 @@ import { reviewEnvironments, summarizePlan } from "../lib/review";
 import { changeKind } from "../lib/review/plan";
 import { md, renderReview } from "../lib/review/render";
 import { groupByEnvironment, splitStackId } from "../lib/review/stacks";
-import { mermaidWiring, stackEdges } from "../lib/review/wiring";
+import { describeFlow, mermaidWiring, stackEdges } from "../lib/review/wiring";
 import { workloadOfPrincipal } from "../lib/review/workloads";
 import type { StackJson } from "../lib/rules";
 import { ENVIRONMENTS, fixture, shippedStacks } from "./helpers";
@@ -47,7 +47,30 @@ describe("review of the shipped environments", () => {
 
   it("draws the cross-stack wiring from the remote-state data sources", () => {
     const dev = new Map(Object.entries(stacks).filter(([id]) => id.endsWith("-dev")));
-    expect(stackEdges(dev)).toContainEqual({ producer: "oidc-dev", consumer: "aws-workloads-dev", values: ["aws_iam_openid_connect_provider.provider.arn"] });
+    expect(stackEdges(dev)).toContainEqual({ producer: "oidc-dev", consumer: "aws-workloads-dev", values: ["provider of dev-kops"] });
+  });
+
+  it("names what flows between stacks in a reviewer's words, never cdktf logical ids", () => {
+    const edges = (environment: string) => stackEdges(new Map(Object.entries(stacks).filter(([id]) => id.endsWith(`-${environment}`))));
+    expect(edges("staging")).toEqual([
+      { producer: "aws-workloads-staging", consumer: "k8s-identities-staging", values: ["role ARN of reporting/report-writer"] },
+      { producer: "delivery-staging", consumer: "aws-workloads-staging", values: ["policy ARN of cluster-identity-staging-workload-boundary"] },
+      { producer: "gcp-wif-staging", consumer: "k8s-identities-staging", values: ["service account email of analytics/bq-reader", "workload identity provider staging-green-oidc"] },
+      { producer: "oidc-staging", consumer: "aws-workloads-staging", values: ["provider of staging-green"] },
+    ]);
+    expect(edges("prod").find((edge) => edge.producer === "aws-workloads-prod")?.values).toEqual(["role ARN of default/irsa-for-google-cloud", "role ARN of default/s3-full-access"]);
+    expect(edges("dev").find((edge) => edge.consumer === "gcp-wif-dev")?.values).toEqual(["issuer URL"]);
+    for (const environment of ["dev", "prod", "staging"]) for (const edge of edges(environment)) for (const value of edge.values) expect(value).not.toMatch(/_[0-9A-F]{8}\b|\.(arn|name|email)$|^(aws|google)_/);
+  });
+
+  it("describes values of other resources and unresolvable sources plainly", () => {
+    const staging = new Map(Object.entries(stacks).filter(([id]) => id.endsWith("-staging")));
+    expect(describeFlow(staging, "oidc-staging", "output-without-source")).toBe("output-without-source");
+    expect(describeFlow(staging, "oidc-staging", "local.some_value")).toBe("some value");
+    expect(describeFlow(staging, "oidc-staging", "aws_iam_openid_connect_provider.provider-staging-green.url")).toBe("provider URL of staging-green");
+    expect(describeFlow(staging, "aws-workloads-staging", "aws_s3_bucket.nothing.arn")).toBe("aws_s3_bucket.nothing.arn");
+    const bucket = Object.keys(stacks["aws-workloads-staging"].resource!.aws_s3_bucket)[0];
+    expect(describeFlow(staging, "aws-workloads-staging", `aws_s3_bucket.${bucket}.arn`)).toBe(`ARN of s3 bucket ${bucket}`);
   });
 });
 

@@ -7,6 +7,8 @@
  *   --base <dir>       the base revision's cdktf.out (e.g. the target branch's synth artifact);
  *   --base-ref <ref>   a git ref, synthesized here in a temporary worktree (in a shallow CI clone, fetch it
  *                      first: the error says how).
+ *   --codequality <file>  also writes the changes to review as a GitLab code-quality report, each at the line
+ *                      of config/<env>.yaml that caused it (`--codequality-environment <env>`: that one only).
  * Bad flags or an unusable base: a clear error, exit 2, nothing written.
  *
  * Plans, per stack, first found wins:
@@ -18,11 +20,13 @@
  *      `terraform show -json` when a terraform CLI is on PATH.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { reviewAgainstBase, StackPlan, summarizePlan } from "../lib/review";
 import { parseReviewArguments, ReviewOptions } from "../lib/review/arguments";
 import { BaseRevision, BaseRevisionError, readBaseDirectory, synthesizeBaseRef } from "../lib/review/base-revision";
+import { accessCodeQuality } from "../lib/review/codequality";
 import { readSynthesizedStacks } from "../lib/review/read";
 import { parseStackIds } from "../lib/rules/stack-ids";
 
@@ -106,6 +110,26 @@ function write(stacks: ReturnType<typeof readSynthesizedStacks>, options: Review
             : `, ${review.comparison.changes.length} access change(s), ${needing} to review`;
     }
     process.stdout.write(`wrote ${file} (${planned}${access})\n`);
+  }
+  if (options.codequality) {
+    const environments = [...reviews].filter(([environment]) => options.codequalityEnvironment === undefined || environment === options.codequalityEnvironment);
+    const issues = environments.flatMap(([environment, review]) => {
+      const file = `config/${environment}.yaml`;
+      const changes = review.comparison?.changes ?? [];
+      const teamFiles = Object.fromEntries(
+        [...new Set(changes.flatMap((change) => (change.team === undefined ? [] : [change.team])))].map((team) => {
+          const teamFile = `config/${environment}/${team}.yaml`;
+          return [team, { file: teamFile, ...(existsSync(teamFile) ? { text: readFileSync(teamFile, "utf8") } : {}) }];
+        }),
+      );
+      return accessCodeQuality(
+        { environment, file, ...(existsSync(file) ? { text: readFileSync(file, "utf8") } : {}), teamFiles, changes },
+        (text) => createHash("sha256").update(text).digest("hex"),
+      );
+    });
+    mkdirSync(path.dirname(path.resolve(options.codequality)), { recursive: true });
+    writeFileSync(options.codequality, `${JSON.stringify(issues, null, 2)}\n`);
+    process.stdout.write(`wrote ${options.codequality} (${issues.length} access change(s) to review${base ? "" : ": no base revision, so none"})\n`);
   }
   if (base) {
     const environments = new Set(reviews.keys());

@@ -165,7 +165,8 @@ function reviewJob(environment: PipelineEnvironment, order: readonly string[]): 
       expire_in: "1 week",
       access: "developer",
       expose_as: `identity review ${environment.name}`,
-      paths: [`cdktf.out/review/`],
+      paths: [`cdktf.out/review/`, "gl-code-quality-review.json"],
+      reports: { codequality: "gl-code-quality-review.json" },
     },
   };
 }

@@ -5,11 +5,16 @@
  * - AWS roles: trust as (principal/issuer, claim, value, operator) across all statements — IRSA `aud`/`sub`
  *   per OIDC provider (one statement per cluster or several), Pod Identity session tags (cluster names,
  *   namespace, ServiceAccount) and every pod identity association naming the role; permissions as
- *   (action, resource) with their conditions per resource, across inline, attached and managed policies;
- *   the permissions boundary.
+ *   (action, resource) with their conditions per resource and action, across inline, attached and managed
+ *   policies; their Deny statements (read in reverse: a Deny removed or loosened widens) and whom a Deny's
+ *   negated condition exempts; the permissions boundary, by name and by content.
+ * - KMS keys: key policy statements per principal (Allow and Deny) and KMS grants.
+ * - Bucket policies: statements for every principal (anonymous ones are the public surface), Denies and their
+ *   exemptions — the issuer documents' writers among them.
  * - Google: per service account its roles (scope, role, IAM condition) and who may impersonate it
- *   (workloadIdentityUser members); per workload identity provider its issuer, audiences, attribute mapping
- *   and the subjects its attribute condition admits.
+ *   (workloadIdentityUser members); every other member of a binding (a user, a group, another project's
+ *   account) with its roles; per workload identity provider its issuer, audiences, attribute mapping and the
+ *   subjects its attribute condition admits (`in []` admits nobody).
  * - Kubernetes: per ServiceAccount and cluster (provider alias) its annotations and token automount.
  * - Cluster access: EKS access entries (groups) and access policies per principal and cluster, aws-auth
  *   mappings (system:masters and cluster-admin flagged).
@@ -20,7 +25,7 @@ import { parseOidcProviderArn } from "../iam/oidc-provider-arn";
 import { asStrings, blocks, firstBlock, isObject } from "../rules/json";
 import { parsePolicy, Statement } from "../rules/policy";
 import type { ResourceConfig, StackJson } from "../rules/types";
-import { compare, item, Item, NO_CONDITION } from "./items";
+import { compare, globMatches, item, Item, looseness, NO_CONDITION, NOBODY } from "./items";
 import { address, follow, referencedResource, Stacks, unresolvedText } from "./references";
 import { describeTarget, workloadOfPrincipal } from "./workloads";
 
@@ -35,12 +40,14 @@ export interface FactSet {
   /** How a new / vanished item is reported. @default added / removed */
   readonly addedKind?: "added" | "widened" | "narrowed";
   readonly removedKind?: "removed" | "widened" | "narrowed";
-  /** Compared only when the revision holds an item of group `group` in set `set` on both sides. */
-  readonly scope?: { readonly set: string; readonly group: string };
+  /** Compared only when the revision holds an item of group `group` (and key `item`, if given) in set `set` on both sides. */
+  readonly scope?: { readonly set: string; readonly group: string; readonly item?: string };
   /** Items listed when the whole entity is added or removed (permissions, roles, access policies). */
   readonly listWithEntity?: boolean;
   /** Report per group, heads merged (actions per resource). */
   readonly grouped?: boolean;
+  /** A Deny: its items take access away, so a widened item narrows access and a narrowed one widens it. */
+  readonly invert?: boolean;
   readonly items: readonly Item[];
 }
 
@@ -81,7 +88,7 @@ class SetBuilder {
     for (const entry of items) {
       const existing = target.get(entry.key);
       // The same fact twice (two statements): keep the looser operator.
-      if (!existing || (entry.op && existing.op && entry.op.length > existing.op.length)) target.set(entry.key, entry);
+      if (!existing || looseness(entry.op) > looseness(existing.op)) target.set(entry.key, entry);
     }
   }
   build(): Map<string, FactSet> {
@@ -159,6 +166,7 @@ interface RoleRecord {
   readonly managed: { readonly arn: string; readonly resource: string }[];
   readonly associations: { readonly cluster: string; readonly namespace: string; readonly serviceAccount: string; readonly resource: string }[];
   boundary?: string;
+  boundaryStatements: { readonly stackId: string; readonly statement: Statement }[];
 }
 
 function statementsOf(value: unknown): Statement[] {
@@ -172,7 +180,7 @@ function collectRoles(stacks: Stacks): RoleRecord[] {
   const byName = new Map<string, RoleRecord>();
   for (const [stackId, stack] of stacks)
     for (const [name, config] of Object.entries(stack.resource?.aws_iam_role ?? {}).sort(([a], [b]) => compare(a, b))) {
-      const record: RoleRecord = { stackId, name, roleName: typeof config.name === "string" ? config.name : name, config, statements: [], managed: [], associations: [] };
+      const record: RoleRecord = { stackId, name, roleName: typeof config.name === "string" ? config.name : name, config, statements: [], managed: [], associations: [], boundaryStatements: [] };
       records.push(record);
       byLocation.set(`${stackId}\u0000${name}`, record);
       if (typeof config.name === "string") byName.set(config.name, record);
@@ -181,6 +189,7 @@ function collectRoles(stacks: Stacks): RoleRecord[] {
       if (typeof config.permissions_boundary === "string") {
         const policy = referencedResource(stacks, stackId, config.permissions_boundary);
         record.boundary = policy?.type === "aws_iam_policy" && typeof policy.config.name === "string" ? `policy ${policy.config.name}` : unresolvedText(follow(stacks, stackId, config.permissions_boundary));
+        if (policy?.type === "aws_iam_policy") record.boundaryStatements.push(...statementsOf(policy.config.policy).map((statement) => ({ stackId: policy.stackId, statement })));
       }
     }
   const roleOf = (stackId: string, value: unknown): RoleRecord | undefined => {
@@ -222,6 +231,157 @@ function describeValue(stacks: Stacks, stackId: string, value: string): string {
   return stack ? describeTarget(stack, located.value) : located.value;
 }
 
+export interface LocatedStatement {
+  readonly stackId: string;
+  readonly statement: Statement;
+}
+
+interface PolicySpec {
+  /** Prefix of the set keys, so several policies of one entity do not mix (`boundary-`, `bucket-`, …). */
+  readonly prefix: string;
+  readonly what: string;
+  /** Statements of resource policies name principals: each becomes part of the fact. */
+  readonly principals: boolean;
+  readonly listWithEntity?: boolean;
+  readonly scope?: FactSet["scope"];
+  readonly extra?: Partial<Item>;
+}
+
+const principalText = (principal: string) => (principal === "*" ? 'anyone (Principal "*")' : principal);
+
+/** A statement's actions and (described) resources, `NotAction …` / `NotResource …` standing for the complements. */
+function actionsAndTargets(stacks: Stacks, stackId: string, statement: Statement): { actions: string[]; targets: string[] } {
+  const actions = statement.actions.length > 0 ? [...statement.actions] : [`NotAction ${[...statement.notActions].sort(compare).join(", ")}`];
+  const targets =
+    statement.resources.length > 0
+      ? statement.resources.map((value) => describeValue(stacks, stackId, value))
+      : statement.notResources.length > 0
+        ? [`NotResource ${statement.notResources.map((value) => describeValue(stacks, stackId, value)).sort(compare).join(", ")}`]
+        : ["*"];
+  return { actions, targets };
+}
+
+function principalsOrNone(stacks: Stacks, spec: PolicySpec, entry: LocatedStatement): (string | undefined)[] {
+  if (!spec.principals) return [undefined];
+  const principals = principalsOf(stacks, entry.stackId, entry.statement);
+  return principals.length > 0 ? principals : [entry.statement.hasNotPrincipal ? "NotPrincipal (everyone but the named)" : "(no principal)"];
+}
+
+const principalPart = (principal: string | undefined) => (principal === undefined ? [] : [{ text: principal, glob: principal === "*" }]);
+
+/**
+ * The Allow statements as (principal, action, resource) items with their conditions per resource: a new or
+ * broader item widens, a condition dropped or loosened widens.
+ */
+function addAllows(stacks: Stacks, sets: SetBuilder, entries: readonly LocatedStatement[], spec: PolicySpec): void {
+  const setKey = `${spec.prefix}permissions`;
+  const conditionsByItem = new Map<string, { group: string; perStatement: Map<string, Item[]>[] }>();
+  for (const entry of entries) {
+    const { stackId, statement } = entry;
+    if (statement.effect !== "Allow") continue;
+    const { actions, targets } = actionsAndTargets(stacks, stackId, statement);
+    const conditions = new Map<string, Item[]>();
+    for (const [op, conditionEntries] of Object.entries(statement.conditions))
+      for (const [key, values] of Object.entries(conditionEntries)) {
+        if (!conditions.has(key)) conditions.set(key, []);
+        conditions.get(key)!.push(...(values.length === 0 ? [NOBODY] : values.map((value) => conditionItem(op, describeValue(stacks, stackId, value)))));
+      }
+    for (const principal of principalsOrNone(stacks, spec, entry))
+      for (const target of targets) {
+        const group = principal === undefined ? target : `${target} for ${principalText(principal)}`;
+        sets.add(
+          { key: setKey, what: spec.what, listWithEntity: spec.listWithEntity ?? false, grouped: true, ...(spec.scope ? { scope: spec.scope } : {}) },
+          ...actions.map((action) =>
+            item(`${group} ${action.toLowerCase()}`, `${action} on ${group}`, [...principalPart(principal), { text: target, glob: true }, { text: action.toLowerCase(), glob: true }], {
+              group,
+              head: action,
+              ...spec.extra,
+              ...(principal === "*" ? { flags: ["anonymous"], cloud: "public" as const } : {}),
+            }),
+          ),
+        );
+        // Conditions per (resource, action): a statement without them on another action does not void them.
+        for (const action of actions) {
+          const itemKey = `${group} ${action.toLowerCase()}`;
+          if (!conditionsByItem.has(itemKey)) conditionsByItem.set(itemKey, { group, perStatement: [] });
+          conditionsByItem.get(itemKey)!.perStatement.push(conditions);
+        }
+      }
+  }
+  for (const [itemKey, { group, perStatement }] of conditionsByItem) {
+    const keys = sorted(perStatement.flatMap((conditions) => [...conditions.keys()]));
+    for (const key of keys) {
+      const constrained = perStatement.every((conditions) => conditions.has(key));
+      sets.add(
+        {
+          key: `${spec.prefix}condition|${itemKey}|${key}`,
+          what: `condition ${key} on ${group}`,
+          constraint: true,
+          addedKind: "widened",
+          removedKind: "narrowed",
+          scope: { set: setKey, group, item: itemKey },
+        },
+        ...(constrained ? perStatement.flatMap((conditions) => conditions.get(key)!) : [NO_CONDITION]),
+      );
+    }
+  }
+}
+
+/** Condition operators whose values exempt requests from a Deny (`ArnNotEquals aws:PrincipalArn …`). */
+const EXEMPTING = /^(?:ForAllValues:|ForAnyValue:)?(?:String|Arn)Not(?:Equals|Like)(?:IgnoreCase)?(?:IfExists)?$/;
+
+/**
+ * The Deny statements, read in reverse: a Deny added or broadened narrows access, one removed, narrowed or
+ * given a condition widens it. Negated conditions (`ArnNotEquals aws:PrincipalArn`) are exemptions, their
+ * values compared like grants: an exempted principal added (an issuer document writer) widens.
+ */
+function addDenies(stacks: Stacks, sets: SetBuilder, entries: readonly LocatedStatement[], spec: PolicySpec): void {
+  const setKey = `${spec.prefix}deny`;
+  for (const entry of entries) {
+    const { stackId, statement } = entry;
+    if (statement.effect !== "Deny") continue;
+    const { actions, targets } = actionsAndTargets(stacks, stackId, statement);
+    const exemptions: { op: string; key: string; values: readonly string[] }[] = [];
+    const plain: string[] = [];
+    for (const [op, conditionEntries] of Object.entries(statement.conditions))
+      for (const [key, values] of Object.entries(conditionEntries)) {
+        if (EXEMPTING.test(op)) exemptions.push({ op, key, values });
+        else plain.push(`${op} ${key} = ${values.map((value) => describeValue(stacks, stackId, value)).join(", ")}`);
+      }
+    const suffix = plain.length > 0 ? ` if ${plain.sort(compare).join("; ")}` : "";
+    const exemptionSuffix = exemptions.length > 0 ? ` except ${sorted(exemptions.map((exemption) => exemption.key)).join(", ")} exempted` : "";
+    const groups: string[] = [];
+    for (const principal of principalsOrNone(stacks, spec, entry))
+      for (const target of targets) {
+        const group = `${target}${principal === undefined ? "" : ` for ${principalText(principal)}`}${suffix}${exemptionSuffix}`;
+        groups.push(group);
+        sets.add(
+          { key: setKey, what: spec.what, grouped: true, invert: true, addedKind: "narrowed", removedKind: "widened", ...(spec.scope ? { scope: spec.scope } : {}) },
+          ...actions.map((action) =>
+            item(
+              `${group} ${action.toLowerCase()}`,
+              `${action} on ${group}`,
+              [...principalPart(principal), { text: target, glob: true }, { text: action.toLowerCase(), glob: true }, suffix ? { text: suffix, glob: false } : { text: "*", glob: true }],
+              { group, head: action, ...spec.extra },
+            ),
+          ),
+        );
+      }
+    // Whoever a Deny of writes to the issuer documents exempts can publish keys and forge every identity.
+    const first = sorted(groups)[0];
+    const issuerWriter = targets.some((target) => target.endsWith("/.well-known/openid-configuration")) && actions.some((action) => globMatches(action.toLowerCase(), "s3:putobject"));
+    for (const { op, key, values } of exemptions)
+      sets.add(
+        {
+          key: `${spec.prefix}exempt|${first}|${key}`,
+          what: `${issuerWriter ? "issuer document writer: " : ""}exempt (${key}) from the Deny of ${sorted(actions).join(", ")} on ${sorted(targets).join(", ")}${suffix}`,
+          scope: { set: setKey, group: first },
+        },
+        ...values.map((value) => conditionItem(op, describeValue(stacks, stackId, value), { ...spec.extra, ...(issuerWriter ? { flags: ["issuer-writer"] } : {}) })),
+      );
+  }
+}
+
 function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
   const sets = new SetBuilder();
   const resource = address(record.stackId, "aws_iam_role", record.name);
@@ -245,7 +405,7 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
     const actions = sorted(statements.flatMap((statement) => statement.actions));
     sets.add(
       { key: `actions|${principal}`, what: `trust actions of ${principal}`, scope: { set: "principal", group: principal } },
-      ...actions.map((action) => item(action.toLowerCase(), action, [{ text: action.toLowerCase(), glob: true }])),
+      ...actions.map((action) => item(action.toLowerCase(), action, [{ text: action.toLowerCase(), glob: true }], { group: principal })),
     );
     const keyOf = (statement: Statement) => Object.values(statement.conditions).flatMap((entries) => Object.keys(entries));
     const claims = sorted([
@@ -258,18 +418,23 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
         key: `claim|${principal}|${claim}`,
         what: claimWhat(claim, principal),
         constraint: true,
-        scope: { set: "principal", group: principal },
+        // Claims are compared while a statement trusts the principal (a pod identity association alone admits nobody).
+        scope: { set: `actions|${principal}`, group: principal },
         ...(IDENTITY_CLAIMS.has(claim) ? {} : { addedKind: "widened" as const, removedKind: "narrowed" as const }),
       };
-      const values: Item[] = [];
-      let unconstrained = statements.length === 0;
+      // Without a statement for the principal (a pod identity association left alone) nothing is admitted.
+      const values: Item[] = statements.length === 0 ? [NOBODY] : [];
+      let unconstrained = false;
       for (const statement of statements) {
-        const found = Object.entries(statement.conditions).flatMap(([op, entries]) =>
+        const lists = Object.entries(statement.conditions).flatMap(([op, entries]) =>
           Object.entries(entries)
             .filter(([key]) => claimOf(principal, key) === claim)
-            .flatMap(([, list]) => list.map((value) => ({ op, value }))),
+            .map(([, list]) => ({ op, list })),
         );
-        if (found.length === 0) unconstrained = true;
+        const found = lists.flatMap(({ op, list }) => list.map((value) => ({ op, value })));
+        // A key tested against an empty list admits nobody; a statement without the key admits anyone.
+        if (lists.length === 0) unconstrained = true;
+        else if (found.length === 0) values.push(NOBODY);
         // Pod Identity: the ServiceAccount tag names a workload together with the namespace tag.
         const namespaces = statement.conditions.StringEquals?.["aws:RequestTag/kubernetes-namespace"] ?? [];
         for (const { op, value } of found) {
@@ -302,48 +467,27 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
       item(`${association.cluster} ${workload}`, `${workload} on cluster ${association.cluster}`, undefined, { workload, resource: association.resource }),
     );
   }
-  // Permissions.
-  const conditionsByResource = new Map<string, Map<string, Item[]>[]>();
-  for (const { stackId, statement } of record.statements.filter((entry) => entry.statement.effect === "Allow")) {
-    const actions = statement.actions.length > 0 ? statement.actions : [`NotAction ${[...statement.notActions].sort(compare).join(", ")}`];
-    const resources =
-      statement.resources.length > 0
-        ? statement.resources.map((value) => describeValue(stacks, stackId, value))
-        : [`NotResource ${statement.notResources.map((value) => describeValue(stacks, stackId, value)).sort(compare).join(", ")}`];
-    const conditions = new Map<string, Item[]>();
-    for (const [op, entries] of Object.entries(statement.conditions))
-      for (const [key, values] of Object.entries(entries)) {
-        if (!conditions.has(key)) conditions.set(key, []);
-        conditions.get(key)!.push(...values.map((value) => conditionItem(op, describeValue(stacks, stackId, value))));
-      }
-    for (const target of resources) {
-      sets.add(
-        { key: "permissions", what: "AWS permission", listWithEntity: true, grouped: true },
-        ...actions.map((action) =>
-          item(`${target} ${action.toLowerCase()}`, `${action} on ${target}`, [{ text: target, glob: true }, { text: action.toLowerCase(), glob: true }], { group: target, head: action }),
-        ),
-      );
-      if (!conditionsByResource.has(target)) conditionsByResource.set(target, []);
-      conditionsByResource.get(target)!.push(conditions);
-    }
-  }
-  for (const [target, perStatement] of conditionsByResource) {
-    const keys = sorted(perStatement.flatMap((conditions) => [...conditions.keys()]));
-    for (const key of keys) {
-      const constrained = perStatement.every((conditions) => conditions.has(key));
-      sets.add(
-        { key: `condition|${target}|${key}`, what: `condition ${key} on ${target}`, constraint: true, addedKind: "widened", removedKind: "narrowed", scope: { set: "permissions", group: target } },
-        ...(constrained ? perStatement.flatMap((conditions) => conditions.get(key)!) : [NO_CONDITION]),
-      );
-    }
-  }
+  // Permissions: what the role's policies allow, what they deny (and whom a Deny exempts).
+  addAllows(stacks, sets, record.statements, { prefix: "", what: "AWS permission", listWithEntity: true, principals: false });
+  addDenies(stacks, sets, record.statements, { prefix: "", what: "AWS Deny", principals: false });
+  addDenies(
+    stacks,
+    sets,
+    statementsOf(record.config.assume_role_policy).map((statement) => ({ stackId: record.stackId, statement })),
+    { prefix: "trust-", what: "trust Deny", principals: true },
+  );
   for (const managed of record.managed)
     sets.add(
       { key: "permissions", what: "AWS permission", listWithEntity: true, grouped: true },
       item(`managed ${managed.arn}`, `managed policy ${managed.arn}`, [{ text: `managed ${managed.arn}`, glob: false }], { group: `managed policy ${managed.arn}`, head: "all actions of", resource: managed.resource }),
     );
-  if (record.boundary)
-    sets.add({ key: "boundary", what: "permissions boundary", addedKind: "narrowed", removedKind: "widened" }, item(record.boundary, record.boundary));
+  if (record.boundary) {
+    sets.add({ key: "boundary", what: "permissions boundary", addedKind: "narrowed", removedKind: "widened" }, item(record.boundary, record.boundary, undefined, { group: "boundary" }));
+    // The boundary's content, compared while both revisions have one (removing it is the widening above).
+    const scope = { set: "boundary", group: "boundary" };
+    addAllows(stacks, sets, record.boundaryStatements, { prefix: "boundary-", what: "permissions boundary allows", listWithEntity: false, principals: false, scope });
+    addDenies(stacks, sets, record.boundaryStatements, { prefix: "boundary-", what: "permissions boundary Deny", principals: false, scope });
+  }
   const mode = [...byPrincipal.keys()].some((principal) => principal.startsWith("Federated "))
     ? "IRSA"
     : byPrincipal.has("Service pods.eks.amazonaws.com")
@@ -397,6 +541,12 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
     }
   const publicGrants = new SetBuilder();
   let publicResource: string | undefined;
+  const external = new Map<string, { resource: string; sets: SetBuilder; text: string }>();
+  const externalFor = (member: string, resource: string) => {
+    const text = unresolvedText({ stackId: "", value: member });
+    if (!external.has(text)) external.set(text, { resource, sets: new SetBuilder(), text });
+    return external.get(text)!.sets;
+  };
   for (const [stackId, stack] of stacks)
     for (const [type, resources] of Object.entries(stack.resource ?? {}).filter(([type]) => /^google_.+_iam_(member|binding)$/.test(type)))
       for (const [name, config] of Object.entries(resources).sort(([a], [b]) => compare(a, b))) {
@@ -411,7 +561,12 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
           if (type === "google_service_account_iam_member" || type === "google_service_account_iam_binding") {
             const email = googleAccountOf(stacks, stackId, config.service_account_id);
             const account = email ? accounts.get(email) : undefined;
-            if (!account) continue;
+            if (!account) {
+              const target = email ?? (typeof config.service_account_id === "string" ? unresolvedText(follow(stacks, stackId, config.service_account_id)) : String(config.service_account_id));
+              const text = `service account ${target}: ${role}${googleCondition(config)}`;
+              externalFor(member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
+              continue;
+            }
             const workload = workloadOfPrincipal(member);
             if (workload && role === "roles/iam.workloadIdentityUser") account.workloads.push(workload);
             account.sets.add(
@@ -425,8 +580,12 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
           }
           const email = googleAccountOf(stacks, stackId, member);
           const account = email ? accounts.get(email) : undefined;
-          if (!account) continue;
           const text = `${googleScope(type, config)}: ${role}${googleCondition(config)}`;
+          // A member that is not one of the app's service accounts (a user, a group, another project's account).
+          if (!account) {
+            if (member !== "allUsers" && member !== "allAuthenticatedUsers") externalFor(email ? `serviceAccount:${email}` : member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
+            continue;
+          }
           account.sets.add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
         }
       }
@@ -441,6 +600,19 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
       summary: `roles: ${(sets.get("roles")?.items ?? []).map((entry) => entry.text).join(", ") || "none"}`,
       announce: true,
       sets,
+    });
+  }
+  for (const [member, { resource, sets }] of external) {
+    const workload = workloadOfPrincipal(member);
+    entities.set(`gcp-member:${member}`, {
+      key: `gcp-member:${member}`,
+      cloud: "gcp",
+      label: `Google member ${member}`,
+      resource,
+      workloads: workload ? [workload] : [],
+      summary: "",
+      announce: false,
+      sets: sets.build(),
     });
   }
   if (publicResource)
@@ -505,8 +677,11 @@ export function admittedByCondition(expression: string): Item[] {
     return item(`${claim} ${value}${pattern ? "*" : ""}`, text, [{ text: claim, glob: false }, { text: `${value}${pattern ? "*" : ""}`, glob: pattern }], workload ? { workload } : {});
   };
   let rest = expression;
+  let empty = false;
   rest = rest.replace(new RegExp(`${CEL_PATH}\\s+in\\s+\\[([^\\]]*)\\]`, "g"), (_, path: string, list: string) => {
-    for (const match of list.matchAll(new RegExp(CEL_STRING, "g"))) items.push(claimItem(claimPath(path), unescape(match[1]), false));
+    const matches = [...list.matchAll(new RegExp(CEL_STRING, "g"))];
+    if (matches.length === 0) empty = true;
+    for (const match of matches) items.push(claimItem(claimPath(path), unescape(match[1]), false));
     return " ";
   });
   rest = rest.replace(new RegExp(`${CEL_PATH}\\s*==\\s*${CEL_STRING}`, "g"), (_, path: string, value: string) => {
@@ -517,6 +692,8 @@ export function admittedByCondition(expression: string): Item[] {
     items.push(claimItem(claimPath(path), unescape(value), true));
     return " ";
   });
+  // `x in []` admits nobody; joined with && (no alternative), the whole condition admits nobody.
+  if (empty && !expression.includes("||")) return [NOBODY];
   if (rest.replace(/&&|\|\||[()\s]/g, "") !== "") items.push(item(`(expression) ${expression}`, `condition ${expression}`));
   return items;
 }
@@ -727,7 +904,7 @@ function publicEntities(stacks: Stacks, entities: Map<string, Entity>): void {
         if (!block || block[1][flag] !== true)
           entityFor(bucket, resource).sets.add({ key: "block", what: "public access block", addedKind: "widened", removedKind: "narrowed", listWithEntity: true }, item(`${flag} off`, `${flag} not set`, undefined, { resource }));
       if (typeof config.acl === "string" && PUBLIC_ACLS.has(config.acl))
-        entityFor(bucket, resource).sets.add({ key: "acl", what: "public ACL", listWithEntity: true }, item(`bucket acl ${config.acl}`, `bucket ACL ${config.acl}`, undefined, { flags: ["anonymous"] }));
+        entityFor(bucket, resource).sets.add({ key: "acl", what: "public ACL", listWithEntity: true }, item(`bucket acl ${config.acl}`, `bucket ACL ${config.acl}`, undefined, { resource: address(stackId, "aws_s3_bucket", name), flags: ["anonymous"] }));
     }
     for (const type of ["aws_s3_bucket_acl", "aws_s3_object"])
       for (const [name, config] of Object.entries(stack.resource?.[type] ?? {}).sort(([a], [b]) => compare(a, b))) {
@@ -744,6 +921,67 @@ function publicEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   }
 }
 
+/** Whether `value` references resource `type`.`name` (any attribute). */
+const refersTo = (value: unknown, type: string, name: string) => typeof value === "string" && value.startsWith(`\${${type}.${name}.`);
+
+/** KMS keys: who the key policy lets use or manage the key, what it denies, and the grants on it. */
+function keyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
+  for (const [stackId, stack] of stacks)
+    for (const [name, config] of Object.entries(stack.resource?.aws_kms_key ?? {}).sort(([a], [b]) => compare(a, b))) {
+      const alias = Object.values(stack.resource?.aws_kms_alias ?? {}).find((candidate) => refersTo(candidate.target_key_id, "aws_kms_key", name))?.name;
+      const keyName = typeof alias === "string" ? alias : address(stackId, "aws_kms_key", name);
+      const resource = address(stackId, "aws_kms_key", name);
+      const statements: LocatedStatement[] = statementsOf(config.policy).map((statement) => ({ stackId, statement }));
+      for (const [, policy] of Object.entries(stack.resource?.aws_kms_key_policy ?? {}).sort(([a], [b]) => compare(a, b)))
+        if (refersTo(policy.key_id, "aws_kms_key", name)) statements.push(...statementsOf(policy.policy).map((statement) => ({ stackId, statement })));
+      const sets = new SetBuilder();
+      addAllows(stacks, sets, statements, { prefix: "key-", what: "key policy grant", listWithEntity: true, principals: true });
+      addDenies(stacks, sets, statements, { prefix: "key-", what: "key policy Deny", principals: true });
+      for (const [grantStackId, grantStack] of stacks)
+        for (const [grantName, grant] of Object.entries(grantStack.resource?.aws_kms_grant ?? {}).sort(([a], [b]) => compare(a, b))) {
+          const key = typeof grant.key_id === "string" ? referencedResource(stacks, grantStackId, grant.key_id) : undefined;
+          if (key?.type !== "aws_kms_key" || key.stackId !== stackId || key.name !== name) continue;
+          const grantee = typeof grant.grantee_principal === "string" ? unresolvedText(follow(stacks, grantStackId, grant.grantee_principal)) : String(grant.grantee_principal);
+          const constraints = blocks(grant.constraints)
+            .flatMap((block) => Object.entries(block).map(([field, value]) => `${field} ${JSON.stringify(value)}`))
+            .sort(compare);
+          const group = `${grantee}${constraints.length > 0 ? ` if ${constraints.join("; ")}` : ""}`;
+          const grantResource = address(grantStackId, "aws_kms_grant", grantName);
+          sets.add(
+            { key: "grants", what: "KMS grant", listWithEntity: true, grouped: true },
+            ...asStrings(grant.operations).map((operation) =>
+              item(`${group} ${operation}`, `${operation} to ${group}`, [{ text: grantee, glob: false }, { text: operation, glob: false }, constraints.length > 0 ? { text: constraints.join("; "), glob: false } : { text: "*", glob: true }], {
+                group: `key ${keyName} to ${group}`,
+                head: operation,
+                resource: grantResource,
+              }),
+            ),
+          );
+        }
+      const key = `aws-kms:${keyName}`;
+      entities.set(key, { key, cloud: "aws", label: `KMS key ${keyName}`, resource, workloads: [], summary: "", announce: false, sets: sets.build() });
+    }
+}
+
+/** Bucket policies for every principal (anonymous grants are the public surface's): grants, Denies, exemptions. */
+function bucketPolicyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
+  for (const [stackId, stack] of stacks) {
+    const buckets = Object.entries(stack.resource?.aws_s3_bucket ?? {});
+    for (const [name, policy] of Object.entries(stack.resource?.aws_s3_bucket_policy ?? {}).sort(([a], [b]) => compare(a, b))) {
+      const found = buckets.find(([bucketName, config]) => refersTo(policy.bucket, "aws_s3_bucket", bucketName) || config.bucket === policy.bucket);
+      const bucket = found ? String(found[1].bucket ?? found[0]) : typeof policy.bucket === "string" ? unresolvedText(follow(stacks, stackId, policy.bucket)) : String(policy.bucket);
+      const resource = address(stackId, "aws_s3_bucket_policy", name);
+      const statements = statementsOf(policy.policy).map((statement) => ({ stackId, statement }));
+      const anonymous = (entry: LocatedStatement) => entry.statement.principal === "*" || (entry.statement.principal !== undefined && (entry.statement.principal.AWS ?? []).includes("*"));
+      const sets = new SetBuilder();
+      addAllows(stacks, sets, statements.filter((entry) => !anonymous(entry)), { prefix: "bucket-", what: "bucket policy grant", listWithEntity: true, principals: true, extra: { resource } });
+      addDenies(stacks, sets, statements, { prefix: "bucket-", what: "bucket policy Deny", principals: true, extra: { resource } });
+      const key = `aws-bucket:${bucket}`;
+      entities.set(key, { key, cloud: "aws", label: `bucket policy of ${bucket}`, resource, workloads: [], summary: "", announce: false, sets: sets.build() });
+    }
+  }
+}
+
 /** Every entity of an environment's stacks, by key. */
 export function accessModel(stacks: Stacks): AccessModel {
   const entities = new Map<string, Entity>();
@@ -756,5 +994,7 @@ export function accessModel(stacks: Stacks): AccessModel {
   clusterAccessEntities(stacks, entities);
   oidcProviderEntities(stacks, entities);
   publicEntities(stacks, entities);
+  keyEntities(stacks, entities);
+  bucketPolicyEntities(stacks, entities);
   return new Map([...entities].sort(([a], [b]) => compare(a, b)));
 }

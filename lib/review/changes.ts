@@ -4,6 +4,7 @@
  * (`<namespace>/<serviceAccount>`) it concerns, or to the resource for non-workload changes. Every change
  * that grants more (added, widened) needs review.
  */
+import { parseStackIds } from "../rules/stack-ids";
 import type { StackJson } from "../rules/types";
 import { accessModel, AccessModel, Cloud, Entity, FactSet } from "./access-model";
 import { compare, diffItems, Item, ItemChange, NO_CONDITION } from "./items";
@@ -28,6 +29,8 @@ export interface AccessChange {
   readonly resource: string;
   /** system:masters, cluster-admin, anonymous: present only when one applies. */
   readonly flags?: readonly string[];
+  /** The team whose stack carries the fact (`<component>-<env>-<team>`). @default none: the platform's stacks */
+  readonly team?: string;
 }
 
 export type EnvironmentComparison =
@@ -44,6 +47,8 @@ const texts = (items: readonly Item[]) => (items.length === 0 ? null : items.map
 
 interface Draft {
   readonly kind: AccessChangeKind;
+  /** How the items changed (a Deny's items: the opposite of the access `kind` for widened/narrowed). */
+  readonly source: ItemChange["kind"];
   readonly set: FactSet;
   readonly before: readonly Item[];
   readonly after: readonly Item[];
@@ -54,6 +59,8 @@ interface Draft {
 function mappedKind(set: FactSet, change: ItemChange): AccessChangeKind {
   if (change.kind === "added") return set.addedKind ?? "added";
   if (change.kind === "removed") return set.removedKind ?? "removed";
+  // A Deny broadened takes access away; narrowed, it gives access back.
+  if (set.invert) return change.kind === "widened" ? "narrowed" : "widened";
   return change.kind;
 }
 
@@ -62,16 +69,20 @@ function headsOn(items: readonly Item[], group: string): string | null {
   return heads.length === 0 ? null : `${[...new Set(heads)].sort(compare).join(", ")} on ${group}`;
 }
 
-/** `<heads> on <group>` per group, groups joined by `; `. */
+/** `<heads> on <group>, <group>` for the groups with the same heads; such runs joined by `; `. */
 function describeGrouped(items: readonly Item[]): string {
-  const groups = [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare);
-  return groups.map((group) => headsOn(items, group)).join("; ");
+  const byHeads = new Map<string, string[]>();
+  for (const group of [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare)) {
+    const heads = [...new Set(items.filter((entry) => (entry.group ?? "") === group).map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
+    byHeads.set(heads, [...(byHeads.get(heads) ?? []), group]);
+  }
+  return [...byHeads].map(([heads, groups]) => `${heads} on ${groups.join(", ")}`).join("; ");
 }
 
 function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   const items = [...draft.before, ...draft.after];
   // Who the change is about: whoever gains (added, widened) or loses (removed, narrowed) it.
-  const changedSide = draft.kind === "added" || draft.kind === "widened" ? draft.after : draft.before;
+  const changedSide = draft.source === "added" || draft.source === "widened" ? draft.after : draft.before;
   const itemWorkloads = [...new Set(changedSide.map((entry) => entry.workload).filter((workload): workload is string => !!workload))].sort(compare);
   const resource = items.find((entry) => entry.resource)?.resource ?? entity.resource;
   const workloads = itemWorkloads.length > 0 ? itemWorkloads : entity.workloads.length > 0 ? entity.workloads : [resource];
@@ -81,15 +92,16 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   let before = texts(draft.before);
   let after = texts(draft.after);
   if (draft.set.grouped && draft.context) {
-    const changed = draft.kind === "removed" || draft.kind === "narrowed" ? draft.before : draft.after;
+    const changed = draft.source === "removed" || draft.source === "narrowed" ? draft.before : draft.after;
     const group = changed[0].group ?? "";
     const heads = [...new Set(changed.map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
-    if (draft.kind === "added" || draft.kind === "removed") {
+    if (draft.source === "added" || draft.source === "removed") {
       what = `${draft.set.what} ${heads} on ${group}`;
       before = headsOn(draft.context.before, group);
       after = headsOn(draft.context.after, group);
     } else {
-      what = `${draft.set.what} ${draft.kind}: ${describeGrouped(draft.after)}`;
+      const word = draft.set.invert ? (draft.kind === "widened" ? "loosened" : "tightened") : draft.kind;
+      what = `${draft.set.what} ${word}: ${describeGrouped(draft.after)}`;
       before = describeGrouped(draft.before);
       after = describeGrouped(draft.after);
     }
@@ -111,30 +123,30 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
 /** Added/removed items of a grouped set become one draft per group (actions on one resource together). */
 function draftsOf(set: FactSet, changes: readonly ItemChange[], context: Draft["context"]): Draft[] {
   const drafts: Draft[] = [];
-  const merged = new Map<string, { kind: AccessChangeKind; before: Item[]; after: Item[] }>();
+  const merged = new Map<string, { kind: AccessChangeKind; source: ItemChange["kind"]; before: Item[]; after: Item[] }>();
   for (const change of changes) {
     const kind = mappedKind(set, change);
     if (set.grouped && (change.kind === "added" || change.kind === "removed")) {
       const entry = change.kind === "added" ? change.after[0] : change.before[0];
       const key = `${kind}\u0000${entry.group ?? ""}`;
-      if (!merged.has(key)) merged.set(key, { kind, before: [], after: [] });
+      if (!merged.has(key)) merged.set(key, { kind, source: change.kind, before: [], after: [] });
       merged.get(key)![change.kind === "added" ? "after" : "before"].push(entry);
     } else if (set.grouped) {
       // Widened/narrowed: merge the pairs that move between the same groups (actions moving together).
       const groups = (items: readonly Item[]) => [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare).join("\u0001");
       const key = `${kind}\u0000${groups(change.before)}\u0000${groups(change.after)}`;
-      if (!merged.has(key)) merged.set(key, { kind, before: [], after: [] });
+      if (!merged.has(key)) merged.set(key, { kind, source: change.kind, before: [], after: [] });
       const target = merged.get(key)!;
       for (const entry of change.before) if (!target.before.some((known) => known.key === entry.key)) target.before.push(entry);
       for (const entry of change.after) if (!target.after.some((known) => known.key === entry.key)) target.after.push(entry);
-    } else drafts.push({ kind, set, before: change.before, after: change.after, ...(context ? { context } : {}) });
+    } else drafts.push({ kind, source: change.kind, set, before: change.before, after: change.after, ...(context ? { context } : {}) });
   }
-  for (const { kind, before, after } of merged.values()) drafts.push({ kind, set, before, after, ...(context ? { context } : {}) });
+  for (const { kind, source, before, after } of merged.values()) drafts.push({ kind, source, set, before, after, ...(context ? { context } : {}) });
   return drafts;
 }
 
 function hasGroup(entity: Entity, scope: NonNullable<FactSet["scope"]>): boolean {
-  return (entity.sets.get(scope.set)?.items ?? []).some((entry) => entry.group === scope.group);
+  return (entity.sets.get(scope.set)?.items ?? []).some((entry) => entry.group === scope.group && (scope.item === undefined || entry.key === scope.item));
 }
 
 function compareEntity(base: Entity, head: Entity): AccessChange[] {
@@ -173,7 +185,8 @@ function wholeEntity(entity: Entity, kind: "added" | "removed"): AccessChange[] 
         resource: entity.resource,
       });
   for (const set of entity.sets.values()) {
-    if (!(set.listWithEntity || !entity.announce) || set.items.length === 0) continue;
+    // A Deny or an exemption comes and goes with what it belongs to: not a grant of its own.
+    if (!(set.listWithEntity || !entity.announce) || set.invert || set.scope || set.items.length === 0) continue;
     const changes: ItemChange[] = set.items.map((entry) => (kind === "added" ? { kind, before: [], after: [entry] } : { kind, before: [entry], after: [] }));
     const context = set.grouped ? (kind === "added" ? { before: [], after: set.items } : { before: set.items, after: [] }) : undefined;
     const plain: FactSet = { ...set, addedKind: "added", removedKind: "removed" };
@@ -230,10 +243,15 @@ export function cloudOfStack(stack: StackJson): Cloud {
  * reported as new — one entry per stack, needing review — instead of listing everything as added.
  */
 export function compareEnvironment(base: Stacks | undefined, head: Stacks): EnvironmentComparison {
+  const teams = parseStackIds([...head.keys(), ...(base?.keys() ?? [])]);
+  const withTeam = (change: AccessChange): AccessChange => {
+    const team = teams.get(change.resource.split(":")[0])?.team;
+    return team === undefined ? change : { ...change, team };
+  };
   if (!base || base.size === 0)
     return {
       status: "new-environment",
-      changes: [...head].map(([stackId, stack]) => ({
+      changes: [...head].map(([stackId, stack]): AccessChange => withTeam({
         workload: stackId,
         cloud: cloudOfStack(stack),
         kind: "added" as const,
@@ -245,5 +263,5 @@ export function compareEnvironment(base: Stacks | undefined, head: Stacks): Envi
         resource: stackId,
       })),
     };
-  return { status: "compared", changes: diffAccess(accessModel(base), accessModel(head)) };
+  return { status: "compared", changes: diffAccess(accessModel(base), accessModel(head)).map(withTeam) };
 }

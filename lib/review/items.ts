@@ -23,6 +23,8 @@ export interface Item {
   readonly rank?: number;
   /** Stands for "no condition at all": covers every item. */
   readonly any?: boolean;
+  /** Stands for "admits nobody" (`assertion.sub in []`, an empty IAM condition list): covered by every item. */
+  readonly none?: boolean;
   /** The workload this fact is about, when it is not the whole entity's (a trusted subject). */
   readonly workload?: string;
   /** Where this fact lives, when not in the entity's main resource. */
@@ -43,6 +45,9 @@ export function item(key: string, text: string, parts: readonly ItemPart[] = [{ 
 /** The item a constraint set holds when the revision has no condition on it. */
 export const NO_CONDITION: Item = { key: "(no condition)", text: "no condition (any value)", parts: [], any: true };
 
+/** The item a constraint set holds when its condition admits no value at all (an empty list). */
+export const NOBODY: Item = { key: "(nobody)", text: "nobody (the condition admits no value)", parts: [], none: true };
+
 /** IAM glob: `*` any run of characters, `?` one character; everything else literal. */
 export function globMatches(pattern: string, text: string): boolean {
   const expression = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
@@ -52,7 +57,7 @@ export function globMatches(pattern: string, text: string): boolean {
 /** True when `wide` admits everything `narrow` admits (and they are different items). */
 export function covers(wide: Item, narrow: Item): boolean {
   if (wide.key === narrow.key) return false;
-  if (wide.any) return true;
+  if (wide.any || narrow.none) return true;
   if (narrow.any || wide.parts.length !== narrow.parts.length || wide.parts.length === 0) return false;
   return wide.parts.every((part, index) => (part.glob ? globMatches(part.text, narrow.parts[index].text) : part.text === narrow.parts[index].text));
 }

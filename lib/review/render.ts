@@ -46,9 +46,9 @@ export function accessChangesSection(comparison: NonNullable<ReviewInput["compar
     out.push(
       `New environment: \`${md(environment)}\` is not in the base revision (${md(base)}). Every identity in it is new, so its access is not listed change by change: review the whole report below (workloads, public surface, plan).`,
       "",
-      "| | stack | cloud | resources |",
-      "|---|---|---|---|",
-      ...result.changes.map((change) => `| ${changeMarker(change)} | ${md(change.workload)} | ${change.cloud} | ${md(change.after ?? "")} |`),
+      "| | stack | team | cloud | resources |",
+      "|---|---|---|---|---|",
+      ...result.changes.map((change) => `| ${changeMarker(change)} | ${md(change.workload)} | ${change.team === undefined ? "—" : md(change.team)} | ${change.cloud} | ${md(change.after ?? "")} |`),
     );
     return out;
   }
@@ -60,12 +60,12 @@ export function accessChangesSection(comparison: NonNullable<ReviewInput["compar
   out.push(
     `Compared with the base revision (${md(base)}): ${result.changes.length} change${result.changes.length === 1 ? "" : "s"}, ${reviews} granting more than before (marked **⚠ review**: confirm each one).`,
     "",
-    "| | workload | cloud | change | what | before | after |",
-    "|---|---|---|---|---|---|---|",
+    "| | workload | team | cloud | change | what | before | after |",
+    "|---|---|---|---|---|---|---|---|",
   );
   for (const change of result.changes)
     out.push(
-      `| ${changeMarker(change)} | ${md(change.workload)} | ${change.cloud} | ${change.kind} | ${md(change.what)}${change.identity !== change.what ? ` (${md(change.identity)})` : ""} | ${change.before === null ? "—" : md(change.before)} | ${change.after === null ? "—" : md(change.after)} |`,
+      `| ${changeMarker(change)} | ${md(change.workload)} | ${change.team === undefined ? "—" : md(change.team)} | ${change.cloud} | ${change.kind} | ${md(change.what)}${change.identity !== change.what ? ` (${md(change.identity)})` : ""} | ${change.before === null ? "—" : md(change.before)} | ${change.after === null ? "—" : md(change.after)} |`,
     );
   return out;
 }

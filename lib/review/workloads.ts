@@ -8,6 +8,7 @@ import { asStrings, firstBlock, isObject } from "../rules/json";
 import { conditionValues, parsePolicy, Statement } from "../rules/policy";
 import { markerSuppressions } from "../rules/suppressions";
 import type { ResourceConfig, StackJson } from "../rules/types";
+import { follow } from "./references";
 import { parseReference, parseRemoteStateReference, resource } from "./stacks";
 
 export interface AwsAccess {
@@ -45,8 +46,17 @@ const SUBJECT = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 type Stacks = ReadonlyMap<string, StackJson>;
 
-/** A resource ARN or reference in words: `s3://bucket/*`, `kms alias/name`, or as written. */
-export function describeTarget(stack: StackJson, value: string): string {
+/**
+ * A resource ARN or reference in words: `s3://bucket/*`, `kms alias/name`, or as written. With the environment's
+ * stacks (`from`), a value another stack produces (a team stack using the environment's data key) is described in
+ * the producing stack, not by cdktf's name for the output.
+ */
+export function describeTarget(stack: StackJson, value: string, from?: { readonly stacks: Stacks; readonly stackId: string }): string {
+  if (from && parseRemoteStateReference(value)) {
+    const located = follow(from.stacks, from.stackId, value);
+    const producer = from.stacks.get(located.stackId);
+    if (located.stackId !== from.stackId && producer) return describeTarget(producer, located.value);
+  }
   const reference = parseReference(value);
   if (reference?.type === "aws_s3_bucket" && reference.attribute === "arn") {
     const bucket = resource(stack, "aws_s3_bucket", reference.name)?.bucket;
@@ -71,25 +81,25 @@ export function describeTarget(stack: StackJson, value: string): string {
 }
 
 /** `kms:ViaService` and the encryption context of a KMS statement, in words. */
-function kmsConditions(stack: StackJson, statement: Statement): string {
+function kmsConditions(stack: StackJson, statement: Statement, from?: { readonly stacks: Stacks; readonly stackId: string }): string {
   const via = conditionValues(statement, "StringEquals", "kms:ViaService") ?? [];
   const context = [
     ...(conditionValues(statement, "StringEquals", "kms:EncryptionContext:aws:s3:arn") ?? []),
     ...(conditionValues(statement, "StringLike", "kms:EncryptionContext:aws:s3:arn") ?? []),
-  ].map((value) => describeTarget(stack, value));
+  ].map((value) => describeTarget(stack, value, from));
   const parts = [via.length > 0 ? `via ${via.join(", ")}` : "", context.length > 0 ? `context ${context.join(", ")}` : ""].filter(Boolean);
   return parts.length > 0 ? ` (${parts.join("; ")})` : "";
 }
 
 /** `<target>: <actions>` lines of the Allow statements of some policy documents, merged per target. */
-export function permissionLines(stack: StackJson, statements: readonly Statement[]): string[] {
+export function permissionLines(stack: StackJson, statements: readonly Statement[], from?: { readonly stacks: Stacks; readonly stackId: string }): string[] {
   const byTarget = new Map<string, Set<string>>();
   for (const statement of statements.filter((candidate) => candidate.effect === "Allow")) {
-    const note = statement.actions.some((action) => action.startsWith("kms:")) ? kmsConditions(stack, statement) : "";
+    const note = statement.actions.some((action) => action.startsWith("kms:")) ? kmsConditions(stack, statement, from) : "";
     const prefixCondition = conditionValues(statement, "StringLike", "s3:prefix");
     const suffix = `${note}${prefixCondition ? ` (prefix ${prefixCondition.join(", ")})` : ""}`;
     for (const target of statement.resources.length > 0 ? statement.resources : ["(NotResource)"]) {
-      const key = `${describeTarget(stack, target)}${suffix}`;
+      const key = `${describeTarget(stack, target, from)}${suffix}`;
       if (!byTarget.has(key)) byTarget.set(key, new Set());
       for (const action of statement.actions) byTarget.get(key)!.add(action);
     }
@@ -194,7 +204,7 @@ export function awsRoles(stacks: Stacks): AwsRole[] {
         .filter((match): match is RegExpExecArray => !!match)
         .map((match) => `${match[1]}/${match[2]}`);
       roles.push({
-        access: { stackId, roleName: typeof config.name === "string" ? config.name : name, mode, trust, permissions: [...permissionLines(stack, statements), ...managed.sort()] },
+        access: { stackId, roleName: typeof config.name === "string" ? config.name : name, mode, trust, permissions: [...permissionLines(stack, statements, { stacks, stackId }), ...managed.sort()] },
         workloads: [...new Set(workloads)].sort(),
       });
     }
