@@ -1,5 +1,5 @@
 /**
- * Issue 25: every weakening the access model must see, on real edits of the shipped stacks and configs —
+ * Every weakening the access model must see, on real edits of the shipped stacks and configs —
  * Deny statements, boundary content, issuer document writers, bucket and key policies for every principal,
  * KMS grants, Google members outside the catalog, conditions that admit nobody — and edits that change
  * nothing. Plus the property: removing any single statement of any policy the stacks make is classified in
