@@ -269,6 +269,18 @@ export const DAY2_RULE_CASES: Readonly<Record<string, RuleCases>> = {
           ),
         [`statement ServiceAccountWebIdentityStagingGreen conditions name issuer ${GREEN_ISSUER} but trust the provider of ${BLUE_ISSUER}`],
       ],
+      [
+        "blue's statement trusting green's provider, reached through remote state",
+        () =>
+          role(
+            "aws-workloads-staging",
+            "role-reporting-report-writer",
+            editDocument("aws-workloads-staging", "aws_iam_role", "role-reporting-report-writer", "assume_role_policy", (document) => {
+              document.Statement[0].Principal.Federated = document.Statement[1].Principal.Federated;
+            }),
+          ),
+        [`statement ServiceAccountWebIdentity conditions name issuer ${BLUE_ISSUER} but trust the provider of ${GREEN_ISSUER}`],
+      ],
     ],
   },
   "CI-OIDC-2": {
