@@ -165,6 +165,25 @@ export function generatedTeams(teams: number, perTeam: number): Record<string, s
 }
 
 /**
+ * A throw-away project whose only configs are `files` (paths under config/), sharing this checkout's node_modules,
+ * with the app's bundle (or, without one, the whole build); returns the entry point to run in it.
+ */
+export function generatedProject(project: string, files: Readonly<Record<string, string>>, app: { readonly root: string; readonly dist: string; readonly bundle?: string }): string {
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(project, "config", file)), { recursive: true });
+    writeFileSync(path.join(project, "config", file), text);
+  }
+  symlinkSync(path.join(app.root, "node_modules"), path.join(project, "node_modules"), "dir");
+  if (app.bundle) {
+    mkdirSync(path.join(project, "dist"));
+    cpSync(app.bundle, path.join(project, "dist", "app.bundle.js"));
+    return "dist/app.bundle.js";
+  }
+  cpSync(app.dist, path.join(project, "dist"), { recursive: true });
+  return "dist/main.js";
+}
+
+/**
  * What a merge request changing one team's file plans: the project synthesized again after an edit of team-7's
  * file, and the stacks the child pipeline would plan against the first synth (lib/ci/changed-stacks), which should
  * be that team's stacks only.
@@ -258,14 +277,7 @@ function main(): number {
     let singleCluster1000: Measurement | undefined;
     for (const [count, clusters] of [[10, 1], [100, 1], [1000, 1], [1000, 2]] as const) {
       const project = path.join(scratch, `catalog-${count}-${clusters}`);
-      mkdirSync(path.join(project, "config"), { recursive: true });
-      writeFileSync(path.join(project, "config", "bench.yaml"), generatedCatalog(count, clusters));
-      symlinkSync(path.join(root, "node_modules"), path.join(project, "node_modules"), "dir");
-      if (bundled) {
-        mkdirSync(path.join(project, "dist"));
-        cpSync(bundle, path.join(project, "dist", "app.bundle.js"));
-      } else cpSync(dist, path.join(project, "dist"), { recursive: true });
-      const entry = bundled ? "dist/app.bundle.js" : "dist/main.js";
+      const entry = generatedProject(project, { "bench.yaml": generatedCatalog(count, clusters) }, { root, dist, bundle: bundled ? bundle : undefined });
       const measurement = measure(process.execPath, [entry], { cwd: project, env: { ...env, CDKTF_OUTDIR: path.join(project, "out") } }, scratch);
       if (count === 1000 && clusters === 1) singleCluster1000 = measurement;
       const what = `catalog of ${count.toLocaleString("en")} workloads${clusters > 1 ? ` on ${clusters} clusters` : ""} (app command${bundled ? "" : ", unbundled: no dist/app.bundle.js"})`;
@@ -282,16 +294,7 @@ function main(): number {
     {
       const [teams, perTeam] = [50, 20];
       const project = path.join(scratch, `teams-${teams}x${perTeam}`);
-      for (const [file, text] of Object.entries(generatedTeams(teams, perTeam))) {
-        mkdirSync(path.dirname(path.join(project, "config", file)), { recursive: true });
-        writeFileSync(path.join(project, "config", file), text);
-      }
-      symlinkSync(path.join(root, "node_modules"), path.join(project, "node_modules"), "dir");
-      if (bundled) {
-        mkdirSync(path.join(project, "dist"));
-        cpSync(bundle, path.join(project, "dist", "app.bundle.js"));
-      } else cpSync(dist, path.join(project, "dist"), { recursive: true });
-      const entry = bundled ? "dist/app.bundle.js" : "dist/main.js";
+      const entry = generatedProject(project, generatedTeams(teams, perTeam), { root, dist, bundle: bundled ? bundle : undefined });
       const out = path.join(project, "out");
       const measurement = measure(process.execPath, [entry], { cwd: project, env: { ...env, CDKTF_OUTDIR: out } }, scratch);
       const teamStacks = readdirSync(path.join(out, "stacks")).length;
