@@ -290,6 +290,27 @@ describe.each(DELIVERY_ENVIRONMENTS)("delivery-%s: what a compromised deploy job
     expect(deploy("s3:PutObject", delivery.state(`aws-workloads-${name}.tfstate`))).toBe("Allowed");
   });
 
+  it("reaches a team's stacks only for the teams the config declares: no state, role or bucket of an undeclared team", () => {
+    // The team stacks' grants are exact names derived from the config; a merge request that adds a team file
+    // changes nothing the pipeline may do until an administrator applies delivery-<env>.
+    const undeclared = "intruders";
+    for (const component of ["aws-workloads", "gcp-wif", "k8s-identities"]) {
+      expect(deploy("s3:PutObject", delivery.state(`${component}-${name}-${undeclared}.tfstate`))).not.toBe("Allowed");
+      expect(deploy("s3:PutObject", delivery.state(`${component}-${name}-${undeclared}.tfstate.tflock`))).not.toBe("Allowed");
+    }
+    const teamRole = `arn:aws:iam::${account}:role/${delivery.environment.anchorCluster}-${undeclared}-app`;
+    expect(deploy("iam:CreateRole", teamRole, withBoundary)).not.toBe("Allowed");
+    expect(deploy("iam:PutRolePolicy", teamRole, withBoundary)).not.toBe("Allowed");
+    expect(deploy("s3:CreateBucket", `arn:aws:s3:::cluster-identity-${name}-${undeclared}`)).not.toBe("Allowed");
+    // And a declared team's state is written by the deploy identity only, never by the plan identity any branch has.
+    const teamStacks = Object.keys(stacks).filter((id) => STACK_IDS.get(id)?.environment === name && STACK_IDS.get(id)?.team !== undefined);
+    if (name === "staging") expect(teamStacks).toEqual(["aws-workloads-staging-payments", "k8s-identities-staging-payments"]);
+    for (const teamStack of teamStacks) {
+      expect(row(teamStack, deploy("s3:PutObject", delivery.state(`${teamStack}.tfstate`)))).toEqual([teamStack, "Allowed"]);
+      expect(row(teamStack, as(delivery, "plan")("s3:PutObject", delivery.state(`${teamStack}.tfstate`)))).toEqual([teamStack, "ExplicitlyDenied"]);
+    }
+  });
+
   it("never administers, tags, uses or destroys a key it did not create — however it is tagged", () => {
     const tags = { "aws:ResourceTag/managed-by": "cluster-identity", "aws:ResourceTag/environment": name };
     const adopted = delivery.environment.catalog.buckets.flatMap((bucket) => (bucket.kmsKeyArn ? [bucket.kmsKeyArn] : []));
