@@ -11,6 +11,7 @@ import { covers, diffItems, globMatches, item, looseness, NO_CONDITION } from ".
 import { groupByEnvironment } from "../lib/review/stacks";
 import type { StackJson } from "../lib/rules/types";
 import { shippedStacks } from "./helpers";
+import { editJsonField, onlyResource } from "./support/shipped-subjects";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -27,17 +28,8 @@ function changesOf(name: string, mutate: (stacks: Map<string, Mutable>) => void)
 
 const brief = (changes: readonly AccessChange[]) => changes.map((change) => [change.workload, change.cloud, change.kind, change.what, change.before, change.after]);
 
-function only(stack: Mutable, type: string, match = ""): Mutable {
-  const entries = Object.entries(stack.resource[type] as Record<string, Mutable>).filter(([name]) => name.includes(match));
-  if (entries.length !== 1) throw new Error(`expected one ${type} matching ${match}, found ${entries.length}`);
-  return entries[0][1];
-}
-
-const editPolicy = (resource: Mutable, field: string, edit: (document: Mutable) => void) => {
-  const document = JSON.parse(resource[field]);
-  edit(document);
-  resource[field] = JSON.stringify(document);
-};
+const only = onlyResource;
+const editPolicy = editJsonField;
 
 const PROD_ISSUER = "oidc.eks.ap-northeast-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E";
 

@@ -56,3 +56,17 @@ export const editDocument =
 export const editResource =
   (stackId: string, type: string, prefix: string, change: (config: Json) => void): EnvironmentEdit =>
   (stacks) => change(named(stacks[stackId], type, prefix)[1]);
+
+/** The one resource of `type` whose logical id contains `match` (a test edits it in place). */
+export function onlyResource(stack: Json, type: string, match = ""): Json {
+  const entries = Object.entries(stack.resource[type] as Record<string, Json>).filter(([name]) => name.includes(match));
+  if (entries.length !== 1) throw new Error(`expected one ${type} matching ${match}, found ${entries.length}`);
+  return entries[0][1];
+}
+
+/** Edits the JSON document held as a string in `field` of a resource (a policy), in place. */
+export function editJsonField(resource: Json, field: string, edit: (document: Json) => void): void {
+  const document = JSON.parse(resource[field]);
+  edit(document);
+  resource[field] = JSON.stringify(document);
+}
