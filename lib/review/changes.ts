@@ -37,7 +37,7 @@ export type EnvironmentComparison =
   | { readonly status: "compared"; readonly changes: readonly AccessChange[] }
   | { readonly status: "new-environment"; readonly changes: readonly AccessChange[] };
 
-const CLOUD_ORDER: readonly Cloud[] = ["public", "aws", "gcp", "kubernetes"];
+const CLOUD_ORDER: Readonly<Record<Cloud, number>> = { public: 0, aws: 1, gcp: 2, kubernetes: 3 };
 
 function needsReview(kind: AccessChangeKind): boolean {
   return kind === "added" || kind === "widened";
@@ -83,7 +83,8 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   const items = [...draft.before, ...draft.after];
   // Who the change is about: whoever gains (added, widened) or loses (removed, narrowed) it.
   const changedSide = draft.source === "added" || draft.source === "widened" ? draft.after : draft.before;
-  const itemWorkloads = [...new Set(changedSide.map((entry) => entry.workload).filter((workload): workload is string => !!workload))].sort(compare);
+  // One change per workload, in any order: diffAccess sorts the changes.
+  const itemWorkloads = [...new Set(changedSide.map((entry) => entry.workload).filter((workload): workload is string => !!workload))];
   const resource = items.find((entry) => entry.resource)?.resource ?? entity.resource;
   const workloads = itemWorkloads.length > 0 ? itemWorkloads : entity.workloads.length > 0 ? entity.workloads : [resource];
   const cloud = items.find((entry) => entry.cloud)?.cloud ?? entity.cloud;
@@ -91,11 +92,12 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   let what = draft.set.what;
   let before = texts(draft.before);
   let after = texts(draft.after);
-  if (draft.set.grouped && draft.context) {
-    const changed = draft.source === "removed" || draft.source === "narrowed" ? draft.before : draft.after;
-    const group = changed[0].group ?? "";
-    const heads = [...new Set(changed.map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
+  // Only grouped sets have a context (draftsOf).
+  if (draft.context) {
     if (draft.source === "added" || draft.source === "removed") {
+      const changed = draft.source === "removed" ? draft.before : draft.after;
+      const group = changed[0].group ?? "";
+      const heads = [...new Set(changed.map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
       what = `${draft.set.what} ${heads} on ${group}`;
       before = headsOn(draft.context.before, group);
       after = headsOn(draft.context.after, group);
@@ -120,42 +122,38 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   }));
 }
 
-/** Added/removed items of a grouped set become one draft per group (actions on one resource together). */
+/**
+ * Changes of a grouped set become one draft per kind and groups moved between: added/removed items per group
+ * (actions on one resource together), widened/narrowed pairs that move between the same groups.
+ */
 function draftsOf(set: FactSet, changes: readonly ItemChange[], context: Draft["context"]): Draft[] {
   const drafts: Draft[] = [];
   const merged = new Map<string, { kind: AccessChangeKind; source: ItemChange["kind"]; before: Item[]; after: Item[] }>();
   for (const change of changes) {
     const kind = mappedKind(set, change);
-    if (set.grouped && (change.kind === "added" || change.kind === "removed")) {
-      const entry = change.kind === "added" ? change.after[0] : change.before[0];
-      const key = `${kind}\u0000${entry.group ?? ""}`;
-      if (!merged.has(key)) merged.set(key, { kind, source: change.kind, before: [], after: [] });
-      merged.get(key)![change.kind === "added" ? "after" : "before"].push(entry);
-    } else if (set.grouped) {
-      // Widened/narrowed: merge the pairs that move between the same groups (actions moving together).
+    if (set.grouped) {
       const groups = (items: readonly Item[]) => [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare).join("\u0001");
       const key = `${kind}\u0000${groups(change.before)}\u0000${groups(change.after)}`;
       if (!merged.has(key)) merged.set(key, { kind, source: change.kind, before: [], after: [] });
-      const target = merged.get(key)!;
-      for (const entry of change.before) if (!target.before.some((known) => known.key === entry.key)) target.before.push(entry);
-      for (const entry of change.after) if (!target.after.some((known) => known.key === entry.key)) target.after.push(entry);
-    } else drafts.push({ kind, source: change.kind, set, before: change.before, after: change.after, ...(context ? { context } : {}) });
+      // An item can stand in two pairs (two new items covering it): toChanges shows each head once.
+      merged.get(key)!.before.push(...change.before);
+      merged.get(key)!.after.push(...change.after);
+    } else drafts.push({ kind, source: change.kind, set, before: change.before, after: change.after });
   }
   for (const { kind, source, before, after } of merged.values()) drafts.push({ kind, source, set, before, after, ...(context ? { context } : {}) });
   return drafts;
 }
 
 function hasGroup(entity: Entity, scope: NonNullable<FactSet["scope"]>): boolean {
-  return (entity.sets.get(scope.set)?.items ?? []).some((entry) => entry.group === scope.group && (scope.item === undefined || entry.key === scope.item));
+  return entity.sets.get(scope.set)?.items.some((entry) => entry.group === scope.group && (scope.item === undefined || entry.key === scope.item)) ?? false;
 }
 
 function compareEntity(base: Entity, head: Entity): AccessChange[] {
   const result: AccessChange[] = [];
   // Changes not about one subject are the workloads' of either revision (a member widened to a whole pool
-  // leaves the head without a named workload).
-  const entity: Entity = { ...head, workloads: [...new Set([...base.workloads, ...head.workloads])].sort(compare) };
-  const keys = [...new Set([...base.sets.keys(), ...head.sets.keys()])].sort(compare);
-  for (const key of keys) {
+  // leaves the head without a named workload). Order does not matter here: diffAccess sorts the changes.
+  const entity: Entity = { ...head, workloads: [...new Set([...base.workloads, ...head.workloads])] };
+  for (const key of new Set([...base.sets.keys(), ...head.sets.keys()])) {
     const before = base.sets.get(key);
     const after = head.sets.get(key);
     const set = (after ?? before)!;
@@ -186,7 +184,7 @@ function wholeEntity(entity: Entity, kind: "added" | "removed"): AccessChange[] 
       });
   for (const set of entity.sets.values()) {
     // A Deny or an exemption comes and goes with what it belongs to: not a grant of its own.
-    if (!(set.listWithEntity || !entity.announce) || set.invert || set.scope || set.items.length === 0) continue;
+    if (!(set.listWithEntity || !entity.announce) || set.invert || set.scope) continue;
     const changes: ItemChange[] = set.items.map((entry) => (kind === "added" ? { kind, before: [], after: [entry] } : { kind, before: [entry], after: [] }));
     const context = set.grouped ? (kind === "added" ? { before: [], after: set.items } : { before: set.items, after: [] }) : undefined;
     const plain: FactSet = { ...set, addedKind: "added", removedKind: "removed" };
@@ -208,7 +206,7 @@ function sortChanges(changes: AccessChange[]): AccessChange[] {
       (a, b) =>
         Number(b.review) - Number(a.review) ||
         compare(a.workload, b.workload) ||
-        CLOUD_ORDER.indexOf(a.cloud) - CLOUD_ORDER.indexOf(b.cloud) ||
+        CLOUD_ORDER[a.cloud] - CLOUD_ORDER[b.cloud] ||
         compare(a.identity, b.identity) ||
         compare(a.what, b.what) ||
         compare(a.kind, b.kind) ||
@@ -220,12 +218,13 @@ function sortChanges(changes: AccessChange[]): AccessChange[] {
 /** Changes from one access model to another, sorted: needing review first, then by workload. */
 export function diffAccess(base: AccessModel, head: AccessModel): AccessChange[] {
   const changes: AccessChange[] = [];
-  for (const key of [...new Set([...base.keys(), ...head.keys()])].sort(compare)) {
+  // Order does not matter here: sortChanges orders the result.
+  for (const key of new Set([...base.keys(), ...head.keys()])) {
     const before = base.get(key);
     const after = head.get(key);
     if (before && after) changes.push(...compareEntity(before, after));
     else if (after) changes.push(...wholeEntity(after, "added"));
-    else if (before) changes.push(...wholeEntity(before, "removed"));
+    else changes.push(...wholeEntity(before!, "removed"));
   }
   return sortChanges(changes);
 }
@@ -243,15 +242,14 @@ export function cloudOfStack(stack: StackJson): Cloud {
  * reported as new — one entry per stack, needing review — instead of listing everything as added.
  */
 export function compareEnvironment(base: Stacks | undefined, head: Stacks): EnvironmentComparison {
-  const teams = parseStackIds([...head.keys(), ...(base?.keys() ?? [])]);
-  const withTeam = (change: AccessChange): AccessChange => {
+  const withTeam = (teams: ReturnType<typeof parseStackIds>) => (change: AccessChange): AccessChange => {
     const team = teams.get(change.resource.split(":")[0])?.team;
     return team === undefined ? change : { ...change, team };
   };
   if (!base || base.size === 0)
     return {
       status: "new-environment",
-      changes: [...head].map(([stackId, stack]): AccessChange => withTeam({
+      changes: [...head].map(([stackId, stack]): AccessChange => withTeam(parseStackIds(head.keys()))({
         workload: stackId,
         cloud: cloudOfStack(stack),
         kind: "added" as const,
@@ -263,5 +261,5 @@ export function compareEnvironment(base: Stacks | undefined, head: Stacks): Envi
         resource: stackId,
       })),
     };
-  return { status: "compared", changes: diffAccess(accessModel(base), accessModel(head)).map(withTeam) };
+  return { status: "compared", changes: diffAccess(accessModel(base), accessModel(head)).map(withTeam(parseStackIds([...head.keys(), ...base.keys()]))) };
 }
