@@ -15,6 +15,7 @@ import { STATEFUL_TYPES } from "../lib/review/plan";
 import type { StackJson } from "../lib/rules/types";
 import { runSynth } from "../lib/run-synth";
 import { synthesizeApp } from "../lib/synthesize";
+import { once } from "./support/once";
 import { PROJECT_ROOT, SynthesizedStack, configErrorOf, environmentFromYaml, filesUnder, shippedOutdir, shippedStacksOf, stackIdsOf, stacksOf, synthesizedStacks } from "./helpers";
 
 const shippedText = (name: string) => readFileSync(path.join(PROJECT_ROOT, "config", `${name}.yaml`), "utf8");
@@ -122,17 +123,17 @@ describe.each([
   ["prod (EKS)", "prod", prodWithGreen, "green"],
   ["dev (self-managed)", "dev", devWithSecondKops, "dev-kops-2"],
 ] as const)("adding a cluster to %s", (_label, name, addCluster, added) => {
-  const before = shippedStacksOf(name);
-  const after = synthesizedStacks(asShipped(addCluster(), name));
+  const before = once(() => shippedStacksOf(name));
+  const after = once(() => synthesizedStacks(asShipped(addCluster(), name)));
 
   it("renames no stack", () => {
-    expect(Object.keys(after)).toEqual(expect.arrayContaining(Object.keys(before)));
-    expect(Object.keys(after)).toHaveLength(Object.keys(before).length);
+    expect(Object.keys(after())).toEqual(expect.arrayContaining(Object.keys(before())));
+    expect(Object.keys(after())).toHaveLength(Object.keys(before()).length);
   });
 
   it("keeps the Terraform address of every stateful resource", () => {
-    const statefulBefore = addresses(before, STATEFUL_TYPES);
-    const allAfter = addresses(after);
+    const statefulBefore = addresses(before(), STATEFUL_TYPES);
+    const allAfter = addresses(after());
     let checked = 0;
     for (const [stack, list] of statefulBefore)
       for (const address of list) {
@@ -143,8 +144,8 @@ describe.each([
   });
 
   it("keeps every resource of the first cluster where it was, and gives the new cluster's resources its name", () => {
-    const beforeAll = addresses(before);
-    const afterAll = addresses(after);
+    const beforeAll = addresses(before());
+    const afterAll = addresses(after());
     for (const [stack, list] of beforeAll) for (const address of list) expect(afterAll.get(stack)).toContain(address);
     const added_ = [...afterAll].flatMap(([, list]) => [...list].filter((address) => ![...beforeAll.values()].some((old) => old.has(address))));
     expect(added_.length).toBeGreaterThan(0);
@@ -153,9 +154,9 @@ describe.each([
 
   it("shows removing it again as destroys of its stateful resources in the review's plan section", () => {
     // The plan Terraform makes when the config goes back to one cluster: what only the two-cluster revision had is deleted.
-    const beforeAll = addresses(before);
+    const beforeAll = addresses(before());
     const plans = new Map(
-      Object.entries(after).map(([stackId, stack]) => {
+      Object.entries(after()).map(([stackId, stack]) => {
         const removed = Object.entries(stack.resource ?? {}).flatMap(([type, resources]) =>
           Object.keys(resources)
             .filter((resourceName) => !beforeAll.get(stackId)?.has(`${type}.${resourceName}`))
@@ -164,7 +165,7 @@ describe.each([
         return [stackId, { summary: summarizePlan({ resource_changes: removed }), source: `plans/${stackId}.json` }];
       }),
     );
-    const review = reviewEnvironments(before as Record<string, StackJson>, plans).get(name)!;
+    const review = reviewEnvironments(before() as Record<string, StackJson>, plans).get(name)!;
     const planSection = review.slice(review.indexOf("## Plan"));
     expect(planSection).toContain("**Destroys of stateful resources");
     expect(planSection).toContain(`\`aws_iam_openid_connect_provider.provider-${added}\` (destroy)`);
