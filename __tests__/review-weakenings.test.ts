@@ -423,7 +423,7 @@ describe("Google members of every binding", () => {
     });
     expect(changes.map((change) => [change.workload, change.kind, change.after, change.review])).toEqual([
       ["analytics/bq-reader", "added", "project cluster-identity-dev: roles/storage.admin", true],
-      ["analytics/bq-reader", "added", "service account projects/elsewhere/serviceAccounts/robot@elsewhere.iam.gserviceaccount.com: roles/iam.serviceAccountTokenCreator", true],
+      ["analytics/bq-reader", "added", "service account robot@elsewhere.iam.gserviceaccount.com: roles/iam.serviceAccountTokenCreator", true],
     ]);
   });
 });

@@ -389,7 +389,8 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
   const trust = statementsOf(record.config.assume_role_policy).filter((statement) => statement.effect === "Allow");
   const byPrincipal = new Map<string, Statement[]>();
   for (const statement of trust)
-    for (const principal of principalsOf(stacks, record.stackId, statement)) {
+    // Two principal values naming one issuer (an ARN and a reference to it) are one principal of the statement.
+    for (const principal of new Set(principalsOf(stacks, record.stackId, statement))) {
       if (!byPrincipal.has(principal)) byPrincipal.set(principal, []);
       byPrincipal.get(principal)!.push(statement);
     }
@@ -510,7 +511,7 @@ function googleAccountOf(stacks: Stacks, stackId: string, value: unknown): strin
   if (typeof value !== "string") return undefined;
   const reference = referencedResource(stacks, stackId, value.replace(/^serviceAccount:/, ""));
   if (reference?.type !== "google_service_account") {
-    const literal = /^(?:serviceAccount:)?([^@\s]+@[^@\s]+\.iam\.gserviceaccount\.com)$/.exec(value)?.[1];
+    const literal = /^(?:serviceAccount:)?([^@\s/]+@[^@\s/]+\.iam\.gserviceaccount\.com)$/.exec(value)?.[1];
     return literal ?? /^projects\/[^/]+\/serviceAccounts\/([^/]+)$/.exec(value)?.[1];
   }
   return `${String(reference.config.account_id)}@${String(reference.config.project)}.iam.gserviceaccount.com`;
@@ -653,7 +654,8 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
     }
 }
 
-const CEL_STRING = "'((?:[^'\\\\]|\\\\.)*)'";
+// A CEL string literal in single or double quotes: its text is the first or the second group.
+const CEL_STRING = `'((?:[^'\\\\]|\\\\.)*)'|"((?:[^"\\\\]|\\\\.)*)"`;
 const CEL_PATH = "assertion((?:\\.[A-Za-z_][A-Za-z0-9_]*|\\[\\s*'[^']*'\\s*\\])+)";
 
 function claimPath(path: string): string {
@@ -678,18 +680,20 @@ export function admittedByCondition(expression: string): Item[] {
   };
   let rest = expression;
   let empty = false;
-  rest = rest.replace(new RegExp(`${CEL_PATH}\\s+in\\s+\\[([^\\]]*)\\]`, "g"), (_, path: string, list: string) => {
+  rest = rest.replace(new RegExp(`${CEL_PATH}\\s+in\\s+\\[([^\\]]*)\\]`, "g"), (whole: string, path: string, list: string) => {
+    // A list with anything but string literals (a variable, a call) is kept whole, as an opaque part.
+    if (list.replace(new RegExp(CEL_STRING, "g"), "").replace(/[\s,]/g, "") !== "") return whole;
     const matches = [...list.matchAll(new RegExp(CEL_STRING, "g"))];
     if (matches.length === 0) empty = true;
-    for (const match of matches) items.push(claimItem(claimPath(path), unescape(match[1]), false));
+    for (const match of matches) items.push(claimItem(claimPath(path), unescape(match[1] ?? match[2]), false));
     return " ";
   });
-  rest = rest.replace(new RegExp(`${CEL_PATH}\\s*==\\s*${CEL_STRING}`, "g"), (_, path: string, value: string) => {
-    items.push(claimItem(claimPath(path), unescape(value), false));
+  rest = rest.replace(new RegExp(`${CEL_PATH}\\s*==\\s*(?:${CEL_STRING})`, "g"), (_, path: string, single?: string, double?: string) => {
+    items.push(claimItem(claimPath(path), unescape(single ?? double!), false));
     return " ";
   });
-  rest = rest.replace(new RegExp(`${CEL_PATH}\\.startsWith\\(\\s*${CEL_STRING}\\s*\\)`, "g"), (_, path: string, value: string) => {
-    items.push(claimItem(claimPath(path), unescape(value), true));
+  rest = rest.replace(new RegExp(`${CEL_PATH}\\.startsWith\\(\\s*(?:${CEL_STRING})\\s*\\)`, "g"), (_, path: string, single?: string, double?: string) => {
+    items.push(claimItem(claimPath(path), unescape(single ?? double!), true));
     return " ";
   });
   // `x in []` admits nobody; joined with && (no alternative), the whole condition admits nobody.

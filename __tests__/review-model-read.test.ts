@@ -1,0 +1,393 @@
+/**
+ * What the access model (lib/review/access-model.ts) reads from one small hand-made environment, entity by
+ * entity and fact by fact: labels, summaries and workloads (what a reviewer sees when an identity comes or
+ * goes), the items' keys, texts, operators, parts, flags and resources (what the diff compares). The
+ * environment holds one of each shape: an IRSA role with inline, attached, managed and boundary policies, Pod
+ * Identity roles with and without associations, Google accounts with project, impersonation, external and
+ * anonymous members, a workload identity provider, ServiceAccounts on two clusters, EKS access entries, an
+ * aws-auth map, an IAM OIDC provider, a public bucket, a bucket policy and a KMS key with a grant.
+ */
+import { AccessModel, accessModel, admittedByCondition } from "../lib/review/access-model";
+import { diffAccess } from "../lib/review/changes";
+import type { Item } from "../lib/review/items";
+import type { StackJson } from "../lib/rules/types";
+
+const ISSUER = "issuer.example.com/lab";
+const policy = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+const OIDC: StackJson = {
+  resource: {
+    aws_iam_openid_connect_provider: { provider: { url: `https://${ISSUER}`, client_id_list: ["sts.amazonaws.com", "other"] } },
+  },
+  output: { "cross-stack-output-provider-arn": { value: "${aws_iam_openid_connect_provider.provider.arn}" } },
+} as never;
+
+const PROVIDER_ARN = "${data.terraform_remote_state.cross-stack-reference-input-oidc-lab.outputs.cross-stack-output-provider-arn}";
+
+const AWS: StackJson = {
+  locals: { account: "123456789012" },
+  resource: {
+    aws_iam_role: {
+      app: {
+        name: "lab-app",
+        assume_role_policy: policy(
+          {
+            Effect: "Allow",
+            Principal: { Federated: PROVIDER_ARN },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: "system:serviceaccount:apps:app" } },
+          },
+          { Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" },
+        ),
+        inline_policy: [
+          {
+            name: "inline",
+            policy: policy(
+              { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: "arn:aws:s3:::lab-data/in/*", Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } } },
+              { Effect: "Deny", Action: "s3:DeleteObject", Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/admin" }, Bool: { "aws:SecureTransport": "false" } } },
+            ),
+          },
+        ],
+        managed_policy_arns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        permissions_boundary: "${aws_iam_policy.boundary.arn}",
+      },
+      pods: {
+        name: "lab-pods",
+        assume_role_policy: policy({
+          Effect: "Allow",
+          Principal: { Service: "pods.eks.amazonaws.com" },
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Condition: {
+            StringEquals: { "aws:RequestTag/kubernetes-namespace": "jobs", "aws:RequestTag/kubernetes-service-account": ["worker", "cron"], "aws:SourceAccount": "${local.account}" },
+            StringLike: { "aws:RequestTag/eks-cluster-name": "lab-*" },
+          },
+        }),
+      },
+      associated: {
+        name: "lab-associated",
+        assume_role_policy: policy({
+          Effect: "Allow",
+          Principal: { Service: "pods.eks.amazonaws.com" },
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+        }),
+      },
+    },
+    aws_iam_policy: {
+      boundary: { name: "lab-boundary", policy: policy({ Effect: "Allow", Action: "s3:*", Resource: "*" }, { Effect: "Deny", Action: "iam:*", Resource: "*" }) },
+      attached: { name: "lab-attached", policy: policy({ Effect: "Allow", NotAction: ["iam:*", "kms:*"], NotResource: "arn:aws:s3:::lab-secret" }) },
+    },
+    aws_iam_role_policy_attachment: {
+      attached: { role: "${aws_iam_role.app.name}", policy_arn: "${aws_iam_policy.attached.arn}" },
+      aws: { role: "lab-pods", policy_arn: "arn:aws:iam::aws:policy/AmazonSQSFullAccess" },
+    },
+    aws_eks_pod_identity_association: {
+      worker: { cluster_name: "lab-blue", namespace: "jobs", service_account: "worker", role_arn: "${aws_iam_role.associated.arn}" },
+    },
+    aws_eks_access_entry: {
+      deploy: { cluster_name: "lab-blue", principal_arn: "arn:aws:iam::123456789012:role/deploy", kubernetes_groups: ["system:masters", "viewers"] },
+    },
+    aws_eks_access_policy_association: {
+      deploy: {
+        cluster_name: "lab-blue",
+        principal_arn: "${aws_eks_access_entry.deploy.principal_arn}",
+        policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy",
+        access_scope: [{ type: "namespace", namespaces: ["apps", "jobs"] }],
+      },
+      admin: { cluster_name: "lab-blue", principal_arn: "arn:aws:iam::123456789012:role/admin", policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", access_scope: [{ type: "cluster" }] },
+    },
+    aws_s3_bucket: { data: { bucket: "lab-data" }, site: { bucket: "lab-site", acl: "public-read" } },
+    aws_s3_bucket_public_access_block: {
+      data: { bucket: "${aws_s3_bucket.data.id}", block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true },
+      site: { bucket: "${aws_s3_bucket.site.bucket}", block_public_acls: true, block_public_policy: false, ignore_public_acls: true, restrict_public_buckets: true },
+    },
+    aws_s3_bucket_policy: {
+      data: {
+        bucket: "${aws_s3_bucket.data.id}",
+        policy: policy(
+          { Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:role/reader" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::lab-data/*" },
+          { Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "arn:aws:s3:::lab-data/*", Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        ),
+      },
+      site: {
+        bucket: "lab-site",
+        policy: policy({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::lab-site/*", Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }),
+      },
+    },
+    aws_kms_key: { data: { policy: policy({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }) } },
+    aws_kms_alias: { data: { name: "alias/lab-data", target_key_id: "${aws_kms_key.data.key_id}" } },
+    aws_kms_grant: {
+      app: {
+        key_id: "${aws_kms_key.data.key_id}",
+        grantee_principal: "${aws_iam_role.app.arn}",
+        operations: ["Decrypt", "Encrypt"],
+        constraints: [{ encryption_context_equals: { bucket: "lab-data" } }],
+      },
+    },
+  },
+} as never;
+
+const GCP: StackJson = {
+  resource: {
+    google_service_account: { app: { account_id: "lab-app", project: "acme" } },
+    google_project_iam_member: {
+      app: { project: "acme", role: "roles/storage.objectViewer", member: "serviceAccount:${google_service_account.app.email}" },
+      user: { project: "acme", role: "roles/viewer", member: "user:someone@example.com", condition: [{ title: "t", expression: "request.time < timestamp('2027-01-01T00:00:00Z')" }] },
+    },
+    google_storage_bucket_iam_member: { public: { bucket: "lab-assets", role: "roles/storage.objectViewer", member: "allUsers" } },
+    google_service_account_iam_member: {
+      workload: {
+        service_account_id: "${google_service_account.app.name}",
+        role: "roles/iam.workloadIdentityUser",
+        member: "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/lab/attribute.ksa_name/apps:app",
+      },
+    },
+    google_iam_workload_identity_pool: { pool: { workload_identity_pool_id: "lab" } },
+    google_iam_workload_identity_pool_provider: {
+      blue: {
+        workload_identity_pool_id: "${google_iam_workload_identity_pool.pool.workload_identity_pool_id}",
+        workload_identity_pool_provider_id: "lab-blue",
+        attribute_mapping: { "google.subject": "assertion.sub", "attribute.ksa_name": "assertion['kubernetes.io']['namespace'] + ':' + assertion['kubernetes.io']['serviceaccount']['name']" },
+        attribute_condition: "assertion.sub in ['system:serviceaccount:apps:app']",
+        oidc: [{ issuer_uri: `https://${ISSUER}`, allowed_audiences: ["lab"] }],
+      },
+    },
+  },
+} as never;
+
+const K8S: StackJson = {
+  provider: {
+    kubernetes: [
+      { alias: "blue", exec: [{ api_version: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", "lab-blue"] }] },
+      { alias: "green", config_context: "lab-green" },
+    ],
+  },
+  resource: {
+    kubernetes_namespace_v1: { apps: { provider: "kubernetes.blue", metadata: [{ name: "apps" }] } },
+    kubernetes_service_account_v1: {
+      app: {
+        provider: "kubernetes.blue",
+        metadata: [{ name: "app", namespace: "${kubernetes_namespace_v1.apps.metadata[0].name}", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/lab-app" } }],
+        automount_service_account_token: false,
+      },
+      green: { provider: "kubernetes.green", metadata: [{ name: "app", namespace: "apps" }] },
+    },
+    kubernetes_config_map_v1_data: {
+      auth: {
+        provider: "kubernetes.blue",
+        metadata: [{ name: "aws-auth", namespace: "kube-system" }],
+        data: {
+          mapRoles: "- rolearn: arn:aws:iam::123456789012:role/nodes\n  groups: [system:bootstrappers, system:nodes]\n",
+          mapUsers: "- userarn: arn:aws:iam::123456789012:user/ops\n  groups: [system:masters]\n",
+        },
+      },
+    },
+  },
+} as never;
+
+const LAB = new Map<string, StackJson>([
+  ["oidc-lab", OIDC],
+  ["aws-workloads-lab", AWS],
+  ["gcp-wif-lab", GCP],
+  ["k8s-identities-lab", K8S],
+]);
+
+/** Shapes LAB does not have: issuers named only by ARN or condition keys, roles without names, literal boundaries, separate role policies, legacy Kubernetes types, bindings, literal accounts, object ACLs, keys without aliases. */
+const EDGE_AWS: StackJson = {
+  resource: {
+    aws_iam_role: {
+      "by-arn": {
+        assume_role_policy: policy(
+          {
+            Effect: "Allow",
+            Principal: { Federated: ["arn:aws:iam::123456789012:oidc-provider/oidc.example.org/x", "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.provider}"] },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { "oidc.example.org/x:sub": "system:serviceaccount:a:b", "other.example.net/y:amr": "x" }, IpAddress: { "aws:SourceIp": "10.0.0.0/8" } },
+          },
+          { Effect: "Allow", Principal: { AWS: ["*", "arn:aws:iam::123456789012:root"] }, Action: "sts:AssumeRole", Condition: { StringEquals: { "sts:ExternalId": [] } } },
+        ),
+        permissions_boundary: "arn:aws:iam::123456789012:policy/elsewhere",
+      },
+      keyed: {
+        name: "edge-keyed",
+        assume_role_policy: policy({
+          Effect: "Allow",
+          Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.other}" },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: { StringLike: { "keyed.example.com:sub": "system:serviceaccount:ns:*" } },
+        }),
+      },
+      unnamed: { assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.bare}" }, Action: "sts:AssumeRoleWithWebIdentity" }) },
+    },
+    aws_iam_role_policy: {
+      extra: { role: "${aws_iam_role.keyed.id}", policy: policy({ Effect: "Allow", Action: "sqs:SendMessage", Resource: ["arn:aws:sqs:eu-west-1:123456789012:q"], Condition: { StringEquals: { "aws:SourceVpc": [] } } }) },
+      stray: { role: "not-here", policy: policy({ Effect: "Allow", Action: "*", Resource: "*" }) },
+    },
+    aws_eks_pod_identity_association: {
+      stray: { cluster_name: "c", namespace: "n", service_account: "s", role_arn: "arn:aws:iam::123456789012:role/not-here" },
+      literal: { cluster_name: "c", namespace: 7, service_account: "s", role_arn: "arn:aws:iam::123456789012:role/edge-keyed" },
+    },
+    aws_eks_access_policy_association: {
+      scoped: {
+        cluster_name: "c",
+        principal_arn: "arn:aws:iam::123456789012:role/ops",
+        policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        access_scope: [{ type: "namespace", namespaces: ["ops"] }],
+      },
+    },
+    aws_s3_bucket: { logs: { bucket: "edge-logs" } },
+    aws_s3_bucket_acl: { logs: { bucket: "${aws_s3_bucket.logs.id}", acl: "authenticated-read" }, private: { bucket: "${aws_s3_bucket.logs.id}", acl: "private" } },
+    aws_s3_object: { index: { bucket: "edge-logs", key: "index.html", acl: "public-read" } },
+    aws_s3_bucket_policy: {
+      shared: { bucket: "edge-shared", policy: policy({ Effect: "Allow", NotPrincipal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "s3:ListBucket", Resource: "arn:aws:s3:::edge-shared" }) },
+    },
+    aws_kms_key: { bare: {} },
+    aws_kms_key_policy: {
+      bare: {
+        key_id: "${aws_kms_key.bare.id}",
+        policy: policy({ Effect: "Deny", Principal: { AWS: "*" }, Action: "kms:ScheduleKeyDeletion", Resource: "*", Condition: { "ForAnyValue:StringNotLike": { "aws:PrincipalTag/team": ["ops", "sec"] } } }),
+      },
+      other: { key_id: "${aws_kms_key.gone.id}", policy: policy({ Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }) },
+    },
+    aws_kms_grant: {
+      plain: { key_id: "${aws_kms_key.bare.arn}", grantee_principal: "arn:aws:iam::123456789012:role/edge-keyed", operations: ["GenerateDataKey"] },
+      odd: { key_id: "${aws_kms_key.bare.key_id}", grantee_principal: 42, operations: ["Decrypt"] },
+      elsewhere: { key_id: "arn:aws:kms:eu-west-1:123456789012:key/x", grantee_principal: "x", operations: ["Decrypt"] },
+    },
+  },
+} as never;
+
+const EDGE_GCP: StackJson = {
+  resource: {
+    google_service_account: { ci: { account_id: "edge-ci", project: "acme" } },
+    google_project_iam_binding: {
+      viewers: { project: "acme", role: "roles/viewer", members: ["serviceAccount:edge-ci@acme.iam.gserviceaccount.com", "group:devs@example.com", "allAuthenticatedUsers"] },
+    },
+    google_bigquery_dataset_iam_member: { reports: { dataset_id: "reports", role: "roles/bigquery.dataViewer", member: "serviceAccount:other@elsewhere.iam.gserviceaccount.com" } },
+    google_pubsub_topic_iam_member: { events: { topic: "events", role: "roles/pubsub.publisher", member: "serviceAccount:${google_service_account.ci.email}" } },
+    google_folder_iam_member: { folder: { folder: "folders/1", role: "roles/viewer", member: "domain:example.com" } },
+    google_organization_iam_member: { org: { org_id: 99, role: "roles/viewer", member: "domain:example.com" } },
+    google_service_account_iam_binding: {
+      ci: {
+        service_account_id: "projects/acme/serviceAccounts/edge-ci@acme.iam.gserviceaccount.com",
+        role: "roles/iam.serviceAccountTokenCreator",
+        members: ["principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/subject/system:serviceaccount:ci:runner", "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/*"],
+        condition: [{ title: "t", expression: "request.time < timestamp('2027-01-01T00:00:00Z')" }],
+      },
+      foreign: { service_account_id: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.account}", role: "roles/iam.workloadIdentityUser", members: ["user:a@example.com"] },
+      odd: { service_account_id: 5, role: "roles/iam.workloadIdentityUser", members: ["user:a@example.com"] },
+    },
+    google_iam_workload_identity_pool_provider: {
+      aws: { workload_identity_pool_id: "edge", workload_identity_pool_provider_id: "aws", aws: [{ account_id: "123456789012" }], attribute_condition: "  " },
+      other: {
+        workload_identity_pool_id: "edge",
+        workload_identity_pool_provider_id: "other",
+        attribute_condition: "assertion['sub'] == 'system:serviceaccount:ci:runner' && assertion.sub.startsWith(\"system:serviceaccount:ci:\") && assertion.aud != 'x'",
+      },
+      either: { workload_identity_pool_id: "edge", workload_identity_pool_provider_id: "either", attribute_condition: "assertion.sub in [] || assertion.sub in ['a\\'b', \"c\"]", oidc: [{ issuer_uri: "https://e.example.com" }] },
+      listed: { workload_identity_pool_id: "edge", workload_identity_pool_provider_id: "listed", attribute_condition: "assertion.sub in ['a', request.b]" },
+      none: { workload_identity_pool_id: "edge", workload_identity_pool_provider_id: "none", attribute_condition: "assertion.sub in [] && assertion.aud == 'x'", oidc: [{}] },
+    },
+  },
+} as never;
+
+const EDGE_K8S: StackJson = {
+  provider: { kubernetes: [{ config_path: "~/.kube/config" }, { alias: "lost" }] },
+  resource: {
+    kubernetes_namespace: { ops: { metadata: [{}] } },
+    kubernetes_service_account: {
+      plain: { metadata: [{ name: "plain", annotations: { "iam.gke.io/gcp-service-account": "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.email}", note: 3 } }], automount_service_account_token: true },
+      lost: { provider: "kubernetes.lost", metadata: [{ name: "lost", namespace: "${kubernetes_namespace.ops.metadata[0].name}", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/path/edge-keyed" } }] },
+      away: { provider: "kubernetes.away", metadata: [{ name: "away", namespace: "ops" }] },
+    },
+    kubernetes_config_map: {
+      auth: {
+        metadata: [{ name: "aws-auth", namespace: "kube-system" }],
+        data: { mapRoles: "- rolearn: [unclosed\n", mapUsers: "just text", mapAccounts: "- 123456789012\n" },
+      },
+      elsewhere: { metadata: [{ name: "aws-auth", namespace: "default" }], data: { mapRoles: "- rolearn: arn:aws:iam::1:role/x\n  groups: [system:masters]\n" } },
+    },
+    kubernetes_config_map_v1: { nodata: { metadata: [{ name: "aws-auth", namespace: "kube-system" }] } },
+  },
+} as never;
+
+const EDGE = new Map<string, StackJson>([
+  ["aws-workloads-edge", EDGE_AWS],
+  ["gcp-wif-edge", EDGE_GCP],
+  ["k8s-identities-edge", EDGE_K8S],
+]);
+
+/** An item as one line: `key => text` (key left out when it is the text), then its operator, parts and marks. */
+function line(entry: Item): string {
+  const parts = entry.parts.map((part) => (part.glob ? `~${part.text}` : part.text)).join(" | ");
+  const marks = [
+    entry.op && `op ${entry.op}`,
+    entry.rank !== undefined && `rank ${entry.rank}`,
+    entry.any && "any",
+    entry.none && "none",
+    entry.workload && `workload ${entry.workload}`,
+    entry.cloud && `cloud ${entry.cloud}`,
+    entry.flags && `flags ${entry.flags.join(",")}`,
+    entry.group !== undefined && `group ${entry.group}`,
+    entry.head && `head ${entry.head}`,
+    entry.resource && `at ${entry.resource}`,
+  ].filter(Boolean);
+  return `${entry.key === entry.text ? entry.text : `${entry.key} => ${entry.text}`} [${parts}]${marks.length > 0 ? ` (${marks.join("; ")})` : ""}`;
+}
+
+/** The model as plain data: per entity its header, per set its spec (without key and items) and its items as lines. */
+function read(model: AccessModel) {
+  return Object.fromEntries(
+    [...model].map(([key, entity]) => [
+      key,
+      {
+        header: [entity.cloud, entity.label, entity.resource, entity.summary, entity.announce ? "announced" : "silent", ...entity.workloads],
+        sets: Object.fromEntries(
+          [...entity.sets].map(([setKey, { key: _key, items, ...spec }]) => [setKey, { spec: JSON.stringify(spec), items: items.map(line) }]),
+        ),
+      },
+    ]),
+  );
+}
+
+describe("the access model of a hand-made environment, fact by fact", () => {
+  it("reads every entity", () => {
+    expect(read(accessModel(LAB))).toMatchSnapshot();
+  });
+
+  it("reads the shapes of a second environment LAB does not have", () => {
+    expect(read(accessModel(EDGE))).toMatchSnapshot();
+  });
+});
+
+describe("conditions and accounts written in other valid forms", () => {
+  it("GIVEN a CEL subject in double quotes THEN it is read like one in single quotes; a list with a non-literal stays opaque", () => {
+    expect(admittedByCondition(`assertion.sub == "system:serviceaccount:a:b"`)).toEqual(admittedByCondition("assertion.sub == 'system:serviceaccount:a:b'"));
+    expect(admittedByCondition(`assertion.sub.startsWith("system:serviceaccount:a:")`)).toEqual(admittedByCondition("assertion.sub.startsWith('system:serviceaccount:a:')"));
+    expect(admittedByCondition(`assertion.sub in ["x", 'y']`).map((entry) => entry.text)).toEqual(["sub = x", "sub = y"]);
+    expect(admittedByCondition("assertion.sub in [request.x]").map((entry) => entry.text)).toEqual(["condition assertion.sub in [request.x]"]);
+  });
+
+  it("GIVEN a second subject added in double quotes THEN the provider's condition is widened, to review", () => {
+    const provider = (condition: string) =>
+      new Map<string, StackJson>([
+        ["gcp-wif-lab", { resource: { google_iam_workload_identity_pool_provider: { blue: { ...(GCP.resource!.google_iam_workload_identity_pool_provider as never as Record<string, object>).blue, attribute_condition: condition } } } } as never],
+      ]);
+    const changes = diffAccess(
+      accessModel(provider("assertion.sub in ['system:serviceaccount:apps:app']")),
+      accessModel(provider(`assertion.sub in ['system:serviceaccount:apps:app', "system:serviceaccount:apps:other"]`)),
+    );
+    expect(changes.map((change) => [change.kind, change.what, change.after, change.review])).toEqual([
+      ["added", "subjects the attribute condition admits", "sub = system:serviceaccount:apps:other", true],
+    ]);
+  });
+
+  it("GIVEN the app's account named as projects/<p>/serviceAccounts/<email> THEN a binding on it is who may act as that account", () => {
+    const model = accessModel(EDGE);
+    expect(model.get("gcp-sa:edge-ci@acme.iam.gserviceaccount.com")!.sets.get("impersonation")!.items.map((entry) => entry.workload ?? entry.parts[1].text)).toEqual([
+      "ci/runner",
+      "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/*",
+    ]);
+    expect([...model.keys()].filter((key) => key.startsWith("gcp-member:principal"))).toEqual([]);
+  });
+});
