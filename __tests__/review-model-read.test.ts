@@ -35,7 +35,7 @@ const AWS: StackJson = {
             Effect: "Allow",
             Principal: { Federated: PROVIDER_ARN },
             Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: { StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: "system:serviceaccount:apps:app" } },
+            Condition: { StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: "system:serviceaccount:apps:app", [`${ISSUER}:x-claim`]: "y" } },
           },
           { Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" },
         ),
@@ -51,6 +51,8 @@ const AWS: StackJson = {
         managed_policy_arns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
         permissions_boundary: "${aws_iam_policy.boundary.arn}",
       },
+      // Trusts the provider without a condition: its issuer is read from the provider's url.
+      open: { name: "lab-open", assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: PROVIDER_ARN }, Action: "sts:AssumeRoleWithWebIdentity" }) },
       pods: {
         name: "lab-pods",
         assume_role_policy: policy({
@@ -95,6 +97,12 @@ const AWS: StackJson = {
         access_scope: [{ type: "namespace", namespaces: ["apps", "jobs"] }],
       },
       admin: { cluster_name: "lab-blue", principal_arn: "arn:aws:iam::123456789012:role/admin", policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", access_scope: [{ type: "cluster" }] },
+      "admin-view": {
+        cluster_name: "lab-blue",
+        principal_arn: "arn:aws:iam::123456789012:role/admin",
+        policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+        access_scope: [{ type: "namespace", namespaces: ["ops"] }],
+      },
     },
     aws_s3_bucket: { data: { bucket: "lab-data" }, site: { bucket: "lab-site", acl: "public-read" } },
     aws_s3_bucket_public_access_block: {
@@ -128,6 +136,7 @@ const AWS: StackJson = {
 } as never;
 
 const GCP: StackJson = {
+  output: { "cross-stack-output-app-email": { value: "${google_service_account.app.email}" } },
   resource: {
     google_service_account: { app: { account_id: "lab-app", project: "acme" } },
     google_project_iam_member: {
@@ -167,7 +176,16 @@ const K8S: StackJson = {
     kubernetes_service_account_v1: {
       app: {
         provider: "kubernetes.blue",
-        metadata: [{ name: "app", namespace: "${kubernetes_namespace_v1.apps.metadata[0].name}", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/lab-app" } }],
+        metadata: [
+          {
+            name: "app",
+            namespace: "${kubernetes_namespace_v1.apps.metadata[0].name}",
+            annotations: {
+              "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/lab-app",
+              "iam.gke.io/gcp-service-account": "${data.terraform_remote_state.cross-stack-reference-input-gcp-wif-lab.outputs.cross-stack-output-app-email}",
+            },
+          },
+        ],
         automount_service_account_token: false,
       },
       green: { provider: "kubernetes.green", metadata: [{ name: "app", namespace: "apps" }] },
@@ -204,7 +222,13 @@ const EDGE_AWS: StackJson = {
             Action: "sts:AssumeRoleWithWebIdentity",
             Condition: { StringEquals: { "oidc.example.org/x:sub": "system:serviceaccount:a:b", "other.example.net/y:amr": "x" }, IpAddress: { "aws:SourceIp": "10.0.0.0/8" } },
           },
-          { Effect: "Allow", Principal: { AWS: ["*", "arn:aws:iam::123456789012:root"] }, Action: "sts:AssumeRole", Condition: { StringEquals: { "sts:ExternalId": [] } } },
+          {
+            Effect: "Allow",
+            Principal: { AWS: ["*", "arn:aws:iam::123456789012:root"] },
+            Action: "sts:AssumeRole",
+            // A key shaped like an issuer's under a principal that is not Federated keeps its whole name.
+            Condition: { StringEquals: { "sts:ExternalId": [], "accounts.google.com:sub": "123" } },
+          },
         ),
         permissions_boundary: "arn:aws:iam::123456789012:policy/elsewhere",
       },
@@ -217,6 +241,28 @@ const EDGE_AWS: StackJson = {
           Condition: { StringLike: { "keyed.example.com:sub": "system:serviceaccount:ns:*" } },
         }),
       },
+      "arn-only": {
+        name: "edge-arn-only",
+        assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.example.org/y" }, Action: "sts:AssumeRoleWithWebIdentity" }),
+      },
+      // The same subject and audience in two statements: the looser operator is kept; of two as loose, the later in code-point order.
+      twice: {
+        name: "edge-twice",
+        assume_role_policy: policy(
+          {
+            Effect: "Allow",
+            Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.example.org/x" },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringLike: { "oidc.example.org/x:sub": "system:serviceaccount:t:a", "oidc.example.org/x:aud": "x" } },
+          },
+          {
+            Effect: "Allow",
+            Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.example.org/x" },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { "oidc.example.org/x:sub": "system:serviceaccount:t:a" }, ArnLike: { "oidc.example.org/x:aud": "x" } },
+          },
+        ),
+      },
       unnamed: { assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.bare}" }, Action: "sts:AssumeRoleWithWebIdentity" }) },
     },
     aws_iam_role_policy: {
@@ -227,6 +273,7 @@ const EDGE_AWS: StackJson = {
       stray: { cluster_name: "c", namespace: "n", service_account: "s", role_arn: "arn:aws:iam::123456789012:role/not-here" },
       literal: { cluster_name: "c", namespace: 7, service_account: "s", role_arn: "arn:aws:iam::123456789012:role/edge-keyed" },
     },
+    aws_eks_access_entry: { empty: { cluster_name: "c", principal_arn: "arn:aws:iam::123456789012:role/empty", kubernetes_groups: [] } },
     aws_eks_access_policy_association: {
       scoped: {
         cluster_name: "c",
@@ -237,11 +284,37 @@ const EDGE_AWS: StackJson = {
     },
     aws_s3_bucket: { logs: { bucket: "edge-logs" } },
     aws_s3_bucket_acl: { logs: { bucket: "${aws_s3_bucket.logs.id}", acl: "authenticated-read" }, private: { bucket: "${aws_s3_bucket.logs.id}", acl: "private" } },
-    aws_s3_object: { index: { bucket: "edge-logs", key: "index.html", acl: "public-read" } },
+    aws_s3_object: {
+      index: { bucket: "edge-logs", key: "index.html", acl: "public-read" },
+      // Public objects in a bucket of no stack here: the first of them (by name) stands for the bucket.
+      "z-page": { bucket: "edge-foreign", key: "z.html", acl: "public-read" },
+      "a-page": { bucket: "edge-foreign", key: "a.html", acl: "public-read" },
+    },
     aws_s3_bucket_policy: {
-      shared: { bucket: "edge-shared", policy: policy({ Effect: "Allow", NotPrincipal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "s3:ListBucket", Resource: "arn:aws:s3:::edge-shared" }) },
+      shared: {
+        bucket: "edge-shared",
+        policy: policy(
+          { Effect: "Allow", NotPrincipal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "s3:ListBucket", Resource: "arn:aws:s3:::edge-shared" },
+          { Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::edge-shared/logs/*" },
+          { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::edge-shared/*" },
+          { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::edge-shared/pub/*" },
+        ),
+      },
+      // A second policy on the same bucket: read with the first (either may be the one in force).
+      "shared-again": {
+        bucket: "edge-shared",
+        policy: policy(
+          { Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:role/writer" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::edge-shared/*" },
+          { Effect: "Allow", Principal: { AWS: "*" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::edge-shared/open/*" },
+        ),
+      },
     },
     aws_kms_key: { bare: {} },
+    // Kubernetes resources in a stack without a kubernetes provider: no cluster to name.
+    kubernetes_service_account_v1: { bare: { metadata: [{ name: "bare", namespace: "ops" }] } },
+    kubernetes_config_map_v1_data: {
+      auth: { metadata: [{ name: "aws-auth", namespace: "kube-system" }], data: { mapRoles: "- rolearn: arn:aws:iam::123456789012:role/nodes\n  groups: [system:nodes]\n" } },
+    },
     aws_kms_key_policy: {
       bare: {
         key_id: "${aws_kms_key.bare.id}",
@@ -251,6 +324,7 @@ const EDGE_AWS: StackJson = {
     },
     aws_kms_grant: {
       plain: { key_id: "${aws_kms_key.bare.arn}", grantee_principal: "arn:aws:iam::123456789012:role/edge-keyed", operations: ["GenerateDataKey"] },
+      "plain-again": { key_id: "${aws_kms_key.bare.arn}", grantee_principal: "arn:aws:iam::123456789012:role/edge-keyed", operations: ["GenerateDataKey"] },
       odd: { key_id: "${aws_kms_key.bare.key_id}", grantee_principal: 42, operations: ["Decrypt"] },
       elsewhere: { key_id: "arn:aws:kms:eu-west-1:123456789012:key/x", grantee_principal: "x", operations: ["Decrypt"] },
     },
@@ -335,19 +409,16 @@ function line(entry: Item): string {
   return `${entry.key === entry.text ? entry.text : `${entry.key} => ${entry.text}`} [${parts}]${marks.length > 0 ? ` (${marks.join("; ")})` : ""}`;
 }
 
-/** The model as plain data: per entity its header, per set its spec (without key and items) and its items as lines. */
+/**
+ * The model as plain data, in its own order (entities, sets and items in key order, whatever order the stacks
+ * list them in): per entity its header, per set its spec (without key and items) and its items as lines.
+ */
 function read(model: AccessModel) {
-  return Object.fromEntries(
-    [...model].map(([key, entity]) => [
-      key,
-      {
-        header: [entity.cloud, entity.label, entity.resource, entity.summary, entity.announce ? "announced" : "silent", ...entity.workloads],
-        sets: Object.fromEntries(
-          [...entity.sets].map(([setKey, { key: _key, items, ...spec }]) => [setKey, { spec: JSON.stringify(spec), items: items.map(line) }]),
-        ),
-      },
-    ]),
-  );
+  return [...model].map(([key, entity]) => ({
+    key,
+    header: [entity.cloud, entity.label, entity.resource, entity.summary, entity.announce ? "announced" : "silent", ...entity.workloads],
+    sets: [...entity.sets].map(([setKey, { key: _key, items, ...spec }]) => ({ set: setKey, spec: JSON.stringify(spec), items: items.map(line) })),
+  }));
 }
 
 describe("the access model of a hand-made environment, fact by fact", () => {
@@ -389,5 +460,29 @@ describe("conditions and accounts written in other valid forms", () => {
       "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/*",
     ]);
     expect([...model.keys()].filter((key) => key.startsWith("gcp-member:principal"))).toEqual([]);
+  });
+});
+
+/** Every policy document in a resource's configuration with its statements in reverse order. */
+function reverseStatements(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reverseStatements);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, reverseStatements(inner)]));
+  if (typeof value !== "string" || !value.includes('"Statement"')) return value;
+  const document = JSON.parse(value) as { Statement: unknown[] };
+  return JSON.stringify({ ...document, Statement: [...document.Statement].reverse() });
+}
+
+/** The same environment with its stacks, their resource types, their resources and every policy's statements listed in reverse. */
+function reversed(stacks: ReadonlyMap<string, StackJson>): Map<string, StackJson> {
+  const reverse = <T>(record: Record<string, T>, map: (value: T) => T) => Object.fromEntries(Object.entries(record).reverse().map(([key, value]) => [key, map(value)]));
+  return new Map(
+    [...stacks].reverse().map(([id, stack]) => [id, { ...stack, resource: reverse(stack.resource ?? {}, (byName) => reverse(byName, (config) => reverseStatements(config) as typeof config)) }]),
+  );
+}
+
+describe("the order the stacks list things in", () => {
+  it("GIVEN stacks, resource types, resources and statements in reverse order THEN the model is the same (the first resource of an entity included)", () => {
+    expect(read(accessModel(reversed(LAB)))).toEqual(read(accessModel(LAB)));
+    expect(read(accessModel(reversed(EDGE)))).toEqual(read(accessModel(EDGE)));
   });
 });

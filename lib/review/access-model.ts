@@ -87,8 +87,9 @@ class SetBuilder {
     const target = this.sets.get(spec.key)!.items;
     for (const entry of items) {
       const existing = target.get(entry.key);
-      // The same fact twice (two statements): keep the looser operator.
-      if (!existing || looseness(entry.op) > looseness(existing.op)) target.set(entry.key, entry);
+      // The same fact twice (two statements): keep the looser operator; of two as loose (StringEquals,
+      // ArnEquals), the one later in code-point order, so the statements' order never changes the model.
+      if (!existing || (looseness(entry.op) - looseness(existing.op) || compare(String(entry.op), String(existing.op))) > 0) target.set(entry.key, entry);
     }
   }
   build(): Map<string, FactSet> {
@@ -179,7 +180,7 @@ function collectRoles(stacks: Stacks): RoleRecord[] {
   const byLocation = new Map<string, RoleRecord>();
   const byName = new Map<string, RoleRecord>();
   for (const [stackId, stack] of stacks)
-    for (const [name, config] of Object.entries(stack.resource?.aws_iam_role ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, config] of Object.entries(stack.resource?.aws_iam_role ?? {})) {
       const record: RoleRecord = { stackId, name, roleName: typeof config.name === "string" ? config.name : name, config, statements: [], managed: [], associations: [], boundaryStatements: [] };
       records.push(record);
       byLocation.set(`${stackId}\u0000${name}`, record);
@@ -200,16 +201,16 @@ function collectRoles(stacks: Stacks): RoleRecord[] {
     return byName.get(arnName ?? value);
   };
   for (const [stackId, stack] of stacks) {
-    for (const [, policy] of Object.entries(stack.resource?.aws_iam_role_policy ?? {}).sort(([a], [b]) => compare(a, b)))
+    for (const [, policy] of Object.entries(stack.resource?.aws_iam_role_policy ?? {}))
       roleOf(stackId, policy.role)?.statements.push(...statementsOf(policy.policy).map((statement) => ({ stackId, statement })));
-    for (const [name, attachment] of Object.entries(stack.resource?.aws_iam_role_policy_attachment ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, attachment] of Object.entries(stack.resource?.aws_iam_role_policy_attachment ?? {})) {
       const role = roleOf(stackId, attachment.role);
       if (!role || typeof attachment.policy_arn !== "string") continue;
       const policy = referencedResource(stacks, stackId, attachment.policy_arn);
       if (policy?.type === "aws_iam_policy") role.statements.push(...statementsOf(policy.config.policy).map((statement) => ({ stackId: policy.stackId, statement })));
       else role.managed.push({ arn: unresolvedText(follow(stacks, stackId, attachment.policy_arn)), resource: address(stackId, "aws_iam_role_policy_attachment", name) });
     }
-    for (const [name, association] of Object.entries(stack.resource?.aws_eks_pod_identity_association ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, association] of Object.entries(stack.resource?.aws_eks_pod_identity_association ?? {})) {
       const role = roleOf(stackId, association.role_arn);
       if (!role) continue;
       const text = (value: unknown) => (typeof value === "string" ? unresolvedText(follow(stacks, stackId, value)) : String(value));
@@ -242,7 +243,6 @@ interface PolicySpec {
   readonly what: string;
   /** Statements of resource policies name principals: each becomes part of the fact. */
   readonly principals: boolean;
-  readonly listWithEntity?: boolean;
   readonly scope?: FactSet["scope"];
   readonly extra?: Partial<Item>;
 }
@@ -271,7 +271,8 @@ const principalPart = (principal: string | undefined) => (principal === undefine
 
 /**
  * The Allow statements as (principal, action, resource) items with their conditions per resource: a new or
- * broader item widens, a condition dropped or loosened widens.
+ * broader item widens, a condition dropped or loosened widens. The grants are listed with a new entity (a
+ * boundary's never are: its sets are scoped to it).
  */
 function addAllows(stacks: Stacks, sets: SetBuilder, entries: readonly LocatedStatement[], spec: PolicySpec): void {
   const setKey = `${spec.prefix}permissions`;
@@ -290,7 +291,7 @@ function addAllows(stacks: Stacks, sets: SetBuilder, entries: readonly LocatedSt
       for (const target of targets) {
         const group = principal === undefined ? target : `${target} for ${principalText(principal)}`;
         sets.add(
-          { key: setKey, what: spec.what, listWithEntity: spec.listWithEntity ?? false, grouped: true, ...(spec.scope ? { scope: spec.scope } : {}) },
+          { key: setKey, what: spec.what, listWithEntity: true, grouped: true, ...(spec.scope ? { scope: spec.scope } : {}) },
           ...actions.map((action) =>
             item(`${group} ${action.toLowerCase()}`, `${action} on ${group}`, [...principalPart(principal), { text: target, glob: true }, { text: action.toLowerCase(), glob: true }], {
               group,
@@ -451,7 +452,7 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
       if (claim === "sub") for (const value of values) if (value.workload) workloads.push(value.workload);
       const items = unconstrained ? [NO_CONDITION] : values;
       sets.add(spec, ...items);
-      parts.push(`${claim} ${items.map((entry) => (entry.any ? "any" : entry.text)).join(", ")}`);
+      parts.push(`${claim} ${sorted(items.map((entry) => (entry.any ? "any" : entry.text))).join(", ")}`);
     }
     summary.push(`${principal === "*" ? "anyone" : principal}${parts.length > 0 ? ` (${parts.join("; ")})` : ""}`);
     if (principal === "Service pods.eks.amazonaws.com") {
@@ -469,7 +470,7 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
     );
   }
   // Permissions: what the role's policies allow, what they deny (and whom a Deny exempts).
-  addAllows(stacks, sets, record.statements, { prefix: "", what: "AWS permission", listWithEntity: true, principals: false });
+  addAllows(stacks, sets, record.statements, { prefix: "", what: "AWS permission", principals: false });
   addDenies(stacks, sets, record.statements, { prefix: "", what: "AWS Deny", principals: false });
   addDenies(
     stacks,
@@ -486,7 +487,7 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
     sets.add({ key: "boundary", what: "permissions boundary", addedKind: "narrowed", removedKind: "widened" }, item(record.boundary, record.boundary, undefined, { group: "boundary" }));
     // The boundary's content, compared while both revisions have one (removing it is the widening above).
     const scope = { set: "boundary", group: "boundary" };
-    addAllows(stacks, sets, record.boundaryStatements, { prefix: "boundary-", what: "permissions boundary allows", listWithEntity: false, principals: false, scope });
+    addAllows(stacks, sets, record.boundaryStatements, { prefix: "boundary-", what: "permissions boundary allows", principals: false, scope });
     addDenies(stacks, sets, record.boundaryStatements, { prefix: "boundary-", what: "permissions boundary Deny", principals: false, scope });
   }
   const mode = [...byPrincipal.keys()].some((principal) => principal.startsWith("Federated "))
@@ -536,7 +537,7 @@ function googleCondition(config: ResourceConfig): string {
 function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   const accounts = new Map<string, { resource: string; project: string; sets: SetBuilder; workloads: string[] }>();
   for (const [stackId, stack] of stacks)
-    for (const [name, config] of Object.entries(stack.resource?.google_service_account ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, config] of Object.entries(stack.resource?.google_service_account ?? {})) {
       const email = `${String(config.account_id)}@${String(config.project)}.iam.gserviceaccount.com`;
       accounts.set(email, { resource: address(stackId, "google_service_account", name), project: String(config.project), sets: new SetBuilder(), workloads: [] });
     }
@@ -549,7 +550,9 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
     return external.get(text)!.sets;
   };
   for (const [stackId, stack] of stacks)
-    for (const [type, resources] of Object.entries(stack.resource ?? {}).filter(([type]) => /^google_.+_iam_(member|binding)$/.test(type)))
+    for (const [type, resources] of Object.entries(stack.resource ?? {})
+      .filter(([type]) => /^google_.+_iam_(member|binding)$/.test(type))
+      .sort(([a], [b]) => compare(a, b)))
       for (const [name, config] of Object.entries(resources).sort(([a], [b]) => compare(a, b))) {
         const members = type.endsWith("_binding") ? asStrings(config.members) : asStrings(config.member);
         const role = String(config.role);
@@ -620,7 +623,7 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
     entities.set("public:google", { key: "public:google", cloud: "public", label: "anonymous Google grants", resource: publicResource, workloads: [], summary: "", announce: false, sets: publicGrants.build() });
   // Workload identity providers.
   for (const [stackId, stack] of stacks)
-    for (const [name, config] of Object.entries(stack.resource?.google_iam_workload_identity_pool_provider ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, config] of Object.entries(stack.resource?.google_iam_workload_identity_pool_provider ?? {})) {
       const poolValue = String(config.workload_identity_pool_id);
       const pool = referencedResource(stacks, stackId, poolValue);
       const poolId = pool?.type === "google_iam_workload_identity_pool" ? String(pool.config.workload_identity_pool_id) : poolValue;
@@ -705,7 +708,7 @@ export function admittedByCondition(expression: string): Item[] {
 /** The cluster a Kubernetes resource's provider (alias) reaches. */
 function kubernetesCluster(stack: StackJson, config: ResourceConfig): string {
   const alias = typeof config.provider === "string" ? /^kubernetes\.(.+)$/.exec(config.provider)?.[1] : undefined;
-  const providers = Array.isArray(stack.provider?.kubernetes) ? (stack.provider!.kubernetes as unknown[]).filter(isObject) : [];
+  const providers = blocks(stack.provider?.kubernetes);
   const provider = providers.find((candidate) => (alias ? candidate.alias === alias : candidate.alias === undefined));
   if (!provider) return alias ?? "";
   const args = asStrings(firstBlock(provider.exec).args);
@@ -736,7 +739,7 @@ function describeAnnotation(stacks: Stacks, stackId: string, value: unknown): st
 function kubernetesEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   for (const [stackId, stack] of stacks)
     for (const type of ["kubernetes_service_account_v1", "kubernetes_service_account"])
-      for (const [name, config] of Object.entries(stack.resource?.[type] ?? {}).sort(([a], [b]) => compare(a, b))) {
+      for (const [name, config] of Object.entries(stack.resource?.[type] ?? {})) {
         const metadata = firstBlock(config.metadata);
         const workload = `${namespaceOf(stack, metadata.namespace)}/${String(metadata.name)}`;
         const cluster = kubernetesCluster(stack, config);
@@ -747,7 +750,7 @@ function kubernetesEntities(stacks: Stacks, entities: Map<string, Entity>): void
           item("automount", automount ? `on${config.automount_service_account_token === undefined ? " (unset: Kubernetes default)" : ""}` : "off", undefined, { rank: automount ? 1 : 0 }),
         );
         const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
-        for (const [key, value] of Object.entries(annotations).sort(([a], [b]) => compare(a, b))) {
+        for (const [key, value] of Object.entries(annotations)) {
           const text = describeAnnotation(stacks, stackId, value);
           sets.add({ key: `annotation|${key}`, what: `annotation ${key}` }, item(text, text));
         }
@@ -779,7 +782,7 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
   };
   const text = (stackId: string, value: unknown) => (typeof value === "string" ? unresolvedText(follow(stacks, stackId, value)) : String(value));
   for (const [stackId, stack] of stacks) {
-    for (const [name, config] of Object.entries(stack.resource?.aws_eks_access_entry ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, config] of Object.entries(stack.resource?.aws_eks_access_entry ?? {})) {
       const cluster = text(stackId, config.cluster_name);
       const principal = text(stackId, config.principal_arn);
       const resource = address(stackId, "aws_eks_access_entry", name);
@@ -808,19 +811,19 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
         );
       }
     }
+    // One aws-auth per cluster: the order they are listed in does not matter.
     for (const type of ["kubernetes_config_map_v1_data", "kubernetes_config_map_v1", "kubernetes_config_map"])
-      for (const [name, config] of Object.entries(stack.resource?.[type] ?? {}).sort(([a], [b]) => compare(a, b))) {
+      for (const [name, config] of Object.entries(stack.resource?.[type] ?? {})) {
         const metadata = firstBlock(config.metadata);
         if (metadata.name !== "aws-auth" || metadata.namespace !== "kube-system" || !isObject(config.data)) continue;
         const cluster = kubernetesCluster(stack, config);
         const resource = address(stackId, type, name);
         for (const [field, arnKey] of [["mapRoles", "rolearn"], ["mapUsers", "userarn"]] as const) {
-          const value = config.data[field];
-          let entries: unknown = [];
+          let entries: unknown;
           try {
-            entries = typeof value === "string" ? parseYaml(value) : [];
+            entries = parseYaml(String(config.data[field]));
           } catch {
-            entries = [];
+            // Absent or not YAML: no mappings (aws-auth itself would reject it).
           }
           for (const mapping of Array.isArray(entries) ? entries.filter(isObject) : []) {
             const arn = String(mapping[arnKey]);
@@ -839,7 +842,7 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
 
 function oidcProviderEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   for (const [stackId, stack] of stacks)
-    for (const [name, config] of Object.entries(stack.resource?.aws_iam_openid_connect_provider ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, config] of Object.entries(stack.resource?.aws_iam_openid_connect_provider ?? {})) {
       const issuer = String(config.url).replace(/^https:\/\//, "");
       const sets = new SetBuilder();
       const audiences = asStrings(config.client_id_list);
@@ -855,6 +858,11 @@ function oidcProviderEntities(stacks: Stacks, entities: Map<string, Entity>): vo
         sets: sets.build(),
       });
     }
+}
+
+/** A statement for anyone: `Principal "*"` or `{"AWS": "*"}` (the public surface's, not a principal's). */
+function anonymousStatement(statement: Statement): boolean {
+  return statement.principal === "*" || statement.principal?.AWS?.includes("*") === true;
 }
 
 const PUBLIC_ACLS = new Set(["public-read", "public-read-write", "authenticated-read"]);
@@ -875,8 +883,7 @@ function publicEntities(stacks: Stacks, entities: Map<string, Entity>): void {
     for (const [name, policy] of Object.entries(stack.resource?.aws_s3_bucket_policy ?? {}).sort(([a], [b]) => compare(a, b))) {
       const resource = address(stackId, "aws_s3_bucket_policy", name);
       for (const statement of statementsOf(policy.policy)) {
-        const anonymous = statement.principal === "*" || (statement.principal !== undefined && (statement.principal.AWS ?? []).includes("*"));
-        if (statement.effect !== "Allow" || !anonymous) continue;
+        if (statement.effect !== "Allow" || !anonymousStatement(statement)) continue;
         const bucket = bucketName(policy.bucket);
         const conditions = Object.entries(statement.conditions)
           .flatMap(([op, entries]) => Object.entries(entries).map(([key, values]) => `${op} ${key} = ${values.join(", ")}`))
@@ -931,15 +938,15 @@ const refersTo = (value: unknown, type: string, name: string) => typeof value ==
 /** KMS keys: who the key policy lets use or manage the key, what it denies, and the grants on it. */
 function keyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   for (const [stackId, stack] of stacks)
-    for (const [name, config] of Object.entries(stack.resource?.aws_kms_key ?? {}).sort(([a], [b]) => compare(a, b))) {
+    for (const [name, config] of Object.entries(stack.resource?.aws_kms_key ?? {})) {
       const alias = Object.values(stack.resource?.aws_kms_alias ?? {}).find((candidate) => refersTo(candidate.target_key_id, "aws_kms_key", name))?.name;
       const keyName = typeof alias === "string" ? alias : address(stackId, "aws_kms_key", name);
       const resource = address(stackId, "aws_kms_key", name);
       const statements: LocatedStatement[] = statementsOf(config.policy).map((statement) => ({ stackId, statement }));
-      for (const [, policy] of Object.entries(stack.resource?.aws_kms_key_policy ?? {}).sort(([a], [b]) => compare(a, b)))
+      for (const [, policy] of Object.entries(stack.resource?.aws_kms_key_policy ?? {}))
         if (refersTo(policy.key_id, "aws_kms_key", name)) statements.push(...statementsOf(policy.policy).map((statement) => ({ stackId, statement })));
       const sets = new SetBuilder();
-      addAllows(stacks, sets, statements, { prefix: "key-", what: "key policy grant", listWithEntity: true, principals: true });
+      addAllows(stacks, sets, statements, { prefix: "key-", what: "key policy grant", principals: true });
       addDenies(stacks, sets, statements, { prefix: "key-", what: "key policy Deny", principals: true });
       for (const [grantStackId, grantStack] of stacks)
         for (const [grantName, grant] of Object.entries(grantStack.resource?.aws_kms_grant ?? {}).sort(([a], [b]) => compare(a, b))) {
@@ -967,22 +974,27 @@ function keyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
     }
 }
 
-/** Bucket policies for every principal (anonymous grants are the public surface's): grants, Denies, exemptions. */
+/**
+ * Bucket policies for every principal (anonymous grants are the public surface's): grants, Denies, exemptions.
+ * Two policies on one bucket (AWS keeps whichever was applied last) are read together: either may be in force.
+ */
 function bucketPolicyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
+  const byBucket = new Map<string, { resource: string; statements: LocatedStatement[] }>();
   for (const [stackId, stack] of stacks) {
     const buckets = Object.entries(stack.resource?.aws_s3_bucket ?? {});
     for (const [name, policy] of Object.entries(stack.resource?.aws_s3_bucket_policy ?? {}).sort(([a], [b]) => compare(a, b))) {
       const found = buckets.find(([bucketName, config]) => refersTo(policy.bucket, "aws_s3_bucket", bucketName) || config.bucket === policy.bucket);
       const bucket = found ? String(found[1].bucket ?? found[0]) : typeof policy.bucket === "string" ? unresolvedText(follow(stacks, stackId, policy.bucket)) : String(policy.bucket);
-      const resource = address(stackId, "aws_s3_bucket_policy", name);
-      const statements = statementsOf(policy.policy).map((statement) => ({ stackId, statement }));
-      const anonymous = (entry: LocatedStatement) => entry.statement.principal === "*" || (entry.statement.principal !== undefined && (entry.statement.principal.AWS ?? []).includes("*"));
-      const sets = new SetBuilder();
-      addAllows(stacks, sets, statements.filter((entry) => !anonymous(entry)), { prefix: "bucket-", what: "bucket policy grant", listWithEntity: true, principals: true, extra: { resource } });
-      addDenies(stacks, sets, statements, { prefix: "bucket-", what: "bucket policy Deny", principals: true, extra: { resource } });
-      const key = `aws-bucket:${bucket}`;
-      entities.set(key, { key, cloud: "aws", label: `bucket policy of ${bucket}`, resource, workloads: [], summary: "", announce: false, sets: sets.build() });
+      if (!byBucket.has(bucket)) byBucket.set(bucket, { resource: address(stackId, "aws_s3_bucket_policy", name), statements: [] });
+      byBucket.get(bucket)!.statements.push(...statementsOf(policy.policy).map((statement) => ({ stackId, statement })));
     }
+  }
+  for (const [bucket, { resource, statements }] of byBucket) {
+    const sets = new SetBuilder();
+    addAllows(stacks, sets, statements.filter((entry) => !anonymousStatement(entry.statement)), { prefix: "bucket-", what: "bucket policy grant", principals: true, extra: { resource } });
+    addDenies(stacks, sets, statements, { prefix: "bucket-", what: "bucket policy Deny", principals: true, extra: { resource } });
+    const key = `aws-bucket:${bucket}`;
+    entities.set(key, { key, cloud: "aws", label: `bucket policy of ${bucket}`, resource, workloads: [], summary: "", announce: false, sets: sets.build() });
   }
 }
 

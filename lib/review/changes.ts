@@ -64,16 +64,19 @@ function mappedKind(set: FactSet, change: ItemChange): AccessChangeKind {
   return change.kind;
 }
 
+/** The group an item of a grouped set is reported under (every item the model makes there has one). */
+const groupOf = (entry: Item) => entry.group ?? entry.key;
+
 function headsOn(items: readonly Item[], group: string): string | null {
-  const heads = items.filter((entry) => entry.group === group).map((entry) => entry.head ?? entry.text);
+  const heads = items.filter((entry) => groupOf(entry) === group).map((entry) => entry.head ?? entry.text);
   return heads.length === 0 ? null : `${[...new Set(heads)].sort(compare).join(", ")} on ${group}`;
 }
 
 /** `<heads> on <group>, <group>` for the groups with the same heads; such runs joined by `; `. */
 function describeGrouped(items: readonly Item[]): string {
   const byHeads = new Map<string, string[]>();
-  for (const group of [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare)) {
-    const heads = [...new Set(items.filter((entry) => (entry.group ?? "") === group).map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
+  for (const group of [...new Set(items.map(groupOf))].sort(compare)) {
+    const heads = [...new Set(items.filter((entry) => groupOf(entry) === group).map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
     byHeads.set(heads, [...(byHeads.get(heads) ?? []), group]);
   }
   return [...byHeads].map(([heads, groups]) => `${heads} on ${groups.join(", ")}`).join("; ");
@@ -96,7 +99,7 @@ function toChanges(entity: Entity, draft: Draft): AccessChange[] {
   if (draft.context) {
     if (draft.source === "added" || draft.source === "removed") {
       const changed = draft.source === "removed" ? draft.before : draft.after;
-      const group = changed[0].group ?? "";
+      const group = groupOf(changed[0]);
       const heads = [...new Set(changed.map((entry) => entry.head ?? entry.text))].sort(compare).join(", ");
       what = `${draft.set.what} ${heads} on ${group}`;
       before = headsOn(draft.context.before, group);
@@ -132,7 +135,7 @@ function draftsOf(set: FactSet, changes: readonly ItemChange[], context: Draft["
   for (const change of changes) {
     const kind = mappedKind(set, change);
     if (set.grouped) {
-      const groups = (items: readonly Item[]) => [...new Set(items.map((entry) => entry.group ?? ""))].sort(compare).join("\u0001");
+      const groups = (items: readonly Item[]) => [...new Set(items.map(groupOf))].sort(compare).join("\u0001");
       const key = `${kind}\u0000${groups(change.before)}\u0000${groups(change.after)}`;
       if (!merged.has(key)) merged.set(key, { kind, source: change.kind, before: [], after: [] });
       // An item can stand in two pairs (two new items covering it): toChanges shows each head once.
@@ -210,8 +213,7 @@ function sortChanges(changes: AccessChange[]): AccessChange[] {
         compare(a.identity, b.identity) ||
         compare(a.what, b.what) ||
         compare(a.kind, b.kind) ||
-        compare(a.before ?? "", b.before ?? "") ||
-        compare(a.after ?? "", b.after ?? ""),
+        compare(JSON.stringify([a.before, a.after]), JSON.stringify([b.before, b.after])),
     );
 }
 
