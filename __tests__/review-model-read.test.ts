@@ -25,7 +25,7 @@ const OIDC: StackJson = {
 const PROVIDER_ARN = "${data.terraform_remote_state.cross-stack-reference-input-oidc-lab.outputs.cross-stack-output-provider-arn}";
 
 const AWS: StackJson = {
-  locals: { account: "123456789012" },
+  locals: { account: "123456789012", cluster: "lab-blue" },
   resource: {
     aws_iam_role: {
       app: {
@@ -43,7 +43,13 @@ const AWS: StackJson = {
           {
             name: "inline",
             policy: policy(
-              { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: "arn:aws:s3:::lab-data/in/*", Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } } },
+              {
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject"],
+                Resource: "arn:aws:s3:::lab-data/in/*",
+                // One key under two operators: both hold, both are listed.
+                Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, StringLike: { "s3:x-amz-server-side-encryption": "aws:kms*" } },
+              },
               { Effect: "Deny", Action: "s3:DeleteObject", Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/admin" }, Bool: { "aws:SecureTransport": "false" } } },
             ),
           },
@@ -77,14 +83,14 @@ const AWS: StackJson = {
     },
     aws_iam_policy: {
       boundary: { name: "lab-boundary", policy: policy({ Effect: "Allow", Action: "s3:*", Resource: "*" }, { Effect: "Deny", Action: "iam:*", Resource: "*" }) },
-      attached: { name: "lab-attached", policy: policy({ Effect: "Allow", NotAction: ["iam:*", "kms:*"], NotResource: "arn:aws:s3:::lab-secret" }) },
+      attached: { name: "lab-attached", policy: policy({ Effect: "Allow", NotAction: ["iam:*", "kms:*"], NotResource: ["arn:aws:s3:::lab-secret", "arn:aws:s3:::lab-keys"] }) },
     },
     aws_iam_role_policy_attachment: {
       attached: { role: "${aws_iam_role.app.name}", policy_arn: "${aws_iam_policy.attached.arn}" },
       aws: { role: "lab-pods", policy_arn: "arn:aws:iam::aws:policy/AmazonSQSFullAccess" },
     },
     aws_eks_pod_identity_association: {
-      worker: { cluster_name: "lab-blue", namespace: "jobs", service_account: "worker", role_arn: "${aws_iam_role.associated.arn}" },
+      worker: { cluster_name: "${local.cluster}", namespace: "jobs", service_account: "worker", role_arn: "${aws_iam_role.associated.arn}" },
     },
     aws_eks_access_entry: {
       deploy: { cluster_name: "lab-blue", principal_arn: "arn:aws:iam::123456789012:role/deploy", kubernetes_groups: ["system:masters", "viewers"] },
@@ -234,6 +240,7 @@ const EDGE_AWS: StackJson = {
       },
       keyed: {
         name: "edge-keyed",
+        permissions_boundary: "${aws_iam_policy.nameless.arn}",
         assume_role_policy: policy({
           Effect: "Allow",
           Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.other}" },
@@ -264,6 +271,12 @@ const EDGE_AWS: StackJson = {
         ),
       },
       unnamed: { assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.bare}" }, Action: "sts:AssumeRoleWithWebIdentity" }) },
+    },
+    aws_iam_policy: { nameless: { policy: policy({ Effect: "Allow", Action: "sqs:*", Resource: "*" }) } },
+    aws_iam_role_policy_attachment: {
+      // A role named by an ARN with a path; a role that is not a string names no role.
+      "by-path": { role: "arn:aws:iam::123456789012:role/team/edge-arn-only", policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll" },
+      odd: { role: 5, policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" },
     },
     aws_iam_role_policy: {
       extra: { role: "${aws_iam_role.keyed.id}", policy: policy({ Effect: "Allow", Action: "sqs:SendMessage", Resource: ["arn:aws:sqs:eu-west-1:123456789012:q"], Condition: { StringEquals: { "aws:SourceVpc": [] } } }) },

@@ -26,7 +26,7 @@ import { asStrings, blocks, firstBlock, isObject } from "../rules/json";
 import { parsePolicy, Statement } from "../rules/policy";
 import type { ResourceConfig, StackJson } from "../rules/types";
 import { compare, globMatches, item, Item, looseness, NO_CONDITION, NOBODY } from "./items";
-import { address, follow, referencedResource, Stacks, unresolvedText } from "./references";
+import { address, follow, referencedResource, Stacks, unresolvedText, valueText } from "./references";
 import { describeTarget, workloadOfPrincipal } from "./workloads";
 
 export type Cloud = "aws" | "gcp" | "kubernetes" | "public";
@@ -213,11 +213,10 @@ function collectRoles(stacks: Stacks): RoleRecord[] {
     for (const [name, association] of Object.entries(stack.resource?.aws_eks_pod_identity_association ?? {})) {
       const role = roleOf(stackId, association.role_arn);
       if (!role) continue;
-      const text = (value: unknown) => (typeof value === "string" ? unresolvedText(follow(stacks, stackId, value)) : String(value));
       role.associations.push({
-        cluster: text(association.cluster_name),
-        namespace: text(association.namespace),
-        serviceAccount: text(association.service_account),
+        cluster: valueText(stacks, stackId, association.cluster_name),
+        namespace: valueText(stacks, stackId, association.namespace),
+        serviceAccount: valueText(stacks, stackId, association.service_account),
         resource: address(stackId, "aws_eks_pod_identity_association", name),
       });
     }
@@ -566,7 +565,7 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
             const email = googleAccountOf(stacks, stackId, config.service_account_id);
             const account = email ? accounts.get(email) : undefined;
             if (!account) {
-              const target = email ?? (typeof config.service_account_id === "string" ? unresolvedText(follow(stacks, stackId, config.service_account_id)) : String(config.service_account_id));
+              const target = email ?? valueText(stacks, stackId, config.service_account_id);
               const text = `service account ${target}: ${role}${googleCondition(config)}`;
               externalFor(member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
               continue;
@@ -780,7 +779,7 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
     if (!builders.has(key)) builders.set(key, { resource, label, sets: new SetBuilder() });
     return builders.get(key)!;
   };
-  const text = (stackId: string, value: unknown) => (typeof value === "string" ? unresolvedText(follow(stacks, stackId, value)) : String(value));
+  const text = (stackId: string, value: unknown) => valueText(stacks, stackId, value);
   for (const [stackId, stack] of stacks) {
     for (const [name, config] of Object.entries(stack.resource?.aws_eks_access_entry ?? {})) {
       const cluster = text(stackId, config.cluster_name);
@@ -952,7 +951,7 @@ function keyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
         for (const [grantName, grant] of Object.entries(grantStack.resource?.aws_kms_grant ?? {}).sort(([a], [b]) => compare(a, b))) {
           const key = typeof grant.key_id === "string" ? referencedResource(stacks, grantStackId, grant.key_id) : undefined;
           if (key?.type !== "aws_kms_key" || key.stackId !== stackId || key.name !== name) continue;
-          const grantee = typeof grant.grantee_principal === "string" ? unresolvedText(follow(stacks, grantStackId, grant.grantee_principal)) : String(grant.grantee_principal);
+          const grantee = valueText(stacks, grantStackId, grant.grantee_principal);
           const constraints = blocks(grant.constraints)
             .flatMap((block) => Object.entries(block).map(([field, value]) => `${field} ${JSON.stringify(value)}`))
             .sort(compare);
@@ -984,7 +983,7 @@ function bucketPolicyEntities(stacks: Stacks, entities: Map<string, Entity>): vo
     const buckets = Object.entries(stack.resource?.aws_s3_bucket ?? {});
     for (const [name, policy] of Object.entries(stack.resource?.aws_s3_bucket_policy ?? {}).sort(([a], [b]) => compare(a, b))) {
       const found = buckets.find(([bucketName, config]) => refersTo(policy.bucket, "aws_s3_bucket", bucketName) || config.bucket === policy.bucket);
-      const bucket = found ? String(found[1].bucket ?? found[0]) : typeof policy.bucket === "string" ? unresolvedText(follow(stacks, stackId, policy.bucket)) : String(policy.bucket);
+      const bucket = found ? String(found[1].bucket ?? found[0]) : valueText(stacks, stackId, policy.bucket);
       if (!byBucket.has(bucket)) byBucket.set(bucket, { resource: address(stackId, "aws_s3_bucket_policy", name), statements: [] });
       byBucket.get(bucket)!.statements.push(...statementsOf(policy.policy).map((statement) => ({ stackId, statement })));
     }

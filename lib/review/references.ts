@@ -68,6 +68,11 @@ export function unresolvedText(located: Located): string {
   return remote ? `${remote.output} (from ${remote.producer})` : located.value;
 }
 
+/** Any configuration value in words: followed and unresolved like a string (a number or an absent value as written). */
+export function valueText(stacks: Stacks, stackId: string, value: unknown): string {
+  return unresolvedText(follow(stacks, stackId, String(value)));
+}
+
 /** `<stack>:<type>.<name>`: how a change names a resource that is not a workload. */
 export function address(stackId: string, type: string, name: string): string {
   return `${stackId}:${type}.${name}`;
