@@ -18,6 +18,8 @@ const policy = (...statements: object[]) => JSON.stringify({ Version: "2012-10-1
 const OIDC: StackJson = {
   resource: {
     aws_iam_openid_connect_provider: { provider: { url: `https://${ISSUER}`, client_id_list: ["sts.amazonaws.com", "other"] } },
+    // Named like the data key of aws-workloads-lab: the grants on that key are not this one's.
+    aws_kms_key: { data: { description: "another key" } },
   },
   output: { "cross-stack-output-provider-arn": { value: "${aws_iam_openid_connect_provider.provider.arn}" } },
 } as never;
@@ -50,7 +52,17 @@ const AWS: StackJson = {
                 // One key under two operators: both hold, both are listed.
                 Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, StringLike: { "s3:x-amz-server-side-encryption": "aws:kms*" } },
               },
-              { Effect: "Deny", Action: "s3:DeleteObject", Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/admin" }, Bool: { "aws:SecureTransport": "false" } } },
+              {
+                Effect: "Deny",
+                Action: ["s3:PutObject", "s3:DeleteObject"],
+                Resource: ["arn:aws:s3:::lab-data/*", "arn:aws:s3:::lab-archive/*"],
+                Condition: {
+                  NumericLessThan: { "s3:max-keys": "10" },
+                  ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/admin" },
+                  StringNotEquals: { "aws:PrincipalAccount": "123456789012" },
+                  Bool: { "aws:SecureTransport": "false" },
+                },
+              },
             ),
           },
         ],
@@ -125,7 +137,7 @@ const AWS: StackJson = {
       },
       site: {
         bucket: "lab-site",
-        policy: policy({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::lab-site/*", Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }),
+        policy: policy({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::lab-site/*", Condition: { IpAddress: { "aws:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"] }, Bool: { "aws:SecureTransport": "true" } } }),
       },
     },
     aws_kms_key: { data: { policy: policy({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }) } },
@@ -135,7 +147,7 @@ const AWS: StackJson = {
         key_id: "${aws_kms_key.data.key_id}",
         grantee_principal: "${aws_iam_role.app.arn}",
         operations: ["Decrypt", "Encrypt"],
-        constraints: [{ encryption_context_equals: { bucket: "lab-data" } }],
+        constraints: [{ encryption_context_subset: { team: "apps" } }, { encryption_context_equals: { bucket: "lab-data" } }],
       },
     },
   },
@@ -270,6 +282,16 @@ const EDGE_AWS: StackJson = {
           },
         ),
       },
+      // Two namespaces: a ServiceAccount tag alone names no workload; every namespace/ServiceAccount pair does.
+      spread: {
+        name: "edge-spread",
+        assume_role_policy: policy({
+          Effect: "Allow",
+          Principal: { Service: "pods.eks.amazonaws.com" },
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Condition: { StringEquals: { "aws:RequestTag/kubernetes-namespace": ["a", "b"], "aws:RequestTag/kubernetes-service-account": "x" } },
+        }),
+      },
       unnamed: { assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.bare}" }, Action: "sts:AssumeRoleWithWebIdentity" }) },
     },
     aws_iam_policy: { nameless: { policy: policy({ Effect: "Allow", Action: "sqs:*", Resource: "*" }) } },
@@ -295,13 +317,13 @@ const EDGE_AWS: StackJson = {
         access_scope: [{ type: "namespace", namespaces: ["ops"] }],
       },
     },
-    aws_s3_bucket: { logs: { bucket: "edge-logs" } },
+    aws_s3_bucket: { logs: { bucket: "edge-logs" }, unnamed: { acl: "public-read" } },
     aws_s3_bucket_acl: { logs: { bucket: "${aws_s3_bucket.logs.id}", acl: "authenticated-read" }, private: { bucket: "${aws_s3_bucket.logs.id}", acl: "private" } },
     aws_s3_object: {
       index: { bucket: "edge-logs", key: "index.html", acl: "public-read" },
       // Public objects in a bucket of no stack here: the first of them (by name) stands for the bucket.
       "z-page": { bucket: "edge-foreign", key: "z.html", acl: "public-read" },
-      "a-page": { bucket: "edge-foreign", key: "a.html", acl: "public-read" },
+      "a-page": { bucket: "edge-foreign", key: "a.html", acl: "public-read-write" },
     },
     aws_s3_bucket_policy: {
       shared: {
@@ -322,7 +344,7 @@ const EDGE_AWS: StackJson = {
         ),
       },
     },
-    aws_kms_key: { bare: {} },
+    aws_kms_key: { bare: {}, second: {} },
     // Kubernetes resources in a stack without a kubernetes provider: no cluster to name.
     kubernetes_service_account_v1: { bare: { metadata: [{ name: "bare", namespace: "ops" }] } },
     kubernetes_config_map_v1_data: {
@@ -353,7 +375,12 @@ const EDGE_GCP: StackJson = {
     google_bigquery_dataset_iam_member: { reports: { dataset_id: "reports", role: "roles/bigquery.dataViewer", member: "serviceAccount:other@elsewhere.iam.gserviceaccount.com" } },
     google_pubsub_topic_iam_member: { events: { topic: "events", role: "roles/pubsub.publisher", member: "serviceAccount:${google_service_account.ci.email}" } },
     google_folder_iam_member: { folder: { folder: "folders/1", role: "roles/viewer", member: "domain:example.com" } },
-    google_organization_iam_member: { org: { org_id: 99, role: "roles/viewer", member: "domain:example.com" } },
+    google_bigquery_table_iam_member: { table: { dataset_id: "reports", table_id: "daily", role: "roles/bigquery.dataViewer", member: "domain:example.com" } },
+    google_secret_manager_secret_iam_member: { secret: { secret_id: "db", role: "roles/secretmanager.secretAccessor", member: "domain:example.com" } },
+    google_pubsub_subscription_iam_member: { sub: { subscription: "events-sub", role: "roles/pubsub.subscriber", member: "domain:example.com" } },
+    google_cloud_run_service_iam_member: { run: { name: "api", role: "roles/run.invoker", member: "domain:example.com" } },
+    google_storage_bucket_iam_member: { logs: { bucket: "edge-logs", role: "roles/storage.objectViewer", member: "domain:example.com" } },
+    google_organization_iam_member: { org: { org_id: 99, role: "roles/viewer", member: "domain:example.com" }, named: { org_id: "42", role: "roles/browser", member: "domain:example.com" } },
     google_service_account_iam_binding: {
       ci: {
         service_account_id: "projects/acme/serviceAccounts/edge-ci@acme.iam.gserviceaccount.com",

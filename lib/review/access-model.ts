@@ -522,10 +522,11 @@ function googleScope(type: string, config: ResourceConfig): string {
   if (type === "google_project_iam_member" || type === "google_project_iam_binding") return `project ${String(config.project)}`;
   if (type.startsWith("google_bigquery_dataset_iam_")) return `dataset ${String(config.dataset_id)}`;
   const kind = type.replace(/^google_/, "").replace(/_iam_(member|binding)$/, "");
-  const id = ["bucket", "dataset_id", "table_id", "secret_id", "topic", "subscription", "name", "org_id", "folder"]
+  // Every id the resource is named by (a table by its dataset and its own id): two resources never read alike.
+  const ids = ["bucket", "dataset_id", "table_id", "secret_id", "topic", "subscription", "name", "org_id", "folder"]
     .map((field) => config[field])
-    .find((value) => typeof value === "string");
-  return `${kind}${typeof id === "string" ? ` ${id}` : ""}`;
+    .filter((value) => typeof value === "string");
+  return [kind, ...ids].join(" ");
 }
 
 function googleCondition(config: ResourceConfig): string {
