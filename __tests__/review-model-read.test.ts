@@ -52,6 +52,8 @@ const AWS: StackJson = {
                 // One key under two operators: both hold, both are listed.
                 Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, StringLike: { "s3:x-amz-server-side-encryption": "aws:kms*" } },
               },
+              // The same grant again without the condition: the condition no longer constrains it.
+              { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::lab-data/in/*" },
               {
                 Effect: "Deny",
                 Action: ["s3:PutObject", "s3:DeleteObject"],
@@ -61,6 +63,7 @@ const AWS: StackJson = {
                   ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/admin" },
                   StringNotEquals: { "aws:PrincipalAccount": "123456789012" },
                   Bool: { "aws:SecureTransport": "false" },
+                  StringEquals: { "aws:RequestedRegion": ["eu-west-1", "eu-central-1"] },
                 },
               },
             ),
