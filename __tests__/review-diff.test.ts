@@ -37,8 +37,8 @@ describe("grouped sets: actions reported per resource", () => {
         permissions(
           action("k1", "bucket-b", "s3:PutObject"),
           action("k2", "bucket-b", "s3:GetObject"),
-          action("k4", "bucket-b", "s3:DeleteObject"),
-          action("k3", "bucket-b", "s3:AbortMultipartUpload"),
+          action("k3", "bucket-b", "s3:DeleteObject"),
+          action("k4", "bucket-b", "s3:AbortMultipartUpload"),
         ),
       ]),
     );
@@ -95,6 +95,21 @@ describe("grouped sets: actions reported per resource", () => {
     const base = model(entity("app", [permissions(action("k1", "bucket-a", "s3:GetObject", { flags: ["public"] }))]));
     const head = model(entity("app", [permissions(action("w1", "bucket-*", "s3:GetObject", { flags: ["public", "anonymous"] }))]));
     expect(diffAccess(base, head).map((change) => change.flags)).toEqual([["anonymous", "public"]]);
+  });
+});
+
+describe("plain sets: one change per item", () => {
+  it("GIVEN two trust actions added for one principal (items of one group in a set that is not grouped) THEN two changes", () => {
+    const actions = (...heads: string[]): FactSet => ({
+      key: "actions|Federated issuer",
+      what: "trust actions of Federated issuer",
+      items: heads.map((head) => item(head.toLowerCase(), head, undefined, { group: "Federated issuer" })),
+    });
+    const changes = diffAccess(model(entity("app", [actions("sts:AssumeRoleWithWebIdentity")])), model(entity("app", [actions("sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:SetSourceIdentity")])));
+    expect(brief(changes)).toEqual([
+      ["default/app", "aws", "added", "trust actions of Federated issuer", null, "sts:SetSourceIdentity"],
+      ["default/app", "aws", "added", "trust actions of Federated issuer", null, "sts:TagSession"],
+    ]);
   });
 });
 

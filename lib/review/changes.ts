@@ -135,8 +135,8 @@ function draftsOf(set: FactSet, changes: readonly ItemChange[], context: Draft["
   for (const change of changes) {
     const kind = mappedKind(set, change);
     if (set.grouped) {
-      const groups = (items: readonly Item[]) => [...new Set(items.map(groupOf))].sort(compare).join("\u0001");
-      const key = `${kind}\u0000${groups(change.before)}\u0000${groups(change.after)}`;
+      const groups = (items: readonly Item[]) => JSON.stringify([...new Set(items.map(groupOf))].sort(compare));
+      const key = JSON.stringify([kind, groups(change.before), groups(change.after)]);
       if (!merged.has(key)) merged.set(key, { kind, source: change.kind, before: [], after: [] });
       // An item can stand in two pairs (two new items covering it): toChanges shows each head once.
       merged.get(key)!.before.push(...change.before);
@@ -189,7 +189,7 @@ function wholeEntity(entity: Entity, kind: "added" | "removed"): AccessChange[] 
     // A Deny or an exemption comes and goes with what it belongs to: not a grant of its own.
     if (!(set.listWithEntity || !entity.announce) || set.invert || set.scope) continue;
     const changes: ItemChange[] = set.items.map((entry) => (kind === "added" ? { kind, before: [], after: [entry] } : { kind, before: [entry], after: [] }));
-    const context = set.grouped ? (kind === "added" ? { before: [], after: set.items } : { before: set.items, after: [] }) : undefined;
+    const context = set.grouped ? { before: changes.flatMap((change) => change.before), after: changes.flatMap((change) => change.after) } : undefined;
     const plain: FactSet = { ...set, addedKind: "added", removedKind: "removed" };
     for (const draft of draftsOf(plain, changes, context)) result.push(...toChanges(entity, draft));
   }
