@@ -356,7 +356,11 @@ const EDGE_AWS: StackJson = {
     aws_kms_key_policy: {
       bare: {
         key_id: "${aws_kms_key.bare.id}",
-        policy: policy({ Effect: "Deny", Principal: { AWS: "*" }, Action: "kms:ScheduleKeyDeletion", Resource: "*", Condition: { "ForAnyValue:StringNotLike": { "aws:PrincipalTag/team": ["ops", "sec"] } } }),
+        policy: policy(
+          { Effect: "Deny", Principal: { AWS: "*" }, Action: "kms:ScheduleKeyDeletion", Resource: "*", Condition: { "ForAnyValue:StringNotLike": { "aws:PrincipalTag/team": ["ops", "sec"] } } },
+          // Anyone, narrowed by a condition to callers of one account: still an anonymous grant to read.
+          { Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:CallerAccount": "123456789012" } } },
+        ),
       },
       other: { key_id: "${aws_kms_key.gone.id}", policy: policy({ Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }) },
     },
@@ -382,7 +386,14 @@ const EDGE_GCP: StackJson = {
     google_secret_manager_secret_iam_member: { secret: { secret_id: "db", role: "roles/secretmanager.secretAccessor", member: "domain:example.com" } },
     google_pubsub_subscription_iam_member: { sub: { subscription: "events-sub", role: "roles/pubsub.subscriber", member: "domain:example.com" } },
     google_cloud_run_service_iam_member: { run: { name: "api", role: "roles/run.invoker", member: "domain:example.com" } },
-    google_storage_bucket_iam_member: { logs: { bucket: "edge-logs", role: "roles/storage.objectViewer", member: "domain:example.com" } },
+    google_storage_bucket_iam_member: {
+      direct: {
+        bucket: "edge-logs",
+        role: "roles/storage.objectViewer",
+        member: "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/subject/system:serviceaccount:ci:runner",
+      },
+      logs: { bucket: "edge-logs", role: "roles/storage.objectViewer", member: "domain:example.com" },
+    },
     google_organization_iam_member: { org: { org_id: 99, role: "roles/viewer", member: "domain:example.com" }, named: { org_id: "42", role: "roles/browser", member: "domain:example.com" } },
     google_service_account_iam_binding: {
       ci: {
@@ -502,7 +513,8 @@ describe("conditions and accounts written in other valid forms", () => {
       "ci/runner",
       "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/*",
     ]);
-    expect([...model.keys()].filter((key) => key.startsWith("gcp-member:principal"))).toEqual([]);
+    const outsideRoles = [...model.values()].filter((entity) => entity.key.startsWith("gcp-member:")).flatMap((entity) => entity.sets.get("roles")!.items.map((entry) => entry.text));
+    expect(outsideRoles.filter((text) => text.includes("edge-ci@acme"))).toEqual([]);
   });
 });
 

@@ -101,10 +101,13 @@ class SetBuilder {
   }
 }
 
+/** The issuer (host + path) of an IAM OIDC provider: its url without the scheme, as condition keys name it. */
+const providerIssuer = (config: ResourceConfig) => String(config.url).replace("https://", "");
+
 /** The issuer (host + path) an IRSA `Federated` principal names, following the reference to its provider. */
 function federatedIssuer(stacks: Stacks, stackId: string, value: string, conditionKeys: readonly string[]): string {
   const provider = referencedResource(stacks, stackId, value);
-  if (provider?.type === "aws_iam_openid_connect_provider" && typeof provider.config.url === "string") return provider.config.url.replace(/^https:\/\//, "");
+  if (provider?.type === "aws_iam_openid_connect_provider") return providerIssuer(provider.config);
   const located = follow(stacks, stackId, value);
   const parsed = parseOidcProviderArn(located.value);
   if (parsed) return parsed.issuerHostPath;
@@ -193,12 +196,13 @@ function collectRoles(stacks: Stacks): RoleRecord[] {
         if (policy?.type === "aws_iam_policy") record.boundaryStatements.push(...statementsOf(policy.config.policy).map((statement) => ({ stackId: policy.stackId, statement })));
       }
     }
+  // A reference to a role resource, a role ARN or a role name (anything else names none).
   const roleOf = (stackId: string, value: unknown): RoleRecord | undefined => {
-    if (typeof value !== "string") return undefined;
-    const reference = referencedResource(stacks, stackId, value);
+    const text = String(value);
+    const reference = referencedResource(stacks, stackId, text);
     if (reference?.type === "aws_iam_role") return byLocation.get(`${reference.stackId}\u0000${reference.name}`);
-    const arnName = /:role\/(?:.*\/)?([^/]+)$/.exec(value)?.[1];
-    return byName.get(arnName ?? value);
+    const arnName = /:role\/(?:.*\/)?([^/]+)$/.exec(text)?.[1];
+    return byName.get(arnName ?? text);
   };
   for (const [stackId, stack] of stacks) {
     for (const [, policy] of Object.entries(stack.resource?.aws_iam_role_policy ?? {}))
@@ -843,7 +847,7 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
 function oidcProviderEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   for (const [stackId, stack] of stacks)
     for (const [name, config] of Object.entries(stack.resource?.aws_iam_openid_connect_provider ?? {})) {
-      const issuer = String(config.url).replace(/^https:\/\//, "");
+      const issuer = providerIssuer(config);
       const sets = new SetBuilder();
       const audiences = asStrings(config.client_id_list);
       sets.add({ key: "audiences", what: "IAM OIDC provider audience (client id)" }, ...audiences.map((audience) => item(audience, audience)));
