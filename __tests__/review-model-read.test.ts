@@ -98,7 +98,7 @@ const AWS: StackJson = {
     },
     aws_iam_policy: {
       boundary: { name: "lab-boundary", policy: policy({ Effect: "Allow", Action: "s3:*", Resource: "*" }, { Effect: "Deny", Action: "iam:*", Resource: "*" }) },
-      attached: { name: "lab-attached", policy: policy({ Effect: "Allow", NotAction: ["iam:*", "kms:*"], NotResource: ["arn:aws:s3:::lab-secret", "arn:aws:s3:::lab-keys"] }) },
+      attached: { name: "lab-attached", policy: policy({ Effect: "Allow", NotAction: ["kms:*", "iam:*"], NotResource: ["arn:aws:s3:::lab-secret", "arn:aws:s3:::lab-keys"] }) },
     },
     aws_iam_role_policy_attachment: {
       attached: { role: "${aws_iam_role.app.name}", policy_arn: "${aws_iam_policy.attached.arn}" },
