@@ -20,6 +20,28 @@ const OIDC: StackJson = {
     aws_iam_openid_connect_provider: { provider: { url: `https://${ISSUER}`, client_id_list: ["sts.amazonaws.com", "other"] } },
     // Named like the data key of aws-workloads-lab: the grants on that key are not this one's.
     aws_kms_key: { data: { description: "another key" } },
+    aws_s3_bucket: { issuer: { bucket: "lab-issuer" } },
+    aws_s3_bucket_public_access_block: {
+      issuer: { bucket: "${aws_s3_bucket.issuer.id}", block_public_acls: true, block_public_policy: false, ignore_public_acls: true, restrict_public_buckets: false },
+    },
+    aws_s3_bucket_policy: {
+      issuer: {
+        bucket: "${aws_s3_bucket.issuer.id}",
+        policy: policy(
+          { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: ["arn:aws:s3:::lab-issuer/.well-known/openid-configuration", "arn:aws:s3:::lab-issuer/keys.json"] },
+          // Whoever this Deny exempts may publish keys: an issuer document writer.
+          {
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:DeleteObject", "s3:PutObject"],
+            Resource: ["arn:aws:s3:::lab-issuer/keys.json", "arn:aws:s3:::lab-issuer/.well-known/openid-configuration"],
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/lab-deploy" } },
+          },
+          // Exempting from a Deny of reads is no writer.
+          { Effect: "Deny", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::lab-issuer/private/*", Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/lab-audit" } } },
+        ),
+      },
+    },
   },
   output: { "cross-stack-output-provider-arn": { value: "${aws_iam_openid_connect_provider.provider.arn}" } },
 } as never;
@@ -92,7 +114,8 @@ const AWS: StackJson = {
           Effect: "Allow",
           Principal: { Service: "pods.eks.amazonaws.com" },
           Action: ["sts:AssumeRole", "sts:TagSession"],
-          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+          // Tags name two ServiceAccounts; the one association decides the workload.
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012", "aws:RequestTag/kubernetes-namespace": "jobs", "aws:RequestTag/kubernetes-service-account": ["worker", "cron"] } },
         }),
       },
     },
@@ -294,6 +317,16 @@ const EDGE_AWS: StackJson = {
           Action: ["sts:AssumeRole", "sts:TagSession"],
           Condition: { StringEquals: { "aws:RequestTag/kubernetes-namespace": ["a", "b"], "aws:RequestTag/kubernetes-service-account": "x" } },
         }),
+      },
+      "by-account": { name: "edge-by-account", assume_role_policy: policy({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "sts:AssumeRole" }) },
+      // Namespace and ServiceAccount tags in different statements, one statement without StringEquals at all.
+      "pods-mixed": {
+        name: "edge-pods-mixed",
+        assume_role_policy: policy(
+          { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"], Condition: { StringEquals: { "aws:RequestTag/kubernetes-namespace": "n1" } } },
+          { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"], Condition: { StringEquals: { "aws:RequestTag/kubernetes-service-account": "s1" } } },
+          { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"], Condition: { StringLike: { "aws:RequestTag/kubernetes-namespace": "team-*" } } },
+        ),
       },
       unnamed: { assume_role_policy: policy({ Effect: "Allow", Principal: { Federated: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.bare}" }, Action: "sts:AssumeRoleWithWebIdentity" }) },
     },

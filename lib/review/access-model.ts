@@ -458,11 +458,11 @@ function roleEntity(stacks: Stacks, record: RoleRecord): Entity {
       parts.push(`${claim} ${sorted(items.map((entry) => (entry.any ? "any" : entry.text))).join(", ")}`);
     }
     summary.push(`${principal === "*" ? "anyone" : principal}${parts.length > 0 ? ` (${parts.join("; ")})` : ""}`);
-    if (principal === "Service pods.eks.amazonaws.com") {
-      const namespaces = byPrincipal.get(principal)!.flatMap((statement) => statement.conditions.StringEquals?.["aws:RequestTag/kubernetes-namespace"] ?? []);
-      const accounts = byPrincipal.get(principal)!.flatMap((statement) => statement.conditions.StringEquals?.["aws:RequestTag/kubernetes-service-account"] ?? []);
-      if (record.associations.length === 0) for (const namespace of namespaces) for (const account of accounts) workloads.push(`${namespace}/${account}`);
-    }
+    // Without associations, the workloads are the ones a statement names by both tags (namespace and ServiceAccount).
+    if (principal === "Service pods.eks.amazonaws.com" && record.associations.length === 0)
+      for (const { conditions } of statements)
+        for (const namespace of conditions.StringEquals?.["aws:RequestTag/kubernetes-namespace"] ?? [])
+          for (const account of conditions.StringEquals?.["aws:RequestTag/kubernetes-service-account"] ?? []) workloads.push(`${namespace}/${account}`);
   }
   for (const association of record.associations) {
     const workload = `${association.namespace}/${association.serviceAccount}`;
