@@ -435,6 +435,8 @@ const EDGE_GCP: StackJson = {
         members: ["principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/subject/system:serviceaccount:ci:runner", "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/*"],
         condition: [{ title: "t", expression: "request.time < timestamp('2027-01-01T00:00:00Z')" }],
       },
+      // The app's account by its email alone (no prefix).
+      email: { service_account_id: "edge-ci@acme.iam.gserviceaccount.com", role: "roles/iam.serviceAccountUser", members: ["group:devs@example.com"] },
       foreign: { service_account_id: "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.account}", role: "roles/iam.workloadIdentityUser", members: ["user:a@example.com"] },
       odd: { service_account_id: 5, role: "roles/iam.workloadIdentityUser", members: ["user:a@example.com"] },
     },
@@ -540,11 +542,12 @@ describe("conditions and accounts written in other valid forms", () => {
     ]);
   });
 
-  it("GIVEN the app's account named as projects/<p>/serviceAccounts/<email> THEN a binding on it is who may act as that account", () => {
+  it("GIVEN the app's account named as projects/<p>/serviceAccounts/<email> or by its email alone THEN a binding on it is who may act as that account", () => {
     const model = accessModel(EDGE);
     expect(model.get("gcp-sa:edge-ci@acme.iam.gserviceaccount.com")!.sets.get("impersonation")!.items.map((entry) => entry.workload ?? entry.parts[1].text)).toEqual([
       "ci/runner",
       "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/edge/*",
+      "group:devs@example.com",
     ]);
     const outsideRoles = [...model.values()].filter((entity) => entity.key.startsWith("gcp-member:")).flatMap((entity) => entity.sets.get("roles")!.items.map((entry) => entry.text));
     expect(outsideRoles.filter((text) => text.includes("edge-ci@acme"))).toEqual([]);

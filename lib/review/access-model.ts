@@ -548,8 +548,8 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
   const publicGrants = new SetBuilder();
   let publicResource: string | undefined;
   const external = new Map<string, { resource: string; sets: SetBuilder; text: string }>();
-  const externalFor = (member: string, resource: string) => {
-    const text = unresolvedText({ stackId: "", value: member });
+  const externalFor = (stackId: string, member: string, resource: string) => {
+    const text = unresolvedText({ stackId, value: member });
     if (!external.has(text)) external.set(text, { resource, sets: new SetBuilder(), text });
     return external.get(text)!.sets;
   };
@@ -572,7 +572,7 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
             if (!account) {
               const target = email ?? valueText(stacks, stackId, config.service_account_id);
               const text = `service account ${target}: ${role}${googleCondition(config)}`;
-              externalFor(member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
+              externalFor(stackId, member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
               continue;
             }
             const workload = workloadOfPrincipal(member);
@@ -591,7 +591,7 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
           const text = `${googleScope(type, config)}: ${role}${googleCondition(config)}`;
           // A member that is not one of the app's service accounts (a user, a group, another project's account).
           if (!account) {
-            if (member !== "allUsers" && member !== "allAuthenticatedUsers") externalFor(email ? `serviceAccount:${email}` : member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
+            if (member !== "allUsers" && member !== "allAuthenticatedUsers") externalFor(stackId, email ? `serviceAccount:${email}` : member, resource).add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
             continue;
           }
           account.sets.add({ key: "roles", what: "Google role", listWithEntity: true }, item(text, text, undefined, { resource }));
