@@ -202,7 +202,7 @@ const GCP: StackJson = {
         workload_identity_pool_provider_id: "lab-blue",
         attribute_mapping: { "google.subject": "assertion.sub", "attribute.ksa_name": "assertion['kubernetes.io']['namespace'] + ':' + assertion['kubernetes.io']['serviceaccount']['name']" },
         attribute_condition: "assertion.sub in ['system:serviceaccount:apps:app']",
-        oidc: [{ issuer_uri: `https://${ISSUER}`, allowed_audiences: ["lab"] }],
+        oidc: [{ issuer_uri: `https://${ISSUER}`, allowed_audiences: ["lab", "lab-2"] }],
       },
     },
   },
@@ -408,7 +408,7 @@ const EDGE_AWS: StackJson = {
 
 const EDGE_GCP: StackJson = {
   resource: {
-    google_service_account: { ci: { account_id: "edge-ci", project: "acme" } },
+    google_service_account: { ci: { account_id: "edge-ci", project: "acme" }, idle: { account_id: "edge-idle", project: "acme" } },
     google_project_iam_binding: {
       viewers: { project: "acme", role: "roles/viewer", members: ["serviceAccount:edge-ci@acme.iam.gserviceaccount.com", "group:devs@example.com", "allAuthenticatedUsers"] },
     },
@@ -445,7 +445,8 @@ const EDGE_GCP: StackJson = {
       other: {
         workload_identity_pool_id: "edge",
         workload_identity_pool_provider_id: "other",
-        attribute_condition: "assertion['sub'] == 'system:serviceaccount:ci:runner' && assertion.sub.startsWith(\"system:serviceaccount:ci:\") && assertion.aud != 'x'",
+        attribute_condition:
+          "assertion[ 'sub' ] == 'system:serviceaccount:ci:runner' && assertion.aud == 'edge' && (assertion.sub.startsWith(\"system:serviceaccount:ci:\") || assertion.sub.startsWith('system:serviceaccount:ops:run')) && assertion.aud != 'x'",
       },
       either: { workload_identity_pool_id: "edge", workload_identity_pool_provider_id: "either", attribute_condition: "assertion.sub in [] || assertion.sub in ['a\\'b', \"c\"]", oidc: [{ issuer_uri: "https://e.example.com" }] },
       listed: { workload_identity_pool_id: "edge", workload_identity_pool_provider_id: "listed", attribute_condition: "assertion.sub in ['a', request.b]" },
@@ -455,13 +456,21 @@ const EDGE_GCP: StackJson = {
 } as never;
 
 const EDGE_K8S: StackJson = {
-  provider: { kubernetes: [{ config_path: "~/.kube/config" }, { alias: "lost" }] },
+  // The default provider listed after aliased ones; an exec without --cluster-name names the cluster by its context.
+  provider: {
+    kubernetes: [
+      { alias: "lost" },
+      { alias: "ctx", exec: [{ api_version: "client.authentication.k8s.io/v1beta1", command: "kubelogin", args: ["get-token"] }], config_context: "edge-ctx" },
+      { config_path: "~/.kube/config" },
+    ],
+  },
   resource: {
     kubernetes_namespace: { ops: { metadata: [{}] } },
     kubernetes_service_account: {
       plain: { metadata: [{ name: "plain", annotations: { "iam.gke.io/gcp-service-account": "${data.terraform_remote_state.cross-stack-reference-input-gone.outputs.email}", note: 3 } }], automount_service_account_token: true },
       lost: { provider: "kubernetes.lost", metadata: [{ name: "lost", namespace: "${kubernetes_namespace.ops.metadata[0].name}", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/path/edge-keyed" } }] },
       away: { provider: "kubernetes.away", metadata: [{ name: "away", namespace: "ops" }] },
+      ctx: { provider: "kubernetes.ctx", metadata: [{ name: "ctx", namespace: "ops" }] },
     },
     kubernetes_config_map: {
       auth: {
@@ -503,10 +512,12 @@ function line(entry: Item): string {
  * list them in): per entity its header, per set its spec (without key and items) and its items as lines.
  */
 function read(model: AccessModel) {
+  // An entity or set is filed under its own key (a mismatch shows as `<filed under> ≠ <own key>`).
+  const filed = (under: string, own: string) => (under === own ? under : `${under} ≠ ${own}`);
   return [...model].map(([key, entity]) => ({
-    key,
+    key: filed(key, entity.key),
     header: [entity.cloud, entity.label, entity.resource, entity.summary, entity.announce ? "announced" : "silent", ...entity.workloads],
-    sets: [...entity.sets].map(([setKey, { key: _key, items, ...spec }]) => ({ set: setKey, spec: JSON.stringify(spec), items: items.map(line) })),
+    sets: [...entity.sets].map(([setKey, { key: own, items, ...spec }]) => ({ set: filed(setKey, own), spec: JSON.stringify(spec), items: items.map(line) })),
   }));
 }
 
@@ -575,5 +586,16 @@ describe("the order the stacks list things in", () => {
   it("GIVEN stacks, resource types, resources and statements in reverse order THEN the model is the same (the first resource of an entity included)", () => {
     expect(read(accessModel(reversed(LAB)))).toEqual(read(accessModel(LAB)));
     expect(read(accessModel(reversed(EDGE)))).toEqual(read(accessModel(EDGE)));
+  });
+});
+
+describe("what an environment without a kind of grant has none of", () => {
+  it("GIVEN no anonymous Google grant THEN no entity for them", () => {
+    expect([...accessModel(new Map([["oidc-lab", OIDC]])).keys()]).toEqual([
+      "aws-bucket:lab-issuer",
+      "aws-kms:oidc-lab:aws_kms_key.data",
+      "aws-oidc:issuer.example.com/lab",
+      "public:s3:lab-issuer",
+    ]);
   });
 });

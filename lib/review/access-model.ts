@@ -605,7 +605,7 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
       label: `Google service account ${email}`,
       resource: account.resource,
       workloads: sorted(account.workloads),
-      summary: `roles: ${(sets.get("roles")?.items ?? []).map((entry) => entry.text).join(", ") || "none"}`,
+      summary: `roles: ${sets.get("roles")?.items.map((entry) => entry.text).join(", ") || "none"}`,
       announce: true,
       sets,
     });
@@ -665,10 +665,9 @@ function googleEntities(stacks: Stacks, entities: Map<string, Entity>): void {
 const CEL_STRING = `'((?:[^'\\\\]|\\\\.)*)'|"((?:[^"\\\\]|\\\\.)*)"`;
 const CEL_PATH = "assertion((?:\\.[A-Za-z_][A-Za-z0-9_]*|\\[\\s*'[^']*'\\s*\\])+)";
 
+/** `.a['b.c']` → `a.b.c` (the path always starts with a dot once brackets are dots). */
 function claimPath(path: string): string {
-  return path
-    .replace(/\[\s*'([^']*)'\s*\]/g, ".$1")
-    .replace(/^\./, "");
+  return path.replace(/\[\s*'([^']*)'\s*\]/g, ".$1").slice(1);
 }
 
 const unescape = (text: string) => text.replace(/\\(.)/g, "$1");
@@ -693,15 +692,15 @@ export function admittedByCondition(expression: string): Item[] {
     const matches = [...list.matchAll(new RegExp(CEL_STRING, "g"))];
     if (matches.length === 0) empty = true;
     for (const match of matches) items.push(claimItem(claimPath(path), unescape(match[1] ?? match[2]), false));
-    return " ";
+    return "";
   });
   rest = rest.replace(new RegExp(`${CEL_PATH}\\s*==\\s*(?:${CEL_STRING})`, "g"), (_, path: string, single?: string, double?: string) => {
     items.push(claimItem(claimPath(path), unescape(single ?? double!), false));
-    return " ";
+    return "";
   });
   rest = rest.replace(new RegExp(`${CEL_PATH}\\.startsWith\\(\\s*(?:${CEL_STRING})\\s*\\)`, "g"), (_, path: string, single?: string, double?: string) => {
     items.push(claimItem(claimPath(path), unescape(single ?? double!), true));
-    return " ";
+    return "";
   });
   // `x in []` admits nobody; joined with && (no alternative), the whole condition admits nobody.
   if (empty && !expression.includes("||")) return [NOBODY];
@@ -711,7 +710,7 @@ export function admittedByCondition(expression: string): Item[] {
 
 /** The cluster a Kubernetes resource's provider (alias) reaches. */
 function kubernetesCluster(stack: StackJson, config: ResourceConfig): string {
-  const alias = typeof config.provider === "string" ? /^kubernetes\.(.+)$/.exec(config.provider)?.[1] : undefined;
+  const alias = /^kubernetes\.(.+)$/.exec(String(config.provider))?.[1];
   const providers = blocks(stack.provider?.kubernetes);
   const provider = providers.find((candidate) => (alias ? candidate.alias === alias : candidate.alias === undefined));
   if (!provider) return alias ?? "";
