@@ -795,11 +795,11 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
     for (const [name, config] of Object.entries(stack.resource?.aws_eks_access_policy_association ?? {}).sort(([a], [b]) => compare(a, b))) {
       const cluster = text(stackId, config.cluster_name);
       let principal = text(stackId, config.principal_arn);
-      const entry = typeof config.principal_arn === "string" ? referencedResource(stacks, stackId, config.principal_arn) : undefined;
+      const entry = referencedResource(stacks, stackId, String(config.principal_arn));
       if (entry?.type === "aws_eks_access_entry") principal = text(entry.stackId, entry.config.principal_arn);
       const resource = address(stackId, "aws_eks_access_policy_association", name);
       const entity = entityFor(`eks-access:${cluster}/${principal}`, resource, `EKS access entry of ${principal} on ${cluster}`);
-      const policy = String(config.policy_arn).replace(/^.*\//, "");
+      const policy = String(config.policy_arn).split("/").pop()!;
       const scope = firstBlock(config.access_scope);
       const namespaces = scope.type === "namespace" ? asStrings(scope.namespaces) : ["*"];
       for (const namespace of namespaces) {
