@@ -347,7 +347,7 @@ const EDGE_AWS: StackJson = {
     aws_eks_access_entry: { empty: { cluster_name: "c", principal_arn: "arn:aws:iam::123456789012:role/empty", kubernetes_groups: [] } },
     aws_eks_access_policy_association: {
       // Cluster-wide but no admin policy: no cluster-admin flag.
-      viewer: { cluster_name: "c", principal_arn: "arn:aws:iam::123456789012:role/empty", policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", access_scope: [{ type: "cluster" }] },
+      viewer: { cluster_name: "c", principal_arn: "arn:aws:iam::123456789012:role/viewer", policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", access_scope: [{ type: "cluster" }] },
       scoped: {
         cluster_name: "c",
         principal_arn: "arn:aws:iam::123456789012:role/ops",
