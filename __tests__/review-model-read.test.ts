@@ -477,11 +477,14 @@ const EDGE_K8S: StackJson = {
     kubernetes_config_map: {
       auth: {
         metadata: [{ name: "aws-auth", namespace: "kube-system" }],
-        data: { mapRoles: "- rolearn: [unclosed\n", mapUsers: "just text", mapAccounts: "- 123456789012\n" },
+        data: { mapRoles: "- rolearn: [unclosed\n", mapUsers: "- userarn: arn:aws:iam::123456789012:user/edge\n  groups: [viewers]\n- stray\n", mapAccounts: "- 123456789012\n" },
       },
       elsewhere: { metadata: [{ name: "aws-auth", namespace: "default" }], data: { mapRoles: "- rolearn: arn:aws:iam::1:role/x\n  groups: [system:masters]\n" } },
     },
-    kubernetes_config_map_v1: { nodata: { metadata: [{ name: "aws-auth", namespace: "kube-system" }] } },
+    kubernetes_config_map_v1: {
+      nodata: { metadata: [{ name: "aws-auth", namespace: "kube-system" }] },
+      auth: { provider: "kubernetes.lost", metadata: [{ name: "aws-auth", namespace: "kube-system" }], data: { mapRoles: "- rolearn: arn:aws:iam::123456789012:role/edge-v1\n  groups: [edge]\n", mapUsers: "just text" } },
+    },
   },
 } as never;
 
