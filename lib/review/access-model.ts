@@ -908,7 +908,8 @@ function publicEntities(stacks: Stacks, entities: Map<string, Entity>): void {
         }
       }
     }
-    for (const [name, config] of buckets.sort(([a], [b]) => compare(a, b))) {
+    // One entity per bucket: the order the buckets are listed in does not matter.
+    for (const [name, config] of buckets) {
       const bucket = String(config.bucket ?? name);
       const references = [`\${aws_s3_bucket.${name}.id}`, `\${aws_s3_bucket.${name}.bucket}`, config.bucket];
       const blocksOf = Object.entries(stack.resource?.aws_s3_bucket_public_access_block ?? {}).filter(([, candidate]) => references.includes(candidate.bucket));
