@@ -248,6 +248,8 @@ const K8S: StackJson = {
 } as never;
 
 const LAB = new Map<string, StackJson>([
+  // A stack with outputs only: nothing to read in it.
+  ["notes-lab", { output: { note: { value: "no resources" } } } as never],
   ["oidc-lab", OIDC],
   ["aws-workloads-lab", AWS],
   ["gcp-wif-lab", GCP],

@@ -954,7 +954,7 @@ function keyEntities(stacks: Stacks, entities: Map<string, Entity>): void {
       addDenies(stacks, sets, statements, { prefix: "key-", what: "key policy Deny", principals: true });
       for (const [grantStackId, grantStack] of stacks)
         for (const [grantName, grant] of Object.entries(grantStack.resource?.aws_kms_grant ?? {}).sort(([a], [b]) => compare(a, b))) {
-          const key = typeof grant.key_id === "string" ? referencedResource(stacks, grantStackId, grant.key_id) : undefined;
+          const key = referencedResource(stacks, grantStackId, String(grant.key_id));
           if (key?.type !== "aws_kms_key" || key.stackId !== stackId || key.name !== name) continue;
           const grantee = valueText(stacks, grantStackId, grant.grantee_principal);
           const constraints = blocks(grant.constraints)
@@ -987,7 +987,8 @@ function bucketPolicyEntities(stacks: Stacks, entities: Map<string, Entity>): vo
   for (const [stackId, stack] of stacks) {
     const buckets = Object.entries(stack.resource?.aws_s3_bucket ?? {});
     for (const [name, policy] of Object.entries(stack.resource?.aws_s3_bucket_policy ?? {}).sort(([a], [b]) => compare(a, b))) {
-      const found = buckets.find(([bucketName, config]) => refersTo(policy.bucket, "aws_s3_bucket", bucketName) || config.bucket === policy.bucket);
+      // A bucket by reference, else by the name the policy gives (its literal name reads the same).
+      const found = buckets.find(([bucketName]) => refersTo(policy.bucket, "aws_s3_bucket", bucketName));
       const bucket = found ? String(found[1].bucket ?? found[0]) : valueText(stacks, stackId, policy.bucket);
       if (!byBucket.has(bucket)) byBucket.set(bucket, { resource: address(stackId, "aws_s3_bucket_policy", name), statements: [] });
       byBucket.get(bucket)!.statements.push(...statementsOf(policy.policy).map((statement) => ({ stackId, statement })));
