@@ -783,20 +783,19 @@ function clusterAccessEntities(stacks: Stacks, entities: Map<string, Entity>): v
     if (!builders.has(key)) builders.set(key, { resource, label, sets: new SetBuilder() });
     return builders.get(key)!;
   };
-  const text = (stackId: string, value: unknown) => valueText(stacks, stackId, value);
   for (const [stackId, stack] of stacks) {
     for (const [name, config] of Object.entries(stack.resource?.aws_eks_access_entry ?? {})) {
-      const cluster = text(stackId, config.cluster_name);
-      const principal = text(stackId, config.principal_arn);
+      const cluster = valueText(stacks, stackId, config.cluster_name);
+      const principal = valueText(stacks, stackId, config.principal_arn);
       const resource = address(stackId, "aws_eks_access_entry", name);
       const entity = entityFor(`eks-access:${cluster}/${principal}`, resource, `EKS access entry of ${principal} on ${cluster}`);
       entity.sets.add({ key: "groups", what: "Kubernetes group", listWithEntity: true }, ...asStrings(config.kubernetes_groups).map((group) => groupItem(group, resource)));
     }
     for (const [name, config] of Object.entries(stack.resource?.aws_eks_access_policy_association ?? {}).sort(([a], [b]) => compare(a, b))) {
-      const cluster = text(stackId, config.cluster_name);
-      let principal = text(stackId, config.principal_arn);
+      const cluster = valueText(stacks, stackId, config.cluster_name);
+      let principal = valueText(stacks, stackId, config.principal_arn);
       const entry = referencedResource(stacks, stackId, String(config.principal_arn));
-      if (entry?.type === "aws_eks_access_entry") principal = text(entry.stackId, entry.config.principal_arn);
+      if (entry?.type === "aws_eks_access_entry") principal = valueText(stacks, entry.stackId, entry.config.principal_arn);
       const resource = address(stackId, "aws_eks_access_policy_association", name);
       const entity = entityFor(`eks-access:${cluster}/${principal}`, resource, `EKS access entry of ${principal} on ${cluster}`);
       const policy = String(config.policy_arn).split("/").pop()!;
